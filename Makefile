@@ -1,0 +1,39 @@
+# mm-inspector — every target installs what it needs first (make deps).
+#   make boot-x86_64 [KVER=4.7|6.12] [MEM=1G] [SMP=2] [NUMA=512M,512M] [NUMA_DIST=0-1=20]
+#                    [APPEND='...'] [RUN='shell command'] [TIMEOUT=180]
+#   make test        build the kernels that can be built here (cached), then run the tests
+SHELL := /bin/bash
+VENV ?= .venv
+MMI := $(VENV)/bin/mm-inspector
+PYTEST := $(VENV)/bin/pytest
+KVER ?= 4.7
+# Free text goes through the environment, so quotes inside RUN/APPEND survive.
+export RUN APPEND
+VM_ARGS = --kver "$(KVER)" --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
+          --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
+          $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+.PHONY: deps boot-x86_64 boot-arm64 build kernels test lint sources
+
+deps:
+	@bash scripts/deps.sh
+
+boot-x86_64 boot-arm64: boot-%: deps
+	@$(MMI) boot --arch $* $(VM_ARGS) $(if $(RUN),--run "$$RUN")
+
+build: deps
+	@$(MMI) build --arch "$(or $(ARCH),all)" --kver "$(KVER)"
+
+# Every kernel whose source is at hand (6.12 always; 4.7 once supplied) — cached.
+kernels: deps
+	@$(MMI) build --arch all --kver all
+
+sources: deps
+	@$(MMI) sources
+
+lint: deps
+	@$(VENV)/bin/ruff check inspector tests bench
+
+# pytest exits 5 when it collected no test: that is not a failure of the suite.
+test: deps kernels
+	@$(PYTEST) $(PYTEST_ARGS); rc=$$?; if [ $$rc = 5 ]; then rc=0; fi; exit $$rc

@@ -1,0 +1,76 @@
+"""Architectures: immutable records holding what building and booting need.
+
+Modelled on drgn's vmtest ``Architecture`` records and virtme-ng's arch profiles: small pure
+functions return argv fragments; nothing here runs a process.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+
+from inspector.errors import InspectorError
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str  # our name, also the kernel-configs fragment name
+    kernel_arch: str  # ARCH= for the kernel's make
+    cross_compile: str  # CROSS_COMPILE= prefix ("" when native)
+    image: str  # bootable image, relative to the build directory
+    qemu: str  # QEMU system emulator binary
+    machine: str  # default -machine
+    cpu: str  # default -cpu
+    console: str  # kernel console device
+    gdb_arch: str  # gdb's "set architecture"
+    busybox_deb_arch: str  # Debian architecture of busybox-static
+    ram_base: int  # guest-physical address where RAM starts
+
+    def cross_prefix(self) -> str:
+        """CROSS_COMPILE to use on this host (empty when building natively)."""
+        host = platform.machine()
+        native = {"x86_64": "x86_64", "arm64": "aarch64"}[self.name]
+        return "" if host == native else self.cross_compile
+
+    def cmdline(self) -> list[str]:
+        """Kernel command-line words every boot of this arch gets."""
+        return [f"console={self.console}", "rdinit=/init", "panic=-1", "nokaslr"]
+
+
+X86_64 = Arch(
+    name="x86_64",
+    kernel_arch="x86_64",
+    cross_compile="x86_64-linux-gnu-",
+    image="arch/x86/boot/bzImage",
+    qemu="qemu-system-x86_64",
+    machine="pc",
+    cpu="qemu64",
+    console="ttyS0",
+    gdb_arch="i386:x86-64",
+    busybox_deb_arch="amd64",
+    ram_base=0,
+)
+
+ARM64 = Arch(
+    name="arm64",
+    kernel_arch="arm64",
+    cross_compile="aarch64-linux-gnu-",
+    image="arch/arm64/boot/Image",
+    qemu="qemu-system-aarch64",
+    machine="virt",
+    cpu="cortex-a57",
+    console="ttyAMA0",
+    gdb_arch="aarch64",
+    busybox_deb_arch="arm64",
+    ram_base=0x4000_0000,
+)
+
+ARCHES: dict[str, Arch] = {a.name: a for a in (X86_64, ARM64)}
+
+
+def get_arch(name: str) -> Arch:
+    aliases = {"amd64": "x86_64", "x86-64": "x86_64", "aarch64": "arm64"}
+    key = aliases.get(name, name)
+    if key not in ARCHES:
+        raise InspectorError(f"unknown arch {name!r}: choose one of {', '.join(ARCHES)}")
+    return ARCHES[key]

@@ -1,0 +1,144 @@
+"""The ``mm-inspector`` command. The Makefile calls it; every failure is one line."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+
+from inspector.arch import get_arch
+from inspector.errors import InspectorError
+from inspector.kernel import source
+from inspector.kernel.build import build
+from inspector.kernel.versions import VERSIONS, get_version
+from inspector.vm.guest import DEFAULT_BOOT_TIMEOUT, BootRequest, booted, prepare
+from inspector.vm.machine import Machine, new_run_dir
+from inspector.vm.qemu import qemu_argv
+from inspector.vm.topology import parse_topology
+
+
+def _opt(value: str | None) -> str | None:
+    """Make passes unset variables as empty strings."""
+    return value if value not in (None, "") else None
+
+
+def add_target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--arch", required=True, help="x86_64 or arm64")
+    p.add_argument("--kver", default="4.7", help="4.7 (default) or 6.12")
+
+
+def add_vm_args(p: argparse.ArgumentParser) -> None:
+    add_target_args(p)
+    p.add_argument("--mem", help="guest RAM, e.g. 1G (default 1G, or the sum of --numa)")
+    p.add_argument("--smp", help="CPU count (default 1)")
+    p.add_argument("--numa", help="per-node memory, e.g. 512M,512M (0 = memoryless node)")
+    p.add_argument("--numa-dist", help="distances, e.g. 0-1=20,0-2=30 (others: 20)")
+    p.add_argument("--append", help="extra kernel command line")
+    p.add_argument("--machine", help="QEMU machine (default: pc on x86_64, virt on arm64)")
+    p.add_argument("--accel", default="tcg", help="tcg (default) or kvm")
+    p.add_argument("--timeout", type=float, default=DEFAULT_BOOT_TIMEOUT, help="boot timeout, s")
+
+
+def boot_request(args: argparse.Namespace, **kw: object) -> BootRequest:
+    arch = get_arch(args.arch)
+    version = get_version(_opt(args.kver) or "4.7")
+    topo = parse_topology(_opt(args.mem), _opt(args.smp), _opt(args.numa), _opt(args.numa_dist))
+    append = tuple(shlex.split(_opt(args.append) or ""))
+    return BootRequest(
+        version=version,
+        arch=arch,
+        topology=topo,
+        append=append,
+        machine=_opt(args.machine),
+        accel=_opt(args.accel) or "tcg",
+        timeout=args.timeout,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    arches = ["x86_64", "arm64"] if args.arch == "all" else [args.arch]
+    kvers = list(VERSIONS) if args.kver == "all" else [args.kver]
+    for kver in kvers:
+        version = get_version(kver)
+        if args.kver == "all" and (why := source.available(version)):
+            print(f"skipping Linux {kver}: {why}", file=sys.stderr)
+            continue
+        for a in arches:
+            b = build(version, get_arch(a))
+            print(f"{kver} {a}: {b.vmlinux} ({b.info()['build_seconds']} s to build)")
+    return 0
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    req = boot_request(args)
+    run = _opt(args.run)
+    if args.show_command:
+        _, spec = prepare(req, interactive=run is None)
+        print(shlex.join(qemu_argv(spec, Machine(spec, new_run_dir(req.label())).paths)))
+        return 0
+    if run is None:
+        return _interactive(req)
+    with booted(req) as guest:
+        rc, out = guest.run_rc(run, timeout=args.timeout)
+    sys.stdout.write(out)
+    return rc
+
+
+def _interactive(req: BootRequest) -> int:
+    _, spec = prepare(req, interactive=True)
+    run_dir = new_run_dir(req.label())
+    print(
+        f"booting; console log in {run_dir}/console.log. Quit: Ctrl-A x (or `exit` at the shell)",
+        file=sys.stderr,
+    )
+    with Machine(spec, run_dir) as m:
+        m.wait()
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    for name, version in VERSIONS.items():
+        why = source.available(version)
+        print(f"{name}: {'available' if why is None else why}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mm-inspector", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build (or reuse) a kernel")
+    b.add_argument("--arch", required=True, help="x86_64, arm64 or all")
+    b.add_argument("--kver", default="4.7", help="4.7, 6.12 or all (all skips missing sources)")
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("boot", help="boot a guest: a shell, or --run a command and power off")
+    add_vm_args(s)
+    s.add_argument("--run", help="run this shell command in the guest, print its output, stop")
+    s.add_argument("--show-command", action="store_true", help="print the QEMU command line")
+    s.set_defaults(func=cmd_boot)
+
+    src = sub.add_parser("sources", help="which kernel sources are at hand")
+    src.set_defaults(func=cmd_sources)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except InspectorError as e:
+        if e.detail:
+            print(e.detail, file=sys.stderr)
+        print(f"mm-inspector: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("mm-inspector: interrupted (everything it started has been stopped)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Kernel sources, configuration fragments, toolchain quirks and cached builds."""

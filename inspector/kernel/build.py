@@ -1,0 +1,183 @@
+"""Cached kernel builds: one build directory per (version, source, arch, fragments, toolchain).
+
+A build directory whose stamp exists is reused as it is, so a second ``make`` compiles nothing.
+All of make's output goes to ``build.log`` there; the terminal shows progress, and a failure
+shows the log's tail and its path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspector.arch import Arch
+from inspector.errors import InspectorError
+from inspector.kernel import config as kconfig
+from inspector.kernel.elf import dwarf_versions
+from inspector.kernel.source import SourceTree, resolve
+from inspector.kernel.versions import KernelVersion
+from inspector.paths import cache_dir
+
+STAMP = "mm-inspector-build.json"
+
+
+@dataclass(frozen=True)
+class Build:
+    version: KernelVersion
+    arch: Arch
+    dir: Path
+    release: str
+
+    @property
+    def vmlinux(self) -> Path:
+        return self.dir / "vmlinux"
+
+    @property
+    def image(self) -> Path:
+        return self.dir / self.arch.image
+
+    @property
+    def config(self) -> Path:
+        return self.dir / ".config"
+
+    def info(self) -> dict[str, object]:
+        return json.loads((self.dir / STAMP).read_text())
+
+
+def _tool_version(tool: str) -> str:
+    exe = shutil.which(tool)
+    if exe is None:
+        raise InspectorError(f"{tool} not found on PATH: run `make deps`")
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else tool
+
+
+def make_args(version: KernelVersion, arch: Arch, src: Path, out: Path) -> list[str]:
+    """make's command line (without targets) for this version and arch, quirks applied."""
+    prefix = arch.cross_prefix()
+    args = ["make", "-C", str(src), f"O={out}", f"ARCH={arch.kernel_arch}"]
+    if prefix:
+        args.append(f"CROSS_COMPILE={prefix}")
+    cc_flags = [f for q in version.quirks_for(arch) for f in q.cc_flags]
+    if cc_flags:
+        args.append("CC=" + " ".join([f"{prefix}gcc", *cc_flags]))
+    for q in version.quirks_for(arch):
+        args += [f"{k}={v}" for k, v in q.make_vars]
+    return args
+
+
+def build_key(source: SourceTree, arch: Arch, frags: list[Path], argv: list[str]) -> str:
+    h = hashlib.sha256()
+    compiler = _tool_version(f"{arch.cross_prefix()}gcc")
+    parts: list[str] = [source.release, source.origin, arch.name, compiler, *argv[4:]]
+    parts += [f"{f.name}\n{f.read_text()}" for f in frags]
+    for p in parts:
+        h.update(p.encode() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def _run_make(argv: list[str], log: Path, what: str, quiet: bool) -> None:
+    """Run make with output to ``log``; show progress; raise with the log tail on failure."""
+    start = time.monotonic()
+    tty = sys.stderr.isatty() and not quiet
+    with log.open("ab") as f:
+        f.write(("\n$ " + " ".join(argv) + "\n").encode())
+        f.flush()
+        proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            last_note = start
+            while proc.poll() is None:
+                time.sleep(0.5)
+                now = time.monotonic()
+                if tty:
+                    sys.stderr.write(f"\r  {what}: {now - start:5.0f} s")
+                    sys.stderr.flush()
+                elif not quiet and now - last_note >= 60:
+                    print(f"  {what}: {now - start:.0f} s …", file=sys.stderr, flush=True)
+                    last_note = now
+        except BaseException:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise
+        finally:
+            if tty:
+                sys.stderr.write("\n")
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+        raise InspectorError(
+            f"kernel build failed ({what}, exit {proc.returncode}): see {log}", detail=tail
+        )
+
+
+def _dwarf_version(vmlinux: Path) -> int | None:
+    """DWARF version of most compilation units (assembler units may carry an older one)."""
+    counts = dwarf_versions(vmlinux)
+    return max(counts, key=lambda v: counts[v]) if counts else None
+
+
+def build(version: KernelVersion, arch: Arch, *, quiet: bool = False) -> Build:
+    """Build (or reuse) the kernel for ``version`` and ``arch``."""
+    source = resolve(version)
+    frags = kconfig.fragments(version, arch)
+    root = cache_dir() / "build"
+    probe = make_args(version, arch, source.path, root)
+    key = build_key(source, arch, frags, probe)
+    out = root / f"{version.name}-{arch.name}-{key}"
+    result = Build(version, arch, out, source.release)
+    if (out / STAMP).exists() and result.vmlinux.exists() and result.image.exists():
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "build.log"
+    argv = make_args(version, arch, source.path, out)
+    say = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    say(f"building Linux {source.release} for {arch.name} in {out} (log: {log})")
+    for q in version.quirks_for(arch):
+        say(f"  quirk {q.name}: {q.why}")
+    start = time.monotonic()
+    config_ok = out / ".mm-inspector-config-ok"
+    if not config_ok.exists():
+        _run_make([*argv, "tinyconfig"], log, "tinyconfig", quiet)
+        dot = out / ".config"
+        base = dot.read_text()
+        dot.write_text(base + "".join(f"\n# {f.name}\n{f.read_text()}" for f in frags))
+        _run_make([*argv, "olddefconfig"], log, "olddefconfig", quiet)
+        kconfig.check(dot, frags)
+        config_ok.touch()
+    jobs = str(os.cpu_count() or 1)
+    image_target = Path(arch.image).name
+    _run_make([*argv, f"-j{jobs}", "vmlinux", image_target], log, "compiling", quiet)
+    seconds = time.monotonic() - start
+    dwarf = _dwarf_version(result.vmlinux)
+    if dwarf is None:
+        raise InspectorError(f"{result.vmlinux} has no DWARF debug info: check CONFIG_DEBUG_INFO")
+    if version.name == "4.7" and dwarf != 4:
+        raise InspectorError(
+            f"{result.vmlinux} carries DWARF {dwarf}, not 4: the compiler dropped -gdwarf-4 "
+            "(is the no-pie quirk on CC?)"
+        )
+    stamp = {
+        "version": version.name,
+        "release": source.release,
+        "arch": arch.name,
+        "origin": source.origin,
+        "make": argv[3:],
+        "fragments": [f.name for f in frags],
+        "quirks": [q.name for q in version.quirks_for(arch)],
+        "dwarf": dwarf,
+        "build_seconds": round(seconds, 1),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    (out / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+    say(f"built Linux {source.release} {arch.name} in {seconds:.0f} s")
+    return result

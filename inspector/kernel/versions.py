@@ -1,0 +1,67 @@
+"""Supported kernel versions and the toolchain quirks each needs on today's compilers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inspector.arch import Arch
+from inspector.errors import InspectorError
+
+
+@dataclass(frozen=True)
+class Quirk:
+    """A named, explained change to the make command line for one version (and arch)."""
+
+    name: str
+    why: str
+    arches: tuple[str, ...]  # arch names it applies to
+    cc_flags: tuple[str, ...] = ()  # appended to CC itself (so cc-option probes see them too)
+    make_vars: tuple[tuple[str, str], ...] = ()  # extra VAR=value on make's command line
+
+
+@dataclass(frozen=True)
+class KernelVersion:
+    name: str  # "4.7" or "6.12"
+    quirks: tuple[Quirk, ...] = field(default_factory=tuple)
+
+    def quirks_for(self, arch: Arch) -> list[Quirk]:
+        return [q for q in self.quirks if arch.name in q.arches]
+
+
+V4_7 = KernelVersion(
+    name="4.7",
+    quirks=(
+        Quirk(
+            name="no-pie",
+            why=(
+                "Debian's gcc builds PIE by default and 4.7 predates kbuild's -fno-PIE; the flag "
+                "must ride on CC itself, or every cc-option probe fails and silently drops "
+                "-gdwarf-4, -fno-delete-null-pointer-checks, -fconserve-stack"
+            ),
+            arches=("x86_64", "arm64"),
+            cc_flags=("-fno-pie",),
+        ),
+        Quirk(
+            name="host-fcommon",
+            why=(
+                "gcc >= 10 defaults to -fno-common and 4.7's dtc then fails with 'multiple "
+                "definition of yylloc'"
+            ),
+            arches=("arm64",),
+            make_vars=(("HOSTCFLAGS", "-O2 -fcommon"),),
+        ),
+    ),
+)
+
+V6_12 = KernelVersion(name="6.12")
+
+VERSIONS: dict[str, KernelVersion] = {v.name: v for v in (V4_7, V6_12)}
+
+
+def get_version(name: str) -> KernelVersion:
+    key = {"4.7.0": "4.7", "6.12.0": "6.12"}.get(name, name)
+    if key not in VERSIONS:
+        raise InspectorError(
+            f"unknown kernel version {name!r}: choose one of {', '.join(VERSIONS)}"
+        )
+    return VERSIONS[key]

@@ -1,0 +1,19 @@
+"""Where mm-inspector keeps its cache (sources, builds) and its run directories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """``$MMI_CACHE_DIR``, else ``$XDG_CACHE_HOME/mm-inspector``, else ``~/.cache/mm-inspector``."""
+    if env := os.environ.get("MMI_CACHE_DIR"):
+        return Path(env).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return (Path(base) / "mm-inspector").resolve()
+
+
+def runs_dir() -> Path:
+    """``$MMI_RUNS_DIR``, else ``./runs``: one sub-directory per VM run."""
+    return Path(os.environ.get("MMI_RUNS_DIR") or "runs").expanduser().resolve()

@@ -1,0 +1,1 @@
+"""QEMU machines: topology, argv, process lifecycle, console and QMP."""

@@ -1,0 +1,92 @@
+"""The guest's serial console, driven with pexpect over the run's unix socket."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import time
+from pathlib import Path
+
+import pexpect
+import pexpect.fdpexpect
+
+from inspector.errors import GuestPanic, GuestTimeout, InspectorError
+from inspector.kernel.initramfs import BANNER
+
+PANIC = re.compile(rb"Kernel panic - not syncing[^\r\n]*")
+_BEGIN = b"@@MMI-B@@"
+_END = re.compile(rb"@@MMI-E (\d+)@@")
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.replace("\r", "").splitlines()[-lines:])
+
+
+class Console:
+    """Boot to the shell, then run commands and collect their output and exit status."""
+
+    def __init__(self, sock_path: Path, log_path: Path, timeout: float = 10.0) -> None:
+        self.log_path = log_path
+        deadline = time.monotonic() + timeout
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                self.sock.connect(str(sock_path))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise InspectorError(f"console socket {sock_path} did not come up") from None
+                time.sleep(0.02)
+        self.child = pexpect.fdpexpect.fdspawn(self.sock.fileno(), timeout=timeout)
+        self.release = ""
+
+    def _expect(self, pattern: re.Pattern[bytes] | bytes, timeout: float, what: str) -> int:
+        idx = self.child.expect([pattern, PANIC, pexpect.EOF, pexpect.TIMEOUT], timeout=timeout)
+        if idx == 0:
+            return 0
+        if idx == 1:
+            self._drain()
+            msg = self.child.after.decode(errors="replace").strip()
+            raise GuestPanic(f"guest panic while {what}: {msg}", detail=tail(self.log_path))
+        if idx == 2:
+            raise GuestPanic(
+                f"guest stopped (QEMU exited) while {what}", detail=tail(self.log_path)
+            )
+        raise GuestTimeout(f"timed out after {timeout:.0f} s {what}", detail=tail(self.log_path))
+
+    def _drain(self) -> None:
+        """Give the panic message a moment to reach the log, for the tail we show."""
+        with contextlib.suppress(OSError):
+            self.child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=1.0)
+
+    def wait_for_shell(self, timeout: float) -> float:
+        """Wait for the initramfs banner; return seconds waited."""
+        start = time.monotonic()
+        self._expect(
+            re.compile(re.escape(BANNER.encode()) + rb" \(([^,]*),"),
+            timeout,
+            "waiting for the guest's shell (boot)",
+        )
+        self.release = self.child.match.group(1).decode()
+        waited = time.monotonic() - start
+        self.run("stty -echo", timeout)
+        return waited
+
+    def run(self, command: str, timeout: float = 60.0) -> tuple[int, str]:
+        """Run ``command`` in the guest shell: (exit status, output with \\r removed)."""
+        # The quotes keep an echoed command line from matching the markers; the braces keep
+        # the end marker running whatever the command's last line is, stdin from /dev/null.
+        line = f"echo '@@MMI''-B@@'; {{ {command}\n}} </dev/null; echo \"@@MMI-E\"\" $?@@\"\n"
+        self.child.send(line.encode())
+        self._expect(re.compile(re.escape(_BEGIN) + rb"\r?\n"), timeout, f"starting {command!r}")
+        self._expect(_END, timeout, f"running {command!r}")
+        out = self.child.before.decode(errors="replace").replace("\r", "")
+        return int(self.child.match.group(1)), out
+
+    def close(self) -> None:
+        self.sock.close()

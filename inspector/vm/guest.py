@@ -1,0 +1,126 @@
+"""A booted guest: kernel built (cached), initramfs, QEMU started, shell reached."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inspector.arch import Arch
+from inspector.errors import InspectorError
+from inspector.kernel.build import Build, build
+from inspector.kernel.elf import load_memsz
+from inspector.kernel.initramfs import build_initramfs
+from inspector.kernel.versions import KernelVersion
+from inspector.vm.machine import Machine, new_run_dir
+from inspector.vm.qemu import MachineSpec, qemu_binary
+from inspector.vm.topology import MiB, Topology, format_size
+
+DEFAULT_BOOT_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class BootRequest:
+    version: KernelVersion
+    arch: Arch
+    topology: Topology
+    append: tuple[str, ...] = ()
+    machine: str | None = None
+    accel: str = "tcg"
+    timeout: float = DEFAULT_BOOT_TIMEOUT
+    paused: bool = False
+    ram_file: Path | None = None
+    extra: tuple[str, ...] = field(default_factory=tuple)
+
+    def label(self) -> str:
+        return f"{self.version.name}-{self.arch.name}"
+
+
+def min_mem(kernel: Build, initrd: Path) -> int:
+    """A floor under which the guest cannot boot: the loaded kernel, the initramfs (archive and
+    unpacked copy, plus busybox's links), page tables and memmap; rounded up to 16 MiB."""
+    need = load_memsz(kernel.vmlinux) + 3 * initrd.stat().st_size + 32 * MiB
+    return -(-need // (16 * MiB)) * 16 * MiB
+
+
+def preflight(req: BootRequest) -> None:
+    """Checks that need no kernel build, so bad input fails in a second."""
+    qemu_binary(req.arch)
+
+
+def prepare(
+    req: BootRequest, *, interactive: bool = False, quiet: bool = False
+) -> tuple[Build, MachineSpec]:
+    preflight(req)
+    kernel = build(req.version, req.arch, quiet=quiet)
+    initrd = build_initramfs(req.arch)
+    floor = min_mem(kernel, initrd)
+    if req.topology.mem < floor:
+        raise InspectorError(
+            f"MEM={format_size(req.topology.mem)} is too small for Linux {kernel.release} "
+            f"{req.arch.name} with its initramfs: use MEM={format_size(floor)} or more"
+        )
+    spec = MachineSpec(
+        arch=req.arch,
+        kernel=kernel.image,
+        initrd=initrd,
+        topology=req.topology,
+        append=req.append,
+        machine=req.machine,
+        accel=req.accel,
+        paused=req.paused,
+        interactive=interactive,
+        ram_file=req.ram_file,
+        extra=req.extra,
+    )
+    return kernel, spec
+
+
+@dataclass
+class Guest:
+    """A guest at its shell. ``run()`` executes a command there."""
+
+    machine: Machine
+    kernel: Build
+    boot_seconds: float
+
+    @property
+    def run_dir(self) -> Path:
+        return self.machine.paths.dir
+
+    def run(self, command: str, timeout: float = 120.0, check: bool = True) -> str:
+        assert self.machine.console is not None
+        rc, out = self.machine.console.run(command, timeout)
+        if check and rc != 0:
+            raise InspectorError(f"guest command {command!r} exited {rc}", detail=out[-2000:])
+        return out
+
+    def run_rc(self, command: str, timeout: float = 120.0) -> tuple[int, str]:
+        assert self.machine.console is not None
+        return self.machine.console.run(command, timeout)
+
+    def read(self, path: str) -> str:
+        return self.run(f"cat {path}")
+
+
+@contextlib.contextmanager
+def booted(
+    req: BootRequest, run_dir: Path | None = None, *, quiet: bool = False
+) -> Iterator[Guest]:
+    """Build (cached), boot, and wait for the shell; QEMU is stopped when the block ends."""
+    kernel, spec = prepare(req, quiet=quiet)
+    run_dir = run_dir or new_run_dir(req.label())
+    with Machine(spec, run_dir) as machine:
+        assert machine.console is not None
+        machine.console.wait_for_shell(req.timeout)
+        seconds = time.monotonic() - machine.started_at
+        if not quiet:
+            print(
+                f"guest {machine.console.release} ({req.arch.name}, {req.topology.describe()}) "
+                f"at its shell after {seconds:.2f} s; run dir {run_dir}",
+                file=sys.stderr,
+            )
+        yield Guest(machine, kernel, seconds)

@@ -1,0 +1,137 @@
+"""One QEMU process and its run directory; always stopped and reaped, however the run ends."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from inspector.errors import InspectorError
+from inspector.paths import runs_dir
+from inspector.vm.console import Console, tail
+from inspector.vm.qemu import MachineSpec, RunPaths, qemu_argv
+from inspector.vm.qmp import QMP
+
+_SOCKET_PATH_MAX = 100
+
+
+def new_run_dir(label: str, base: Path | None = None) -> Path:
+    root = base or runs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.mkdtemp(prefix=f"{stamp}-{label}-", dir=root))
+
+
+def run_paths(run_dir: Path) -> RunPaths:
+    """Sockets go in the run directory unless its path is too long for a unix socket."""
+    if len(str(run_dir / "console.sock")) <= _SOCKET_PATH_MAX:
+        return RunPaths(run_dir, run_dir)
+    short = Path(tempfile.mkdtemp(prefix="mmi-"))
+    (run_dir / "sockets").symlink_to(short)
+    return RunPaths(run_dir, short)
+
+
+class Machine:
+    """``with Machine(spec, run_dir) as m:`` starts QEMU; leaving the block stops it."""
+
+    def __init__(self, spec: MachineSpec, run_dir: Path) -> None:
+        self.spec = spec
+        self.paths = run_paths(run_dir)
+        self.argv = qemu_argv(spec, self.paths)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.console: Console | None = None
+        self._qmp: QMP | None = None
+        self.started_at = 0.0
+
+    def __enter__(self) -> Machine:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        (self.paths.dir / "qemu.argv.json").write_text(json.dumps(self.argv, indent=1) + "\n")
+        stderr = (self.paths.dir / "qemu.stderr").open("wb")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=None if self.spec.interactive else subprocess.DEVNULL,
+            stdout=None if self.spec.interactive else subprocess.DEVNULL,
+            stderr=stderr,
+            # Our own session: Ctrl-C reaches us, not QEMU; we stop QEMU ourselves.
+            start_new_session=not self.spec.interactive,
+        )
+        stderr.close()
+        if not self.spec.interactive:
+            try:
+                self.console = Console(self.paths.console_sock, self.paths.console_log)
+            except InspectorError:
+                self._raise_if_exited()
+                raise
+
+    def _raise_if_exited(self) -> None:
+        assert self.proc is not None
+        rc = self.proc.poll()
+        if rc is not None:
+            err = (self.paths.dir / "qemu.stderr").read_text(errors="replace").strip()
+            first = err.splitlines()[-1] if err else f"exit status {rc}"
+            raise InspectorError(f"QEMU exited at start: {first}", detail=err)
+
+    @property
+    def qmp(self) -> QMP:
+        if self._qmp is None:
+            self._qmp = QMP(self.paths.qmp_sock)
+        return self._qmp
+
+    def wait(self) -> int:
+        assert self.proc is not None
+        return self.proc.wait()
+
+    def console_tail(self, lines: int = 20) -> str:
+        return tail(self.paths.console_log, lines)
+
+    def stop(self) -> None:
+        """Quit QEMU (QMP, then SIGTERM, then SIGKILL), reap it, and close our ends."""
+        if self.console is not None:
+            self.console.close()
+            self.console = None
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(Exception):
+                self.qmp.execute("quit")
+            try:
+                proc.wait(3)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if self._qmp is not None:
+            with contextlib.suppress(Exception):
+                self._qmp.close()
+            self._qmp = None
+        for sock in (self.paths.console_sock, self.paths.qmp_sock, self.paths.gdb_sock):
+            with contextlib.suppress(OSError):
+                sock.unlink()
+        if self.paths.sockets != self.paths.dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.paths.sockets)

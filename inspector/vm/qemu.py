@@ -1,0 +1,148 @@
+"""QEMU command lines, built as argv lists by small pure functions (see ``--show-command``)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inspector.arch import Arch
+from inspector.errors import InspectorError
+from inspector.vm.topology import Topology, format_size
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    """Everything that decides a QEMU command line."""
+
+    arch: Arch
+    kernel: Path
+    initrd: Path
+    topology: Topology
+    append: tuple[str, ...] = ()
+    machine: str | None = None  # default: arch.machine
+    accel: str = "tcg"
+    paused: bool = False  # -S: wait for gdb at reset
+    interactive: bool = False  # console on our stdio rather than a unix socket
+    ram_file: Path | None = None  # guest RAM in a shared host file (for drgn)
+    extra: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Files of one run: sockets, logs, pid file."""
+
+    dir: Path
+    sockets: Path  # sockets live here (a short path: unix sockets are limited to 107 bytes)
+
+    @property
+    def console_log(self) -> Path:
+        return self.dir / "console.log"
+
+    @property
+    def console_sock(self) -> Path:
+        return self.sockets / "console.sock"
+
+    @property
+    def qmp_sock(self) -> Path:
+        return self.sockets / "qmp.sock"
+
+    @property
+    def gdb_sock(self) -> Path:
+        return self.sockets / "gdb.sock"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.dir / "qemu.pid"
+
+
+def qemu_binary(arch: Arch) -> str:
+    exe = shutil.which(arch.qemu)
+    if exe is None:
+        raise InspectorError(f"{arch.qemu} not found on PATH: run `make deps` to install QEMU")
+    return exe
+
+
+def machine_args(spec: MachineSpec) -> list[str]:
+    machine = spec.machine or spec.arch.machine
+    opts = [machine, f"accel={spec.accel}"]
+    if spec.ram_file is not None:
+        opts.append("memory-backend=ram")
+    return ["-machine", ",".join(opts), "-cpu", spec.arch.cpu]
+
+
+def memory_args(spec: MachineSpec) -> list[str]:
+    topo = spec.topology
+    args = ["-m", format_size(topo.mem), "-smp", str(topo.smp)]
+    if spec.ram_file is not None:
+        if topo.numa:
+            raise InspectorError("guest RAM in a file is not supported together with NUMA yet")
+        args += [
+            "-object",
+            f"memory-backend-file,id=ram,size={format_size(topo.mem)},"
+            f"mem-path={spec.ram_file},share=on",
+        ]
+    return args
+
+
+def numa_args(topo: Topology) -> list[str]:
+    """``-object memory-backend-ram`` per node with memory, ``-numa node``, ``-numa dist``."""
+    args: list[str] = []
+    for node in topo.nodes:
+        opts = [f"node,nodeid={node.nodeid}"]
+        if node.mem:
+            backend = f"memory-backend-ram,id=m{node.nodeid},size={format_size(node.mem)}"
+            args += ["-object", backend]
+            opts.append(f"memdev=m{node.nodeid}")
+        opts += [f"cpus={c}" for c in node.cpus]
+        args += ["-numa", ",".join(opts)]
+    for (a, b), d in sorted(topo.distances.items()):
+        args += ["-numa", f"dist,src={a},dst={b},val={d}"]
+    return args
+
+
+def console_args(spec: MachineSpec, paths: RunPaths) -> list[str]:
+    if spec.interactive:
+        chardev = f"stdio,id=con0,mux=on,signal=off,logfile={paths.console_log}"
+        return ["-chardev", chardev, "-serial", "chardev:con0", "-mon", "chardev=con0"]
+    chardev = (
+        f"socket,id=con0,path={paths.console_sock},server=on,wait=on,logfile={paths.console_log}"
+    )
+    return ["-chardev", chardev, "-serial", "chardev:con0"]
+
+
+def control_args(spec: MachineSpec, paths: RunPaths) -> list[str]:
+    args = [
+        "-qmp",
+        f"unix:{paths.qmp_sock},server=on,wait=off",
+        "-gdb",
+        f"unix:{paths.gdb_sock},server=on,wait=off",
+        "-pidfile",
+        str(paths.pidfile),
+    ]
+    if spec.paused:
+        args.append("-S")
+    return args
+
+
+def kernel_args(spec: MachineSpec) -> list[str]:
+    cmdline = " ".join([*spec.arch.cmdline(), *spec.append])
+    return ["-kernel", str(spec.kernel), "-initrd", str(spec.initrd), "-append", cmdline]
+
+
+def qemu_argv(spec: MachineSpec, paths: RunPaths) -> list[str]:
+    return [
+        qemu_binary(spec.arch),
+        *machine_args(spec),
+        *memory_args(spec),
+        *numa_args(spec.topology),
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+        *kernel_args(spec),
+        *console_args(spec, paths),
+        *control_args(spec, paths),
+        *spec.extra,
+    ]

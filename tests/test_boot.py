@@ -1,0 +1,48 @@
+"""Real kernels under QEMU: the guest's own /proc/zoneinfo shows the topology we asked for."""
+
+import pytest
+
+from inspector.procfs import parse_buddyinfo, parse_zoneinfo
+from inspector.pytest_plugin import mmi_targets
+from inspector.vm.topology import parse_topology
+
+from .layout import expected_zones, ram_ranges
+
+PAGE = 4096
+
+TOPOLOGIES = [
+    pytest.param({"mem": "1G"}, id="1node-1G"),
+    pytest.param({"numa": "768M,256M", "smp": 2}, id="2nodes-uneven"),
+]
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("topo", TOPOLOGIES)
+@pytest.mark.parametrize("target", mmi_targets())
+def test_zoneinfo_shows_requested_topology(target, topo, mmi_boot):
+    guest = mmi_boot(target, **topo)
+    topology = parse_topology(topo.get("mem"), topo.get("smp"), topo.get("numa"))
+    zones = parse_zoneinfo(guest.read("/proc/zoneinfo"))
+    populated = {}
+    for z in zones:
+        if z.get("present"):
+            populated.setdefault(z.node, set()).add(z.name)
+    want = expected_zones(target.arch, target.version.name, None, topology)
+    assert populated == want
+
+    # Each node's present pages: its RAM less firmware holes (a few hundred KiB on x86).
+    for nid, ranges in enumerate(ram_ranges(target.arch, None, topology)):
+        ram_pages = sum(hi - lo for lo, hi in ranges) // PAGE
+        present = sum(z.get("present") for z in zones if z.node == nid)
+        assert ram_pages - 1024 <= present <= ram_pages, f"node {nid}"
+        for z in zones:
+            if z.node == nid and z.get("present"):
+                assert z.get("managed") <= z.get("present") <= z.get("spanned")
+
+    # buddyinfo lists exactly the populated zones, with one count per order.
+    buddy = parse_buddyinfo(guest.read("/proc/buddyinfo"))
+    assert {(n, name) for n, names in want.items() for name in names} == set(buddy)
+    assert len({len(v) for v in buddy.values()}) == 1
+
+    cpus = guest.run("cat /sys/devices/system/cpu/online").strip()
+    assert cpus == ("0" if topology.smp == 1 else f"0-{topology.smp - 1}")

@@ -1,0 +1,73 @@
+"""Parsing of MEM/SMP/NUMA/NUMA_DIST and the QEMU arguments they become (pure, no VM)."""
+
+import pytest
+
+from inspector.arch import ARM64, X86_64
+from inspector.errors import InspectorError
+from inspector.vm.qemu import MachineSpec, RunPaths, numa_args, qemu_argv
+from inspector.vm.topology import format_size, parse_size, parse_topology
+
+G = 1 << 30
+M = 1 << 20
+
+
+def test_sizes_round_trip():
+    assert parse_size("512M") == 512 * M
+    assert parse_size("2g") == 2 * G
+    assert parse_size("1536") == 1536 * M
+    assert format_size(parse_size("1536M")) == "1536M"
+    assert format_size(parse_size("3G")) == "3G"
+    for bad in ("", "1.5G", "12X", "-1G", "100K"):
+        with pytest.raises(InspectorError):
+            parse_size(bad)
+
+
+def test_numa_defaults_mem_to_sum_and_spreads_cpus():
+    topo = parse_topology(None, 4, "512M,1G")
+    assert topo.mem == 512 * M + G
+    assert [n.cpus for n in topo.nodes] == [(0, 2), (1, 3)]
+
+
+def test_numa_sizes_must_add_up_to_mem():
+    with pytest.raises(InspectorError, match="add up"):
+        parse_topology("1G", 2, "512M,256M")
+
+
+def test_explicit_cpus_and_memoryless_node():
+    topo = parse_topology("2G", 3, "1G@0-1,0@2,1G")
+    assert [(n.mem, n.cpus) for n in topo.nodes] == [(G, (0, 1)), (0, (2,)), (G, ())]
+    args = numa_args(topo)
+    # the memoryless node has no memory backend
+    assert "node,nodeid=1,cpus=2" in args
+    assert args.count("-object") == 2
+
+
+def test_cpu_lists_must_cover_every_cpu_once():
+    with pytest.raises(InspectorError, match="exactly once"):
+        parse_topology(None, 2, "1G@0,1G@0")
+    with pytest.raises(InspectorError, match="SMP"):
+        parse_topology(None, 1, "1G@0,1G@1")
+
+
+def test_distances_are_symmetric_and_completed():
+    topo = parse_topology(None, 3, "1G,1G,1G", "0-1=15,1-2=40")
+    d = topo.distances
+    assert d[(0, 1)] == d[(1, 0)] == 15
+    assert d[(1, 2)] == d[(2, 1)] == 40
+    assert d[(0, 2)] == 20  # unspecified pairs get REMOTE_DISTANCE
+    for bad in ("0-0=20", "0-5=20", "0-1=5", "0-1"):
+        with pytest.raises(InspectorError):
+            parse_topology(None, 3, "1G,1G,1G", bad)
+    with pytest.raises(InspectorError):
+        parse_topology("1G", 1, None, "0-1=20")
+
+
+@pytest.mark.parametrize("arch", [X86_64, ARM64], ids=lambda a: a.name)
+def test_argv_has_no_tcp_listener(arch, tmp_path, monkeypatch):
+    monkeypatch.setattr("inspector.vm.qemu.qemu_binary", lambda a: a.qemu)
+    spec = MachineSpec(arch, tmp_path / "k", tmp_path / "i", parse_topology("1G", 2, "512M,512M"))
+    argv = qemu_argv(spec, RunPaths(tmp_path, tmp_path))
+    text = " ".join(argv)
+    assert "tcp:" not in text and "-s " not in text and "telnet" not in text
+    assert f"unix:{tmp_path}/gdb.sock" in text and f"unix:{tmp_path}/qmp.sock" in text
+    assert argv[argv.index("-machine") + 1].startswith(arch.machine)
