@@ -1,0 +1,174 @@
+"""The capture schema, which is also the model's output: a diff is a plain comparison.
+
+Names follow the kernel (``zone_start_pfn``, ``spanned_pages``, ``managed_pages``, ``nr_free``).
+A field left ``None`` was not captured (or not predicted) at that stop; ``compare`` skips a field
+that either side left ``None``. JSON carries ``schema`` = SCHEMA_VERSION; a reader refuses other
+versions with a one-line error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inspector.errors import InspectorError
+
+SCHEMA_VERSION = 1
+
+# enum migratetype, in order, for both 4.7 and 6.12 with CONFIG_CMA=n, MEMORY_ISOLATION=n
+MIGRATETYPES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic")
+
+
+@dataclass
+class MemblockRegion:
+    base: int
+    size: int
+    nid: int
+    flags: int = 0
+
+
+@dataclass
+class Memblock:
+    memory: list[MemblockRegion] = field(default_factory=list)
+    reserved: list[MemblockRegion] = field(default_factory=list)
+
+
+@dataclass
+class FirmwareRange:
+    """One e820 entry (x86_64) or DT memory range (arm64): [start, end) and its type."""
+
+    start: int
+    end: int
+    type: str
+
+
+@dataclass
+class Inputs:
+    """Stop 1 (``free_area_init_nodes`` / ``free_area_init`` entry): what the model starts from."""
+
+    max_zone_pfn: list[int]  # indexed like the kernel's enum zone_type
+    zone_names: list[str]  # the kernel's zone_names[], same indexing
+    memblock: Memblock
+    numa_meminfo: list[MemblockRegion] = field(default_factory=list)  # x86: numa_meminfo
+    node_distance: list[list[int]] = field(default_factory=list)  # [from][to]
+    cpu_to_node: list[int] = field(default_factory=list)
+    firmware_map: list[FirmwareRange] = field(default_factory=list)
+    cmdline: str = ""
+    constants: dict[str, int] = field(default_factory=dict)  # MAX_ORDER, pageblock_order, …
+
+
+@dataclass
+class FreeArea:
+    order: int
+    nr_free: int
+    free_list: list[int] | None = None  # list length per migratetype (MIGRATETYPES order)
+
+
+@dataclass
+class PerCpuPages:
+    cpu: int
+    count: int
+    high: int
+    batch: int
+
+
+@dataclass
+class Zone:
+    node: int
+    idx: int  # enum zone_type
+    name: str
+    zone_start_pfn: int
+    spanned_pages: int
+    present_pages: int
+    managed_pages: int | None = None
+    memmap_pages: int | None = None  # calc_memmap_size() (4.7 boot log: "pages used for memmap")
+    pageblock_flags_bytes: int | None = None  # usemap_size()
+    watermark: list[int] | None = None  # [WMARK_MIN, WMARK_LOW, WMARK_HIGH]
+    lowmem_reserve: list[int] | None = None
+    nr_free_pages: int | None = None  # vm_stat[NR_FREE_PAGES]
+    free_area: list[FreeArea] | None = None
+    pageset: list[PerCpuPages] | None = None
+    pageblock_migratetypes: list[int] | None = None  # one per pageblock from zone_start_pfn
+
+
+@dataclass
+class Node:
+    node_id: int
+    node_start_pfn: int
+    node_spanned_pages: int
+    node_present_pages: int
+    nr_zones: int | None = None
+    zones: list[Zone] = field(default_factory=list)
+
+
+@dataclass
+class Zonelist:
+    node: int
+    kind: str  # "fallback" (ZONELIST_FALLBACK) or "nofallback" (__GFP_THISNODE)
+    zones: list[tuple[int, str]]  # (node, zone name), in the order the allocator tries them
+
+
+@dataclass
+class KernelId:
+    version: str  # "4.7" / "6.12"
+    release: str
+    arch: str
+
+
+@dataclass
+class Snapshot:
+    stop: str  # the stop's name in the stop plan, e.g. "free_area_init_core"
+    kernel: KernelId
+    inputs: Inputs | None = None
+    nodes: list[Node] = field(default_factory=list)
+    zonelists: list[Zonelist] | None = None
+    globals: dict[str, int] = field(default_factory=dict)  # totalram_pages, vm_total_pages, …
+    schema: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1) + "\n"
+
+    def write(self, path: Path) -> None:
+        path.write_text(self.to_json())
+
+    @classmethod
+    def from_json(cls, text: str) -> Snapshot:
+        data = json.loads(text)
+        if data.get("schema") != SCHEMA_VERSION:
+            raise InspectorError(
+                f"snapshot schema {data.get('schema')} is not {SCHEMA_VERSION}: "
+                "capture it again with this mm-inspector"
+            )
+        return _build(cls, data)
+
+    @classmethod
+    def read(cls, path: Path) -> Snapshot:
+        return cls.from_json(path.read_text())
+
+
+def _build(tp: Any, data: Any) -> Any:
+    """Rebuild a value of type ``tp`` (dataclass, list, tuple, dict, Optional) from JSON data."""
+    if data is None:
+        return None
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        kwargs = {f.name: _build(hints[f.name], data[f.name])
+                  for f in dataclasses.fields(tp) if f.name in data}
+        return tp(**kwargs)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _build(inner[0], data)
+    if origin is list:
+        return [_build(args[0], x) for x in data]
+    if origin is tuple:
+        return tuple(_build(a, x) for a, x in zip(args, data, strict=True))
+    if origin is dict:
+        return {k: _build(args[1], v) for k, v in data.items()}
+    return data
