@@ -7,10 +7,12 @@ shows the log's tail and its path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -90,7 +92,15 @@ def _run_make(argv: list[str], log: Path, what: str, quiet: bool) -> None:
     with log.open("ab") as f:
         f.write(("\n$ " + " ".join(argv) + "\n").encode())
         f.flush()
-        proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # make and its jobs get a process group of their own, so that however we stop
+        # (Ctrl-C, an error) the whole group is stopped with us and nothing is orphaned.
+        proc = subprocess.Popen(
+            argv,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             last_note = start
             while proc.poll() is None:
@@ -103,12 +113,7 @@ def _run_make(argv: list[str], log: Path, what: str, quiet: bool) -> None:
                     print(f"  {what}: {now - start:.0f} s …", file=sys.stderr, flush=True)
                     last_note = now
         except BaseException:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop_group(proc)
             raise
         finally:
             if tty:
@@ -118,6 +123,20 @@ def _run_make(argv: list[str], log: Path, what: str, quiet: bool) -> None:
         raise InspectorError(
             f"kernel build failed ({what}, exit {proc.returncode}): see {log}", detail=tail
         )
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM make's process group, then SIGKILL it if it lingers; reap make."""
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # jobs that outlived make itself
 
 
 def _dwarf_version(vmlinux: Path) -> int | None:

@@ -78,6 +78,8 @@ class Machine:
             start_new_session=not self.spec.interactive,
         )
         stderr.close()
+        # QEMU deletes its own -pidfile when it exits; this record stays, for post-mortems.
+        (self.paths.dir / "qemu.started").write_text(f"{self.proc.pid}\n")
         if not self.spec.interactive:
             try:
                 self.console = Console(self.paths.console_sock, self.paths.console_log)

@@ -1,0 +1,223 @@
+"""Bad input: each gives a one-line error naming the fix, a non-zero exit, no traceback and no
+process left behind. The CLI is run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+MMI = [sys.executable, "-m", "inspector.cli"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs"), **(env or {})}
+    return subprocess.run(
+        [*MMI, *args], capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert proc.returncode not in (0, None), proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("mm-inspector: error: "), proc.stderr
+    for n in needles:
+        assert n in last, last
+    return last
+
+
+def assert_no_qemu_left(tmp_path: Path) -> None:
+    """Every QEMU a run started (recorded in its run directory) is gone, not even a zombie."""
+    started = list((tmp_path / "runs").glob("*/qemu.started"))
+    assert started, "no QEMU was started: the test proves nothing"
+    for record in started:
+        pid = int(record.read_text())
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue  # gone
+        # the pid may have been reused by an unrelated process: only a QEMU counts
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert b"qemu-system" not in cmd, f"QEMU {pid} left behind ({status.splitlines()[2]})"
+
+
+def test_unknown_arch(tmp_path):
+    one_line_error(run(["boot", "--arch", "mips", "--run", "true"], tmp_path), "unknown arch")
+
+
+def test_unknown_version(tmp_path):
+    proc = run(["boot", "--arch", "x86_64", "--kver", "5.0", "--run", "true"], tmp_path)
+    one_line_error(proc, "unknown kernel version", "4.7", "6.12")
+
+
+def test_missing_4_7_source_says_how_to_supply_one(tmp_path):
+    env = {
+        "MMI_CACHE_DIR": str(tmp_path / "cache"),
+        "KERNEL_SRC_4_7": "",
+        "MMI_KERNEL_ORG": f"file://{tmp_path}/nowhere",
+    }
+    proc = run(["boot", "--arch", "x86_64", "--kver", "4.7", "--run", "true"], tmp_path, env)
+    one_line_error(proc, "no Linux 4.7 source", "KERNEL_SRC_4_7=", "KVER=6.12")
+
+
+def test_tarball_with_wrong_checksum(tmp_path):
+    fake = tmp_path / "linux-4.7.tar.xz"
+    fake.write_bytes(b"not a kernel")
+    env = {"MMI_CACHE_DIR": str(tmp_path / "cache"), "KERNEL_SRC_4_7": str(fake)}
+    proc = run(["build", "--arch", "x86_64", "--kver", "4.7"], tmp_path, env)
+    one_line_error(proc, "checksum mismatch", "expected 5190c3d1")
+
+
+def test_corrupt_tarball(tmp_path):
+    fake = tmp_path / "linux-4.7.4.tar.xz"
+    fake.write_bytes(b"\xfd7zXZ\x00 truncated")
+    env = {"MMI_CACHE_DIR": str(tmp_path / "cache"), "KERNEL_SRC_4_7": str(fake)}
+    proc = run(["build", "--arch", "x86_64", "--kver", "4.7"], tmp_path, env)
+    one_line_error(proc, "cannot unpack")
+    assert not list((tmp_path / "cache" / "src" / "4.7").glob("linux-*"))
+
+
+def test_build_failure_shows_log_tail_and_path(tmp_path):
+    tree = tmp_path / "linux-4.7-broken"
+    tree.mkdir()
+    (tree / "Makefile").write_text(
+        "VERSION = 4\nPATCHLEVEL = 7\nSUBLEVEL = 0\nEXTRAVERSION =\n"
+        "tinyconfig:\n\t@echo 'scripts/kconfig: deliberately broken for a test'; exit 3\n"
+    )
+    env = {"MMI_CACHE_DIR": str(tmp_path / "cache"), "KERNEL_SRC_4_7": str(tree)}
+    proc = run(["build", "--arch", "x86_64", "--kver", "4.7"], tmp_path, env)
+    last = one_line_error(proc, "kernel build failed", "build.log")
+    assert "deliberately broken" in proc.stderr  # the log's tail is shown
+    log = Path(last.split("see ")[-1])
+    assert log.exists() and "deliberately broken" in log.read_text()
+
+
+def test_qemu_missing(tmp_path):
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    proc = run(
+        ["boot", "--arch", "arm64", "--kver", "6.12", "--run", "true"],
+        tmp_path,
+        {"PATH": str(empty)},
+    )
+    one_line_error(proc, "qemu-system-aarch64 not found", "make deps")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--mem", "1G", "--numa", "512M,256M"], "add up"),
+        (["--numa", "512X,512M"], "bad NUMA node 0 size"),
+        (["--numa", "512M,,512M"], "bad NUMA"),
+        (["--smp", "2", "--numa", "1G@0,1G@0"], "exactly once"),
+        (["--numa", "1G,1G", "--numa-dist", "0-1=5"], "11..254"),
+    ],
+)
+def test_malformed_topology(tmp_path, args, needle):
+    proc = run(["boot", "--arch", "x86_64", "--kver", "6.12", *args, "--run", "true"], tmp_path)
+    one_line_error(proc, needle)
+
+
+@pytest.mark.vm
+def test_mem_too_small(tmp_path):
+    proc = run(
+        ["boot", "--arch", "x86_64", "--kver", "6.12", "--mem", "16M", "--run", "true"], tmp_path
+    )
+    one_line_error(proc, "MEM=16M is too small", "use MEM=")
+
+
+@pytest.mark.vm
+def test_guest_panic(tmp_path):
+    proc = run(
+        [
+            "boot",
+            "--arch",
+            "x86_64",
+            "--kver",
+            "6.12",
+            "--append",
+            "rdinit=/nonexistent",
+            "--run",
+            "true",
+        ],
+        tmp_path,
+    )
+    one_line_error(proc, "guest panic", "Kernel panic - not syncing")
+    assert_no_qemu_left(tmp_path)
+
+
+@pytest.mark.vm
+def test_boot_timeout(tmp_path):
+    proc = run(
+        ["boot", "--arch", "arm64", "--kver", "6.12", "--timeout", "0.2", "--run", "true"], tmp_path
+    )
+    one_line_error(proc, "timed out after 0 s waiting for the guest's shell")
+    assert_no_qemu_left(tmp_path)
+
+
+@pytest.mark.vm
+def test_ctrl_c_during_boot_stops_qemu(tmp_path):
+    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
+    proc = subprocess.Popen(
+        [*MMI, "boot", "--arch", "x86_64", "--kver", "6.12", "--run", "sleep 120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        logs = list((tmp_path / "runs").glob("*/console.log"))
+        if logs and "userspace up" in logs[0].read_text(errors="replace"):
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("guest never reached its shell")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("mm-inspector: interrupted")
+    assert_no_qemu_left(tmp_path)
+
+
+def test_ctrl_c_during_build_stops_make_and_its_jobs(tmp_path):
+    tree = tmp_path / "linux-4.7-slow"
+    tree.mkdir()
+    marker = tmp_path / "job-started"
+    (tree / "Makefile").write_text(
+        "VERSION = 4\nPATCHLEVEL = 7\nSUBLEVEL = 0\nEXTRAVERSION =\n"
+        f"tinyconfig:\n\t@touch {marker}; sleep 317 && echo job-finished\n"
+    )
+    env = {**os.environ, "MMI_CACHE_DIR": str(tmp_path / "cache"), "KERNEL_SRC_4_7": str(tree)}
+    proc = subprocess.Popen(
+        [*MMI, "build", "--arch", "x86_64", "--kver", "4.7"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "make never started its job"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("mm-inspector: interrupted")
+    leftovers = subprocess.run(
+        ["pgrep", "-f", "sleep 317"], capture_output=True, text=True
+    ).stdout.split()
+    assert leftovers == [], f"build jobs left running: {leftovers}"
