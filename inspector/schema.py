@@ -157,8 +157,11 @@ def _build(tp: Any, data: Any) -> Any:
         return None
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        kwargs = {f.name: _build(hints[f.name], data[f.name])
-                  for f in dataclasses.fields(tp) if f.name in data}
+        kwargs = {
+            f.name: _build(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if f.name in data
+        }
         return tp(**kwargs)
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
