@@ -145,7 +145,8 @@ def test_guest_panic(tmp_path):
             "--kver",
             "6.12",
             "--append",
-            "rdinit=/nonexistent",
+            # without an initramfs init or a root fs, the kernel must panic
+            "rdinit=/nonexistent init=/nonexistent",
             "--run",
             "true",
         ],

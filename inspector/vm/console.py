@@ -14,7 +14,7 @@ import pexpect.fdpexpect
 from inspector.errors import GuestPanic, GuestTimeout, InspectorError
 from inspector.kernel.initramfs import BANNER
 
-PANIC = re.compile(rb"Kernel panic - not syncing[^\r\n]*")
+PANIC = re.compile(rb"Kernel panic - not syncing[^\r\n]*\r?\n")
 _BEGIN = b"@@MMI-B@@"
 _END = re.compile(rb"@@MMI-E (\d+)@@")
 
@@ -50,8 +50,8 @@ class Console:
         if idx == 0:
             return 0
         if idx == 1:
-            self._drain()
             msg = self.child.after.decode(errors="replace").strip()
+            self._drain()
             raise GuestPanic(f"guest panic while {what}: {msg}", detail=tail(self.log_path))
         if idx == 2:
             raise GuestPanic(

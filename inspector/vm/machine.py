@@ -116,7 +116,9 @@ class Machine:
         proc = self.proc
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(Exception):
-                self.qmp.execute("quit")
+                if self._qmp is None:  # QEMU may be on its way out (guest reset, -no-reboot)
+                    self._qmp = QMP(self.paths.qmp_sock, timeout=1.0)
+                self._qmp.execute("quit")
             try:
                 proc.wait(3)
             except subprocess.TimeoutExpired:
