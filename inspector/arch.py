@@ -33,8 +33,19 @@ class Arch:
         return "" if host == native else self.cross_compile
 
     def cmdline(self) -> list[str]:
-        """Kernel command-line words every boot of this arch gets."""
-        return [f"console={self.console}", "rdinit=/init", "panic=-1", "nokaslr"]
+        """Kernel command-line words every boot of this arch gets.
+
+        The kernel hands unknown ``key=value`` words to init as environment: the glibc tunable
+        keeps Debian's static busybox from calling rseq(2), which 4.7 lacks and arm64 4.7 reports
+        on the console with a register dump for every process.
+        """
+        return [
+            f"console={self.console}",
+            "rdinit=/init",
+            "panic=-1",
+            "nokaslr",
+            "GLIBC_TUNABLES=glibc.pthread.rseq=0",
+        ]
 
 
 X86_64 = Arch(

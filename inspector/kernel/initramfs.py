@@ -29,6 +29,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root PS1='{PROMPT}'
+# From here on only KERN_EMERG (panics) interrupts command output on the console; the whole
+# log stays in the kernel's buffer (dmesg).
+dmesg -n 1
 echo "{BANNER} ($(uname -r), $(nproc) cpus)"
 setsid cttyhack sh
 echo "mm-inspector: shell exited, powering off"
