@@ -47,7 +47,11 @@ PY=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/mm-inspector" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
   echo "deps: creating virtualenv $VENV" >&2
   "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-  "$VENV/bin/pip" install -q -e '.[dev]'
+  if ! { "$VENV/bin/pip" install -q --upgrade pip && "$VENV/bin/pip" install -q -e '.[dev]'; } \
+      >"$VENV/pip.log" 2>&1; then
+    tail -30 "$VENV/pip.log" >&2
+    echo "deps: pip failed; full log in $VENV/pip.log" >&2
+    exit 1
+  fi
   touch "$VENV/.installed"
 fi
