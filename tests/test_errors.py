@@ -193,7 +193,8 @@ def test_ctrl_c_during_boot_stops_qemu(tmp_path):
     assert_no_qemu_left(tmp_path)
 
 
-def test_ctrl_c_during_build_stops_make_and_its_jobs(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_build_stops_make_and_its_jobs(tmp_path, sig):
     tree = tmp_path / "linux-4.7-slow"
     tree.mkdir()
     marker = tmp_path / "job-started"
@@ -214,7 +215,7 @@ def test_ctrl_c_during_build_stops_make_and_its_jobs(tmp_path):
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.exists(), "make never started its job"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1].startswith("mm-inspector: interrupted")

@@ -1,0 +1,213 @@
+"""compare.diff(): paths, values and kernel functions of differences; merge(); the reports."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from inspector.compare import (
+    compare_run,
+    diff,
+    function_for,
+    generic_path,
+    main,
+    merge,
+    report_json,
+    report_text,
+)
+from inspector.schema import (
+    FreeArea,
+    KernelId,
+    Node,
+    PerCpuPages,
+    Snapshot,
+    Zone,
+    Zonelist,
+)
+
+K = KernelId(version="4.7", release="4.7.4", arch="x86_64")
+
+
+def zone(nid: int, idx: int, name: str, **kw: object) -> Zone:
+    base: dict[str, object] = {"zone_start_pfn": 0, "spanned_pages": 0, "present_pages": 0}
+    base.update(kw)
+    return Zone(node=nid, idx=idx, name=name, **base)  # type: ignore[arg-type]
+
+
+def snapshot(stop: str = "free_all_bootmem.return") -> Snapshot:
+    z0 = zone(
+        0,
+        0,
+        "DMA",
+        zone_start_pfn=1,
+        spanned_pages=4095,
+        present_pages=3998,
+        managed_pages=3977,
+        free_area=[FreeArea(order=o, nr_free=1, free_list=[0, 1, 0, 0]) for o in range(11)],
+        watermark=[15, 18, 21],
+        lowmem_reserve=[0, 984, 984, 984],
+        pageset=[PerCpuPages(cpu=0, count=0, high=0, batch=1)],
+    )
+    z1 = zone(
+        1,
+        1,
+        "DMA32",
+        zone_start_pfn=4096,
+        spanned_pages=4096,
+        present_pages=4096,
+        managed_pages=4000,
+    )
+    return Snapshot(
+        stop=stop,
+        kernel=K,
+        nodes=[
+            Node(
+                node_id=0,
+                node_start_pfn=1,
+                node_spanned_pages=4095,
+                node_present_pages=3998,
+                zones=[z0],
+            ),
+            Node(
+                node_id=1,
+                node_start_pfn=4096,
+                node_spanned_pages=4096,
+                node_present_pages=4096,
+                zones=[z1],
+            ),
+        ],
+        zonelists=[Zonelist(node=0, kind="fallback", zones=[(0, "DMA"), (1, "DMA32")])],
+        globals={"totalram_pages": 7977, "zone_movable_pfn[1]": 0},
+    )
+
+
+def test_identical_snapshots_have_no_differences():
+    a = snapshot()
+    assert diff(a, copy.deepcopy(a)) == []
+    # and a JSON round trip changes nothing
+    assert diff(a, Snapshot.from_json(a.to_json())) == []
+    assert report_text([], title="x") == "x: no differences\n"
+
+
+def test_a_changed_field_is_reported_with_path_values_and_function():
+    a, b = snapshot(), snapshot()
+    b.nodes[1].zones[0].managed_pages = 4001
+    (d,) = diff(a, b)
+    assert d.path == "node[1].zone[DMA32].managed_pages"
+    assert (d.model, d.captured) == (4000, 4001)
+    # after the hand-off, managed_pages is counted by __free_pages_boot_core()
+    assert d.function == "__free_pages_boot_core()"
+    # at free_area_init_core time the same field comes from free_area_init_core()
+    assert function_for(d.path, "4.7", "free_area_init_core") == "free_area_init_core()"
+
+
+def test_nested_lists_are_named():
+    a, b = snapshot(), snapshot()
+    z = b.nodes[0].zones[0]
+    assert z.free_area and z.free_area[3].free_list and z.watermark and z.lowmem_reserve
+    z.free_area[3].free_list[1] = 2
+    z.free_area[3].nr_free = 2
+    z.watermark[2] = 22
+    z.lowmem_reserve[1] = 983
+    b.zonelists = [Zonelist(node=0, kind="fallback", zones=[(1, "DMA32"), (0, "DMA")])]
+    b.globals["zone_movable_pfn[1]"] = 0x120000
+    got = {d.path: d.function for d in diff(a, b)}
+    assert got == {
+        "node[0].zone[DMA].free_area[3].nr_free": "__free_one_page()",
+        "node[0].zone[DMA].free_area[3].free_list[Movable]": "__free_one_page()",
+        "node[0].zone[DMA].watermark[high]": "__setup_per_zone_wmarks()",
+        "node[0].zone[DMA].lowmem_reserve[DMA32]": "setup_per_zone_lowmem_reserve()",
+        "zonelist[0,fallback].zones": "build_zonelists()",
+        "globals[zone_movable_pfn[1]]": "find_zone_movable_pfns_for_nodes()",
+    }
+
+
+def test_none_and_one_sided_entries_are_skipped_but_missing_nodes_are_not():
+    a, b = snapshot(), snapshot()
+    b.nodes[0].zones[0].managed_pages = None  # not captured
+    b.nodes[0].zones[0].pageset = [PerCpuPages(cpu=0, count=57, high=0, batch=1)]  # runtime
+    del b.globals["totalram_pages"]
+    b.nodes[1].zones = []  # this hit captured node 0's zones only
+    assert diff(a, b) == []
+    b.nodes = b.nodes[:1]
+    (d,) = diff(a, b)
+    assert (d.path, d.model, d.captured) == ("node[1]", "present", "missing")
+
+
+def test_merge_collects_per_zone_hits():
+    a = snapshot("memmap_init_zone")
+    hits = []
+    for node in a.nodes:
+        for z in node.zones:
+            hits.append(
+                Snapshot(
+                    stop=a.stop,
+                    kernel=K,
+                    nodes=[
+                        Node(
+                            node.node_id,
+                            node.node_start_pfn,
+                            node.node_spanned_pages,
+                            node.node_present_pages,
+                            zones=[z],
+                        )
+                    ],
+                )
+            )
+    merged = merge(hits)
+    assert [n.node_id for n in merged.nodes] == [0, 1]
+    assert diff(a, merged) == []
+
+
+def test_reports():
+    a, b = snapshot(), snapshot()
+    b.nodes[0].node_present_pages = 3999
+    diffs = diff(a, b)
+    text = report_text(diffs, title="x86_64 1G")
+    assert text.splitlines()[0] == "x86_64 1G: 1 difference"
+    assert "node[0].node_present_pages: model 3998, captured 3999" in text
+    assert "calculate_node_totalpages()" in text
+    assert json.loads(report_json(diffs)) == [
+        {
+            "path": "node[0].node_present_pages",
+            "model": 3998,
+            "captured": 3999,
+            "function": "calculate_node_totalpages()",
+        }
+    ]
+    assert generic_path("node[1].zone[DMA32].free_area[3].nr_free") == "zone.free_area.nr_free"
+    assert generic_path("globals[vm_total_pages]") == "globals.vm_total_pages"
+    assert function_for("globals[vm_total_pages]", "4.7", "x") == "build_all_zonelists()"
+
+
+def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    # a "capture" made of the model's own snapshots, one of them altered: exactly that shows up
+    from inspector.model import predict
+    from inspector.schema import Inputs, Memblock, MemblockRegion
+
+    mem = [MemblockRegion(base=1 << 20, size=63 << 20, nid=0)]
+    inp = Inputs(
+        max_zone_pfn=[4096, 16384, 16384, 0],
+        zone_names=["DMA", "DMA32", "Normal", "Movable"],
+        memblock=Memblock(memory=mem, reserved=[MemblockRegion(16 << 20, 4 << 20, 0)]),
+        constants={"MAX_ORDER": 11, "pageblock_order": 10, "nr_cpu_ids": 1},
+    )
+    snaps = predict(inp, "x86_64")
+    Snapshot(stop="free_area_init_nodes", kernel=K, inputs=inp).write(tmp_path / "00-a.json")
+    bootmem_entry = Snapshot(stop="free_all_bootmem", kernel=K, inputs=inp)
+    bootmem_entry.write(tmp_path / "05-b.json")
+    for i, (stop, snap) in enumerate(snaps.items()):
+        snap.kernel = K
+        if stop == "build_all_zonelists":
+            snap.globals["vm_total_pages"] += 1
+        snap.write(tmp_path / f"{i + 1:02d}-{stop}.json")
+    result = compare_run(tmp_path)
+    assert set(result) == set(snaps)
+    assert {s: [d.path for d in ds] for s, ds in result.items() if ds} == {
+        "build_all_zonelists": ["globals[vm_total_pages]"]
+    }
+    assert main([str(tmp_path)]) == 1
+    assert "globals[vm_total_pages]: model" in capsys.readouterr().out
