@@ -60,6 +60,8 @@ class Inputs:
     firmware_map: list[FirmwareRange] = field(default_factory=list)
     cmdline: str = ""
     constants: dict[str, int] = field(default_factory=dict)  # MAX_ORDER, pageblock_order, …
+    # node_states[N_ONLINE] at entry: arm64 onlines memoryless nodes that nothing else here names
+    online_nodes: list[int] | None = None
 
 
 @dataclass
