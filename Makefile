@@ -1,6 +1,7 @@
 # mm-inspector — every target installs what it needs first (make deps).
 #   make boot-x86_64 [KVER=4.7|6.12] [MEM=1G] [SMP=2] [NUMA=512M,512M] [NUMA_DIST=0-1=20]
 #                    [APPEND='...'] [RUN='shell command'] [TIMEOUT=180]
+#   make inspect ARCH=x86_64 [same variables]   gdb stops → JSON snapshots in the run dir
 #   make test        build the kernels that can be built here (cached), then run the tests
 SHELL := /bin/bash
 VENV ?= .venv
@@ -13,13 +14,27 @@ VM_ARGS = --kver "$(KVER)" --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: deps boot-x86_64 boot-arm64 build kernels test lint sources
+.PHONY: deps boot-x86_64 boot-arm64 inspect validate compare build kernels test lint sources
 
 deps:
 	@bash scripts/deps.sh
 
 boot-x86_64 boot-arm64: boot-%: deps
 	@$(MMI) boot --arch $* $(VM_ARGS) $(if $(RUN),--run "$$RUN")
+
+# Boot paused, stop at the mm-init functions with gdb, write a JSON snapshot per stop and a
+# summary.txt into the run directory:  make inspect ARCH=x86_64 KVER=4.7 MEM=2G NUMA=1G,1G
+inspect: deps
+	@$(MMI) inspect --arch "$(or $(ARCH),x86_64)" $(VM_ARGS) \
+	    $(if $(STOP_TIMEOUT),--stop-timeout $(STOP_TIMEOUT))
+
+# The reference model against real kernels over a topology matrix, both cores in parallel.
+validate: deps
+	@$(MMI) validate --kver "$(KVER)" --arch "$(or $(ARCH),all)" $(if $(ONLY),--only "$(ONLY)")
+
+# Diff model and capture of one inspect run:  make compare RUN_DIR=runs/…
+compare: deps
+	@$(MMI) compare "$(RUN_DIR)"
 
 build: deps
 	@$(MMI) build --arch "$(or $(ARCH),all)" --kver "$(KVER)"

@@ -7,6 +7,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from inspector.arch import get_arch
 from inspector.errors import InspectorError
@@ -99,6 +100,46 @@ def _interactive(req: BootRequest) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from inspector.capture.run import inspect
+
+    out = inspect(boot_request(args), stop_timeout=args.stop_timeout)
+    sys.stdout.write((out.run_dir / "summary.txt").read_text())
+    print(f"snapshots and guest files in {out.run_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from inspector.compare import compare_run, report_json, report_text
+
+    try:
+        diffs = compare_run(Path(args.run_dir))
+    except (ValueError, OSError) as e:
+        raise InspectorError(f"cannot compare {args.run_dir}: {e}") from None
+    flat = [d for ds in diffs.values() for d in ds]
+    if args.json:
+        print(report_json(flat))
+    else:
+        for stop, ds in diffs.items():
+            print(report_text(ds, title=f"{stop}: {len(ds)} difference(s)"))
+    print(f"{len(flat)} difference(s) between model and kernel", file=sys.stderr)
+    return 1 if flat else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from inspector.validate import report, validate
+
+    arches = ["x86_64", "arm64"] if args.arch == "all" else [get_arch(args.arch).name]
+    results, runs, wall = validate(
+        get_version(args.kver).name, arches, jobs=args.jobs, only=_opt(args.only)
+    )
+    text = report(results, wall)
+    (runs / "report.txt").write_text(text + "\n")
+    print(text)
+    print(f"runs and report.json in {runs}", file=sys.stderr)
+    return 0 if all(r.differences == 0 for r in results) else 1
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     for name, version in VERSIONS.items():
         why = source.available(version)
@@ -120,6 +161,27 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--run", help="run this shell command in the guest, print its output, stop")
     s.add_argument("--show-command", action="store_true", help="print the QEMU command line")
     s.set_defaults(func=cmd_boot)
+
+    i = sub.add_parser(
+        "inspect", help="boot paused, capture mm init at gdb stops (JSON per stop), then the shell"
+    )
+    add_vm_args(i)
+    i.add_argument(
+        "--stop-timeout", type=float, default=120.0, help="seconds to wait for each stop"
+    )
+    i.set_defaults(func=cmd_inspect)
+
+    c = sub.add_parser("compare", help="diff the reference model against a capture run dir")
+    c.add_argument("run_dir", help="a run directory written by `inspect`")
+    c.add_argument("--json", action="store_true", help="differences as JSON")
+    c.set_defaults(func=cmd_compare)
+
+    v = sub.add_parser("validate", help="model vs real kernels over a matrix of topologies")
+    v.add_argument("--kver", default="4.7", help="kernel version (the model exists for 4.7)")
+    v.add_argument("--arch", default="all", help="x86_64, arm64 or all")
+    v.add_argument("--jobs", type=int, default=None, help="cases at once (default: CPUs)")
+    v.add_argument("--only", help="run only topologies whose name contains this")
+    v.set_defaults(func=cmd_validate)
 
     src = sub.add_parser("sources", help="which kernel sources are at hand")
     src.set_defaults(func=cmd_sources)

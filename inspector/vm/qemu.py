@@ -24,7 +24,7 @@ class MachineSpec:
     accel: str = "tcg"
     paused: bool = False  # -S: wait for gdb at reset
     interactive: bool = False  # console on our stdio rather than a unix socket
-    ram_file: Path | None = None  # guest RAM in a shared host file (for drgn)
+    ram_file: Path | None = None  # guest RAM in a shared host file (for drgn); NUMA: one per node
     extra: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -63,10 +63,20 @@ def qemu_binary(arch: Arch) -> str:
     return exe
 
 
+def _opt_value(path: Path) -> str:
+    """A path as a QEMU option value: commas are doubled."""
+    return str(path).replace(",", ",,")
+
+
+def node_ram_file(ram_file: Path, nodeid: int) -> Path:
+    """With NUMA and file-backed RAM, node N's RAM is in ``<ram_file>.nodeN``."""
+    return ram_file.with_name(f"{ram_file.name}.node{nodeid}")
+
+
 def machine_args(spec: MachineSpec) -> list[str]:
     machine = spec.machine or spec.arch.machine
     opts = [machine, f"accel={spec.accel}"]
-    if spec.ram_file is not None:
+    if spec.ram_file is not None and not spec.topology.numa:
         opts.append("memory-backend=ram")
     return ["-machine", ",".join(opts), "-cpu", spec.arch.cpu]
 
@@ -74,24 +84,29 @@ def machine_args(spec: MachineSpec) -> list[str]:
 def memory_args(spec: MachineSpec) -> list[str]:
     topo = spec.topology
     args = ["-m", format_size(topo.mem), "-smp", str(topo.smp)]
-    if spec.ram_file is not None:
-        if topo.numa:
-            raise InspectorError("guest RAM in a file is not supported together with NUMA yet")
+    if spec.ram_file is not None and not topo.numa:
         args += [
             "-object",
             f"memory-backend-file,id=ram,size={format_size(topo.mem)},"
-            f"mem-path={spec.ram_file},share=on",
+            f"mem-path={_opt_value(spec.ram_file)},share=on",
         ]
     return args
 
 
-def numa_args(topo: Topology) -> list[str]:
-    """``-object memory-backend-ram`` per node with memory, ``-numa node``, ``-numa dist``."""
+def numa_args(topo: Topology, ram_file: Path | None = None) -> list[str]:
+    """``-object memory-backend-ram`` per node with memory (``memory-backend-file`` when
+    ``ram_file`` is given), ``-numa node``, ``-numa dist``."""
     args: list[str] = []
     for node in topo.nodes:
         opts = [f"node,nodeid={node.nodeid}"]
         if node.mem:
             backend = f"memory-backend-ram,id=m{node.nodeid},size={format_size(node.mem)}"
+            if ram_file is not None:
+                path = node_ram_file(ram_file, node.nodeid)
+                backend = (
+                    f"memory-backend-file,id=m{node.nodeid},size={format_size(node.mem)},"
+                    f"mem-path={_opt_value(path)},share=on"
+                )
             args += ["-object", backend]
             opts.append(f"memdev=m{node.nodeid}")
         opts += [f"cpus={c}" for c in node.cpus]
@@ -135,7 +150,7 @@ def qemu_argv(spec: MachineSpec, paths: RunPaths) -> list[str]:
         qemu_binary(spec.arch),
         *machine_args(spec),
         *memory_args(spec),
-        *numa_args(spec.topology),
+        *numa_args(spec.topology, spec.ram_file),
         "-nodefaults",
         "-no-user-config",
         "-display",

@@ -1,0 +1,289 @@
+"""Boot paused, attach gdb, walk the stop plan writing one JSON snapshot per stop, then let the
+guest reach its shell and save its own view (/proc/zoneinfo, buddyinfo, pagetypeinfo, dmesg).
+
+Everything a run starts (QEMU, gdb) is stopped through one exit stack, however the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pexpect
+
+from inspector.capture.plan import ARG_REGISTERS, KernelFacts, StopSpec, kernel_facts, plan_for
+from inspector.capture.readers import Reader
+from inspector.capture.stops import Capture
+from inspector.capture.summary import summary_text
+from inspector.debug.gdb import GdbSession, Stop, StopTimeout
+from inspector.debug.layout import Layout, layout_for
+from inspector.errors import GuestPanic, InspectorError
+from inspector.kernel.build import Build
+from inspector.schema import KernelId, Snapshot
+from inspector.vm.console import PANIC, Console, tail
+from inspector.vm.guest import BootRequest, prepare
+from inspector.vm.machine import Machine, new_run_dir
+
+DEFAULT_STOP_TIMEOUT = 120.0
+GUEST_FILES = {
+    "zoneinfo.txt": "cat /proc/zoneinfo",
+    "buddyinfo.txt": "cat /proc/buddyinfo",
+    "pagetypeinfo.txt": "cat /proc/pagetypeinfo",
+    "dmesg.txt": "dmesg",
+}
+
+
+@dataclass
+class StopRecord:
+    """One captured snapshot: when (seconds since QEMU started), at what cost."""
+
+    index: int
+    name: str
+    path: Path
+    at_seconds: float
+    capture_seconds: float
+    round_trips: int
+    bytes_read: int
+
+
+@dataclass
+class Inspection:
+    run_dir: Path
+    build: Build
+    records: list[StopRecord] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    shell_seconds: float = 0.0  # QEMU start to the guest's shell
+    last_stop_seconds: float = 0.0  # QEMU start to the end of the last capture
+    guest_files: dict[str, Path] = field(default_factory=dict)
+
+    def by_stop(self, name: str) -> list[Snapshot]:
+        return [s for s in self.snapshots if s.stop == name]
+
+
+def drain(console: Console) -> None:
+    """Read what the guest printed so far into the console's buffer (kept for later matches):
+    a serial port that nobody reads stalls the guest once the socket buffer fills."""
+    with contextlib.suppress(pexpect.ExceptionPexpect, OSError):
+        console.child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0)
+    if m := PANIC.search(console.child.buffer[-4096:]):
+        msg = m.group(0).decode(errors="replace").strip()
+        raise GuestPanic(f"guest panic before the last stop: {msg}", detail=tail(console.log_path))
+
+
+class Walker:
+    """Arms the plan's breakpoints, continues from stop to stop, runs the handlers."""
+
+    def __init__(
+        self,
+        gdb: GdbSession,
+        machine: Machine,
+        capture: Capture | None,
+        stops: tuple[StopSpec, ...],
+        out: Inspection,
+        timeout: float,
+        layout: Layout,
+    ) -> None:
+        """``capture`` None: stop at every breakpoint but capture nothing (a bare walk)."""
+        self.gdb = gdb
+        self.machine = machine
+        self.capture = capture
+        self.stops = stops
+        self.out = out
+        self.timeout = timeout
+        self.hits: Counter[str] = Counter()
+        self.layout = layout
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.machine.started_at
+
+    def _wait(self, what: str, *, finish: bool = False) -> Stop:
+        try:
+            if finish:
+                return self.gdb.finish(self.timeout, what)
+            return self.gdb.cont(self.timeout, what)
+        except StopTimeout:
+            raise InspectorError(
+                f"{what} not reached after {self._elapsed():.1f} s "
+                f"(stop timeout {self.timeout:g} s): see the console tail above",
+                detail=self.machine.console_tail() or "(the guest printed nothing yet)",
+            ) from None
+
+    def _record(self, snap: Snapshot | None, name: str, t0: float, rt0: int, b0: int) -> None:
+        if snap is None:
+            return
+        i = len(self.out.records)
+        path = self.out.run_dir / f"{i:02d}-{name}.json"
+        snap.stop = name
+        snap.write(path)
+        self.out.snapshots.append(snap)
+        now = self._elapsed()
+        self.out.records.append(
+            StopRecord(
+                i, name, path, now, now - t0, self.gdb.round_trips - rt0, self.gdb.bytes_read - b0
+            )
+        )
+
+    def walk(self) -> None:
+        first = self.stops[0]
+        # Only the first stop is armed at reset, as a hardware breakpoint (before paging is on a
+        # software one at a kernel virtual address may not hold); the rest once it is reached.
+        bps = {self._arm(first, hardware=True): first}
+        pending = {s.name for s in self.stops if not s.repeat}
+        while pending:
+            what = "stop " + min(pending, key=self._order)
+            stop = self._wait(what)
+            spec = bps.get(stop.bkptno or -1)
+            if spec is None:
+                raise InspectorError(
+                    f"unexpected stop ({stop.reason or 'no reason'} at {stop.pc:#x} "
+                    f"{stop.func}) while waiting for {what}",
+                    detail=self.machine.console_tail(),
+                )
+            hit = self.hits[spec.name]
+            self.hits[spec.name] += 1
+            if spec is first and hit == 0:
+                self.gdb.delete(stop.bkptno or 0)
+                bps = {self._arm(s): s for s in self.stops[1:]}
+            if not spec.repeat:
+                # deleted before the capture: a finish must not meet this breakpoint again
+                pending.discard(spec.name)
+                num = next((n for n, s in bps.items() if s is spec and n > 0), None)
+                if num is not None:
+                    self.gdb.delete(num)
+                    del bps[num]
+            self._run(spec, hit)
+
+    def _finish(self, spec: StopSpec) -> Stop:
+        """Run until ``spec.function`` has returned to its caller. At a function's first
+        instruction gdb may see an inlined callee's frame (4.7 x86_64: set_zonelist_order in
+        build_all_zonelists): finishing that lands in the function itself, so finish again."""
+        for _ in range(4):
+            done = self._wait(f"the return of {spec.name}", finish=True)
+            if done.reason not in ("function-finished", "end-stepping-range", ""):
+                raise InspectorError(
+                    f"finish from {spec.name} stopped for {done.reason} at {done.func}",
+                    detail=self.machine.console_tail(),
+                )
+            if done.func != spec.function:
+                return done
+        raise InspectorError(f"could not finish {spec.name}: still in it after 4 finishes")
+
+    def _arm(self, spec: StopSpec, hardware: bool = False) -> int:
+        """Break at the function's first instruction (arguments still in their ABI registers),
+        or where gdb's linespec puts it when it has no out-of-line copy (inlined)."""
+        addr = None if spec.inlined else self.layout.function_address(spec.function)
+        if addr is None:
+            return self.gdb.breakpoint(spec.function, hardware=hardware).number
+        if self.capture is not None:
+            self.capture.at_entry.add(spec.function)
+        return self.gdb.breakpoint(f"*{addr:#x}", hardware=hardware).number
+
+    def _order(self, name: str) -> int:
+        return [s.name for s in self.stops].index(name)
+
+    def _run(self, spec: StopSpec, hit: int) -> None:
+        t0, rt0, b0 = self._elapsed(), self.gdb.round_trips, self.gdb.bytes_read
+        entry_snap = None
+        if spec.entry and self.capture is not None:
+            entry_snap = self.capture.handler(spec.entry)(spec.name, hit, None)
+            self._record(entry_snap, spec.name, t0, rt0, b0)
+        if spec.on_return and self.capture is not None:
+            done = self._finish(spec)
+            t0, rt0, b0 = self._elapsed(), self.gdb.round_trips, self.gdb.bytes_read
+            name = f"{spec.name}.return" if entry_snap is not None else spec.name
+            snap = self.capture.handler(spec.on_return)(name, hit, done)
+            self._record(snap, name, t0, rt0, b0)
+
+
+@dataclass
+class Session:
+    """A guest paused at reset with gdb attached (see ``paused_session``)."""
+
+    build: Build
+    machine: Machine
+    gdb: GdbSession
+    layout: Layout
+    facts: KernelFacts
+
+    def reader(self) -> Reader:
+        return Reader(self.gdb, self.layout, self.facts)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.machine.started_at
+
+
+def facts_for(build: Build, layout: Layout) -> KernelFacts:
+    return kernel_facts(
+        build.version.name,
+        build.arch.name,
+        build.config,
+        nr_orders=int(layout.type("struct zone").member("free_area").type.length),
+        nr_pageblock_bits=layout.enumerators("enum pageblock_bits")["NR_PAGEBLOCK_BITS"],
+    )
+
+
+@contextlib.contextmanager
+def paused_session(req: BootRequest, run_dir: Path, *, quiet: bool = False) -> Iterator[Session]:
+    """Build (cached), start QEMU paused at reset and attach gdb; both stop when the block
+    ends, however it ends."""
+    build, spec = prepare(dataclasses.replace(req, paused=True), quiet=quiet)
+    layout = layout_for(build.vmlinux, req.arch)
+    facts = facts_for(build, layout)
+    with contextlib.ExitStack() as stack:
+        machine = stack.enter_context(Machine(spec, run_dir))
+        gdb = stack.enter_context(GdbSession(build.vmlinux, req.arch))
+        console = machine.console
+        assert console is not None
+        gdb.idle = lambda: drain(console)
+        gdb.idle_fd = console.sock.fileno()
+        gdb.connect(machine.paths.gdb_sock)
+        yield Session(build, machine, gdb, layout, facts)
+
+
+def inspect(
+    req: BootRequest,
+    run_dir: Path | None = None,
+    *,
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+    quiet: bool = False,
+    capture: bool = True,
+) -> Inspection:
+    """Boot ``req`` paused, capture every stop, reach the shell, save the guest's files.
+
+    ``capture=False`` only walks the stops (no reads, no finish, no shell): a baseline."""
+    plan = plan_for(req.version.name)
+    run_dir = run_dir or new_run_dir(f"inspect-{req.label()}")
+    with paused_session(req, run_dir, quiet=quiet) as ses:
+        out = Inspection(run_dir, ses.build)
+        gdb, machine = ses.gdb, ses.machine
+        kernel = KernelId(req.version.name, ses.build.release, req.arch.name)
+        cap = (
+            Capture(ses.reader(), kernel, ARG_REGISTERS[req.arch.name], plan.init_nodes)
+            if capture
+            else None
+        )
+        Walker(gdb, machine, cap, plan.stops, out, stop_timeout, ses.layout).walk()
+        out.last_stop_seconds = ses.elapsed()
+        if cap is None:
+            return out
+        gdb.detach()
+        gdb.close()
+        console = machine.console
+        assert console is not None
+        console.wait_for_shell(req.timeout)
+        out.shell_seconds = ses.elapsed()
+        for name, command in GUEST_FILES.items():
+            rc, text = console.run(command, 60)
+            if rc != 0:
+                raise InspectorError(f"guest command {command!r} exited {rc}", detail=text[-2000:])
+            (run_dir / name).write_text(text)
+            out.guest_files[name] = run_dir / name
+        (run_dir / "summary.txt").write_text(
+            summary_text(out, cap.banner, gdb.round_trips, gdb.bytes_read)
+        )
+    return out

@@ -1,0 +1,162 @@
+"""What to capture at each stop of the plan: one handler per ``StopSpec.entry``/``on_return``.
+
+A handler gets the hit number of its stop (0 for the first hit) and returns a Snapshot, or None
+when it only remembers something for the return handler (``memmap_args``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from inspector.capture.readers import Reader
+from inspector.debug.gdb import Stop
+from inspector.debug.layout import View
+from inspector.errors import InspectorError
+from inspector.schema import Inputs, KernelId, Node, Snapshot
+
+_INT = re.compile(r"^-?(0x[0-9a-fA-F]+|\d+)")
+
+
+def parse_int(text: str) -> int | None:
+    """gdb's printed value as an int: "4096", "0xffff… <sym>", "-1"; None otherwise."""
+    m = _INT.match(text.strip())
+    return int(m.group(0), 0) if m else None
+
+
+class Capture:
+    """Handlers bound to a Reader; ``handler(name)`` looks one up by its plan name."""
+
+    def __init__(
+        self,
+        reader: Reader,
+        kernel: KernelId,
+        arg_registers: tuple[str, ...],
+        init_nodes: str = "N_ONLINE",
+    ) -> None:
+        self.reader = reader
+        self.init_nodes = init_nodes  # the node mask free_area_init(_nodes) walks
+        self.kernel = kernel
+        self.arg_registers = arg_registers
+        self.at_entry: set[str] = set()  # functions broken at their first instruction
+        self._args: dict[str, int] = {}
+        self.banner = ""
+
+    def handler(self, name: str) -> Callable[[str, int, Stop | None], Snapshot | None]:
+        fn = getattr(self, f"on_{name}", None)
+        if fn is None:
+            raise InspectorError(f"stop plan names an unknown capture {name!r}")
+        return fn  # type: ignore[no-any-return]
+
+    def _snapshot(self, stop: str, **kw: object) -> Snapshot:
+        return Snapshot(stop=stop, kernel=self.kernel, **kw)  # type: ignore[arg-type]
+
+    def _args_int(self, function: str) -> dict[str, int]:
+        """The integer arguments of ``function``: from the ABI's argument registers when we
+        stopped at its first instruction (one round trip), else through gdb's DWARF view."""
+        if function in self.at_entry:
+            params = self.reader.layout.parameters(function)[: len(self.arg_registers)]
+            regs = self.reader.gdb.registers(self.arg_registers[: len(params)])
+            # a 32-bit argument leaves the register's upper half undefined
+            return {
+                name: int.from_bytes(value.to_bytes(8, "little")[:size], "little", signed=signed)
+                for (name, size, signed), value in zip(params, regs.values(), strict=True)
+            }
+        out: dict[str, int] = {}
+        for k, v in self.reader.gdb.frame_arguments().items():
+            if (n := parse_int(v)) is not None:
+                out[k] = n
+            elif v.startswith("MEMMAP_"):  # enum meminit_context / memmap_context
+                out[k] = {"MEMMAP_EARLY": 0, "MEMMAP_HOTPLUG": 1}.get(v, -1)
+        return out
+
+    # -- 1 -------------------------------------------------------------------------------------
+    def on_inputs(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
+        r = self.reader
+        self.banner = r.check_banner()
+        ptr = self._args_int(stop).get("max_zone_pfn")
+        if ptr is None:
+            raise InspectorError(f"{stop}: cannot read the max_zone_pfn argument")
+        return self._snapshot(stop, inputs=r.inputs(ptr))
+
+    # -- 2 -------------------------------------------------------------------------------------
+    def on_node_entry(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
+        """pgdat and nid are optimised out of the inlined free_area_init_core: the k-th hit
+        is the k-th node of the mask the caller walks (Plan.init_nodes)."""
+        r = self.reader
+        nodes = r.nodes_in(self.init_nodes)
+        if hit >= len(nodes):
+            raise InspectorError(f"{stop} hit {hit + 1} times but {self.init_nodes} has {nodes}")
+        nid = nodes[hit]
+        pgdat = r.read_pgdat(nid)
+        if pgdat["node_id"] != nid:
+            raise InspectorError(f"{stop}: NODE_DATA({nid})->node_id is {pgdat['node_id']}")
+        node = r.node(pgdat, r.zones(pgdat, managed=False))
+        return self._snapshot(stop, nodes=[node])
+
+    # -- 3 -------------------------------------------------------------------------------------
+    def on_memmap_args(self, stop: str, hit: int, _: Stop | None) -> None:
+        self._args = self._args_int(stop)
+        for need in ("size", "nid", "zone", "start_pfn"):
+            if need not in self._args:
+                raise InspectorError(f"{stop}: argument {need!r} is not readable at entry")
+
+    def on_memmap_done(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
+        r, a = self.reader, self._args
+        pgdat = r.read_pgdat(a["nid"])
+        zone = r.zone(pgdat, a["zone"])
+        if r.layout.has_symbol("dma_reserve"):  # 4.7: free_area_init_core's arithmetic
+            reserve = r.var_int("dma_reserve") if a["zone"] == 0 else 0
+            zone.memmap_pages = zone.present_pages - (zone.managed_pages or 0) - reserve
+        zone.pageblock_migratetypes = r.pageblock_migratetypes(
+            zone.zone_start_pfn, zone.spanned_pages
+        )
+        node = r.node(pgdat, [zone])
+        return self._snapshot(stop, nodes=[node], globals={f"arg.{k}": v for k, v in a.items()})
+
+    # -- 4 -------------------------------------------------------------------------------------
+    def _nodes(self, **zone_kw: bool) -> tuple[list[Node], dict[int, View]]:
+        r = self.reader
+        pgdats = {nid: r.read_pgdat(nid) for nid in r.online_nodes()}
+        nodes = [
+            r.node(pg, [r.zone_state(pg, i, **zone_kw) for i in range(r.max_nr_zones)])
+            for pg in pgdats.values()
+        ]
+        return nodes, pgdats
+
+    def on_zonelists(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
+        r = self.reader
+        nodes, pgdats = self._nodes()
+        g = {"page_group_by_mobility_disabled": r.var_int("page_group_by_mobility_disabled")}
+        if r.layout.has_symbol("vm_total_pages"):  # a local of build_all_zonelists in 6.12
+            g["vm_total_pages"] = r.var_int("vm_total_pages")
+        for cpu, nid in enumerate(r.cpu_to_node()):
+            g[f"cpu_to_node.{cpu}"] = nid
+        zonelists = r.zonelists(pgdats)
+        return self._snapshot(stop, nodes=nodes, zonelists=zonelists, globals=g)
+
+    # -- 5 -------------------------------------------------------------------------------------
+    def on_memblock(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
+        r = self.reader
+        inputs = Inputs(max_zone_pfn=[], zone_names=r.zone_names, memblock=r.memblock())
+        return self._snapshot(stop, inputs=inputs)
+
+    def _totalram(self) -> int:
+        r = self.reader
+        if r.layout.has_symbol("_totalram_pages"):  # 6.12: atomic_long_t (commit ca79b0c211af)
+            return r.var_int("_totalram_pages")
+        return r.var_int("totalram_pages")
+
+    def on_buddy(self, stop: str, hit: int, done: Stop | None) -> Snapshot:
+        nodes, _ = self._nodes(buddy=True)
+        g = {"totalram_pages": self._totalram()}
+        if done is not None and done.return_value and (n := parse_int(done.return_value)):
+            g["return"] = n
+        return self._snapshot(stop, nodes=nodes, globals=g)
+
+    # -- 6 -------------------------------------------------------------------------------------
+    def on_watermarks(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
+        r = self.reader
+        nodes, _ = self._nodes(wmarks=True)
+        g = {"min_free_kbytes": r.var_int("min_free_kbytes"), "totalram_pages": self._totalram()}
+        return self._snapshot(stop, nodes=nodes, globals=g)

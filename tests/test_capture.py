@@ -1,0 +1,329 @@
+"""gdb stops on real kernels: the captured structures agree with the guest's own view.
+
+Oracles nobody here wrote: the guest's /proc/zoneinfo and /proc/buddyinfo, and 4.7's own boot
+log (``On node N totalpages``, ``<zone> zone: N pages used for memmap``, ``LIFO batch``). One
+inspection per (kernel, topology) is shared by the tests of this module.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from inspector.capture.plan import plan_for
+from inspector.capture.readers import Reader
+from inspector.capture.run import Inspection, facts_for, inspect, paused_session
+from inspector.debug.layout import layout_for
+from inspector.errors import InspectorError
+from inspector.kernel import source
+from inspector.kernel.build import build
+from inspector.kernel.versions import get_version
+from inspector.procfs import parse_buddyinfo, parse_zoneinfo
+from inspector.pytest_plugin import Target, mmi_targets
+from inspector.schema import MIGRATETYPES, Snapshot
+from inspector.vm.guest import BootRequest
+from inspector.vm.topology import parse_topology
+
+MOVABLE = MIGRATETYPES.index("Movable")
+TOPOLOGIES = {
+    "1node-1G": {"mem": "1G"},
+    "2nodes-uneven": {"numa": "768M,256M", "smp": 2},
+    "memoryless-node": {"numa": "1G,0", "smp": 2},
+}
+TARGETS = mmi_targets(arches=("x86_64", "arm64"))
+_runs: dict[tuple[str, str], Inspection] = {}
+
+
+def _request(target: Target, topo: dict[str, object], timeout: float = 120.0) -> BootRequest:
+    t = parse_topology(topo.get("mem"), topo.get("smp"), topo.get("numa"))  # type: ignore[arg-type]
+    return BootRequest(target.version, target.arch, t, timeout=timeout)
+
+
+@pytest.fixture(scope="module", params=list(TOPOLOGIES))
+def topo_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def run(target: Target, topo_name: str, tmp_path_factory: pytest.TempPathFactory) -> Inspection:
+    key = (str(target), topo_name)
+    if key not in _runs:
+        run_dir = tmp_path_factory.mktemp(f"inspect-{target}-{topo_name}")
+        _runs[key] = inspect(_request(target, TOPOLOGIES[topo_name]), run_dir, quiet=True)
+    return _runs[key]
+
+
+def _last(run: Inspection, *names: str) -> Snapshot:
+    for name in names:
+        if snaps := run.by_stop(name):
+            return snaps[-1]
+    raise AssertionError(f"no snapshot for {names}")
+
+
+def _zonelists_stop(run: Inspection) -> Snapshot:
+    return _last(run, "build_all_zonelists")
+
+
+def _buddy_stop(run: Inspection) -> Snapshot:
+    return _last(run, "free_all_bootmem.return", "memblock_free_all.return")
+
+
+def _populated(snap: Snapshot) -> list[tuple[int, str]]:
+    return [(n.node_id, z.name) for n in snap.nodes for z in n.zones if z.present_pages]
+
+
+each_target = pytest.mark.parametrize("target", TARGETS)
+
+
+@pytest.mark.vm
+@each_target
+def test_every_stop_written_and_readable(run: Inspection) -> None:
+    stops = [r.name for r in run.records]
+    for name in ("build_all_zonelists", "init_per_zone_wmark_min"):
+        assert name in stops
+    assert stops[0] in ("free_area_init_nodes", "free_area_init")
+    for rec in run.records:
+        assert Snapshot.read(rec.path).stop == rec.name
+    for name in ("zoneinfo.txt", "buddyinfo.txt", "pagetypeinfo.txt", "dmesg.txt", "summary.txt"):
+        assert (run.run_dir / name).stat().st_size > 0
+    inputs = run.snapshots[0].inputs
+    assert inputs is not None and inputs.memblock.memory and inputs.max_zone_pfn
+    assert "rdinit=/init" in inputs.cmdline
+
+
+@pytest.mark.vm
+@each_target
+def test_sizes_agree_with_zoneinfo(run: Inspection) -> None:
+    """spanned and present do not change after boot: capture == /proc/zoneinfo."""
+    guest = {
+        (z.node, z.name): z for z in parse_zoneinfo(run.guest_files["zoneinfo.txt"].read_text())
+    }
+    snap = _zonelists_stop(run)
+    for node in snap.nodes:
+        assert node.node_present_pages == sum(z.present_pages for z in node.zones)
+        for z in node.zones:
+            if z.present_pages:
+                g = guest[(node.node_id, z.name)]
+                assert (z.spanned_pages, z.present_pages) == (g.get("spanned"), g.get("present"))
+                assert z.managed_pages is not None and z.managed_pages <= z.present_pages
+    # each node once, in order, at free_area_init_core (6.12 visits offline memoryless nodes too)
+    core = [s.nodes[0].node_id for s in run.by_stop("free_area_init_core")]
+    assert core == sorted(set(core))
+    assert {n.node_id for n in snap.nodes if n.node_present_pages} <= set(core)
+
+
+@pytest.mark.vm
+@each_target
+def test_boot_log_lines(run: Inspection, target: Target) -> None:
+    """4.7 prints its per-node, per-zone arithmetic: totalpages, memmap, LIFO batch."""
+    if target.version.name != "4.7":
+        pytest.skip("6.12 prints these lines only with pr_debug")
+    dmesg = run.guest_files["dmesg.txt"].read_text()
+    totals: dict[int, int] = {}
+    memmap: dict[tuple[int, str], int] = {}
+    lifo: dict[tuple[int, str], tuple[int, int]] = {}
+    node = -1
+    for line in dmesg.splitlines():
+        if m := re.search(r"On node (\d+) totalpages: (\d+)", line):
+            node = int(m.group(1))
+            totals[node] = int(m.group(2))
+        elif m := re.search(r"(\w+) zone: (\d+) pages used for memmap", line):
+            memmap[(node, m.group(1))] = int(m.group(2))
+        elif m := re.search(r"(\w+) zone: (\d+) pages, LIFO batch:(\d+)", line):
+            lifo[(node, m.group(1))] = (int(m.group(2)), int(m.group(3)))
+    snap = _zonelists_stop(run)
+    assert totals == {n.node_id: sum(z.present_pages for z in n.zones) for n in snap.nodes}
+    captured_memmap = {
+        (s.nodes[0].node_id, z.name): z.memmap_pages
+        for s in run.by_stop("memmap_init_zone")
+        for z in s.nodes[0].zones
+    }
+    assert captured_memmap == memmap
+    wm = _last(run, "init_per_zone_wmark_min")
+    for n in wm.nodes:
+        for z in n.zones:
+            if z.present_pages:
+                pages, batch = lifo[(n.node_id, z.name)]
+                assert pages == z.present_pages
+                assert z.pageset and all(p.batch == max(1, batch) for p in z.pageset)
+
+
+@pytest.mark.vm
+@each_target
+def test_boot_log_totals(run: Inspection, target: Target) -> None:
+    """Both versions print ``Built N zonelists`` and ``Memory: AK/BK available``: B is every
+    present page; 4.7 prints A right after the hand-off, so A is every free page then."""
+    dmesg = run.guest_files["dmesg.txt"].read_text()
+    snap = _zonelists_stop(run)
+    built = re.search(r"Built (\d+) zonelists.*Total pages: (\d+)", dmesg)
+    assert built is not None and int(built.group(1)) == len(snap.nodes)
+    memory = re.search(r"Memory: (\d+)K/(\d+)K available", dmesg)
+    assert memory is not None
+    present = sum(n.node_present_pages for n in snap.nodes)
+    assert int(memory.group(2)) == present * 4
+    if target.version.name == "4.7":
+        assert int(built.group(2)) == snap.globals["vm_total_pages"]
+        free = sum(z.nr_free_pages or 0 for n in _buddy_stop(run).nodes for z in n.zones)
+        assert int(memory.group(1)) == free * 4
+
+
+@pytest.mark.vm
+@each_target
+def test_pageblocks_movable_after_memmap_init(run: Inspection, target: Target) -> None:
+    """memmap_init_zone marks every pageblock that starts inside the range it initialised."""
+    snaps = run.by_stop("memmap_init_zone") + run.by_stop("memmap_init_range")
+    checked = 0
+    for s in snaps:
+        (z,) = s.nodes[0].zones
+        order = run.snapshots[0].inputs.constants["pageblock_order"]  # type: ignore[union-attr]
+        start = s.globals["arg.start_pfn"]
+        end = start + s.globals["arg.size"]
+        first = z.zone_start_pfn >> order
+        assert z.pageblock_migratetypes is not None
+        inside = [
+            mt
+            for i, mt in enumerate(z.pageblock_migratetypes)
+            if start <= (first + i) << order < end
+        ]
+        # a range may hold no pageblock start (6.12: pfns 1-158 below the BIOS hole)
+        assert inside or start >> order == (end - 1) >> order, (z.node, z.name, start)
+        assert all(mt == MOVABLE for mt in inside), (z.node, z.name)
+        checked += len(inside)
+    assert checked
+
+
+@pytest.mark.vm
+@each_target
+def test_free_lists_after_hand_off(run: Inspection) -> None:
+    """nr_free per order == Σ list lengths; Σ nr_free·2^order == the zone's NR_FREE_PAGES."""
+    snap = _buddy_stop(run)
+    seen = 0
+    for node in snap.nodes:
+        for z in node.zones:
+            if not z.present_pages:
+                continue
+            assert z.free_area is not None
+            for fa in z.free_area:
+                assert fa.free_list is not None
+                assert fa.nr_free == sum(fa.free_list), (z.node, z.name, fa.order)
+            assert sum(fa.nr_free << fa.order for fa in z.free_area) == z.nr_free_pages
+            seen += 1
+    assert seen == len(_populated(snap))
+    assert snap.globals["totalram_pages"] == sum(
+        z.managed_pages or 0 for n in snap.nodes for z in n.zones
+    )
+
+
+@pytest.mark.vm
+@each_target
+def test_zonelists_hold_each_populated_zone_once(run: Inspection) -> None:
+    snap = _zonelists_stop(run)
+    populated = sorted(_populated(snap))
+    assert snap.zonelists
+    for zl in snap.zonelists:
+        if zl.kind == "fallback":
+            assert sorted(zl.zones) == populated
+        else:
+            assert sorted(zl.zones) == sorted(p for p in populated if p[0] == zl.node)
+
+
+@pytest.mark.vm
+@each_target
+def test_buddyinfo_zones_match(run: Inspection) -> None:
+    buddy = parse_buddyinfo(run.guest_files["buddyinfo.txt"].read_text())
+    assert set(buddy) == set(_populated(_zonelists_stop(run)))
+
+
+@pytest.mark.vm
+@each_target
+@pytest.mark.parametrize("topo_name", ["1node-1G"], indirect=False)
+def test_stop_timeout_is_one_line_and_cleans_up(
+    target: Target, topo_name: str, tmp_path: Path
+) -> None:
+    req = _request(target, TOPOLOGIES[topo_name])
+    with pytest.raises(InspectorError) as err:
+        inspect(req, tmp_path, stop_timeout=0.01, quiet=True)  # far below any boot
+    assert "not reached after" in str(err.value) and "\n" not in str(err.value)
+    assert err.value.detail  # the console tail
+    assert _live_children() == []  # QEMU and gdb are gone
+
+
+def _live_children() -> list[str]:
+    """Our child processes that are still running (not zombies), by command name."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+        state, ppid = rest.split()[0], int(rest.split()[1])
+        if ppid == os.getpid() and state != "Z":
+            out.append(name)
+    return out
+
+
+@pytest.mark.vm
+@each_target
+@pytest.mark.parametrize("topo_name", ["1node-1G"])
+def test_banner_check_refuses_another_vmlinux(
+    target: Target, topo_name: str, tmp_path: Path
+) -> None:
+    """Offsets from the wrong vmlinux would be lies: the linux_banner check stops that."""
+    other_version = "6.12" if target.version.name == "4.7" else "4.7"
+    if why := source.available(get_version(other_version)):
+        pytest.skip(why)
+    other = build(get_version(other_version), target.arch, quiet=True)
+    req = _request(target, TOPOLOGIES[topo_name])
+    with paused_session(req, tmp_path, quiet=True) as ses:
+        first = plan_for(target.version.name).stops[0].function
+        ses.gdb.breakpoint(f"*{ses.layout.function_address(first):#x}", hardware=True)
+        ses.gdb.cont(120, first)
+        assert ses.reader().check_banner().startswith("Linux version")
+        wrong = Reader(ses.gdb, layout_for(other.vmlinux, target.arch), ses.facts)
+        with pytest.raises(InspectorError) as err:
+            wrong.check_banner()
+        assert "is not" in str(err.value) and "\n" not in str(err.value)
+
+
+# -- no VM: decoding with the vmlinux's own DWARF ----------------------------------------------
+
+
+@each_target
+def test_view_decodes_members_by_designator(target: Target) -> None:
+    """Bytes placed at DWARF offsets come back through View: nested arrays, atomics (signed)."""
+    layout = layout_for(build(target.version, target.arch, quiet=True).vmlinux, target.arch)
+    size = layout.sizeof("struct zone")
+    data = bytearray(size)
+    nr_free_pages = layout.enumerators("enum zone_stat_item")["NR_FREE_PAGES"]
+    placed = {"spanned_pages": 123456, "free_area[3].nr_free": 7, "lowmem_reserve[1]": 42}
+    for path, value in placed.items():
+        off = layout.offsetof("struct zone", path)
+        data[off : off + 8] = value.to_bytes(8, "little")
+    off = layout.offsetof("struct zone", f"vm_stat[{nr_free_pages}]")
+    data[off : off + 8] = (-5).to_bytes(8, "little", signed=True)
+    zone = layout.view("struct zone", bytes(data), address=0x1000)
+    for path, value in placed.items():
+        assert zone[path] == value
+    assert zone[f"vm_stat[{nr_free_pages}]"] == -5  # atomic_long_t: a signed counter
+    max_nr_zones = layout.type("struct pglist_data").member("node_zones").type.length
+    assert len(zone.array("lowmem_reserve")) == max_nr_zones
+    area = zone.views("free_area")[3]
+    assert area["nr_free"] == 7
+    assert area.address == 0x1000 + layout.offsetof("struct zone", "free_area[3]")
+    with pytest.raises(InspectorError, match="has no member"):
+        zone["no_such_member"]
+
+
+@each_target
+def test_kernel_facts_from_config_and_dwarf(target: Target) -> None:
+    """SPARSEMEM geometry: one usemap holds 4 bits per pageblock of a section."""
+    b = build(target.version, target.arch, quiet=True)
+    facts = facts_for(b, layout_for(b.vmlinux, target.arch))
+    assert (facts.page_size, facts.nr_pageblock_bits, facts.pageblock_order) == (4096, 4, 10)
+    blocks = 1 << (facts.pfn_section_shift - facts.pageblock_order)
+    assert facts.usemap_bytes * 8 == blocks * 4
+    assert facts.pageblock_bits_msb_first == (target.version.name == "4.7")
