@@ -8,6 +8,7 @@ shows the log's tail and its path.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
@@ -154,9 +156,41 @@ def build(version: KernelVersion, arch: Arch, *, quiet: bool = False) -> Build:
     key = build_key(source, arch, frags, probe)
     out = root / f"{version.name}-{arch.name}-{key}"
     result = Build(version, arch, out, source.release)
-    if (out / STAMP).exists() and result.vmlinux.exists() and result.image.exists():
+    if _done(result):
         return result
     out.mkdir(parents=True, exist_ok=True)
+    # One make per build directory: parallel runs (validate's workers, two terminals) wait here.
+    with (out / ".lock").open("w") as lock:
+        if not quiet and _locked_elsewhere(lock):
+            print(f"waiting for another build of {out.name} to finish", file=sys.stderr)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _done(result):
+            return result
+        return _build_locked(version, arch, source, frags, result, quiet)
+
+
+def _done(result: Build) -> bool:
+    return (result.dir / STAMP).exists() and result.vmlinux.exists() and result.image.exists()
+
+
+def _locked_elsewhere(lock: IO[str]) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    return False
+
+
+def _build_locked(
+    version: KernelVersion,
+    arch: Arch,
+    source: SourceTree,
+    frags: list[Path],
+    result: Build,
+    quiet: bool,
+) -> Build:
+    out = result.dir
     log = out / "build.log"
     argv = make_args(version, arch, source.path, out)
     say = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
