@@ -1,0 +1,22 @@
+"""The reference model against real 4.7 kernels: a few cells of ``make validate``'s matrix run
+in every ``make test`` (the whole matrix is ``make validate KVER=4.7``)."""
+
+import pytest
+
+from inspector.kernel import source
+from inspector.kernel.versions import V4_7
+from inspector.validate import MATRIX, run_case
+
+SMOKE = ("1G", "2nodes-uneven", "memmap-hole")
+WHY = source.available(V4_7)
+
+
+@pytest.mark.vm
+@pytest.mark.skipif(WHY is not None, reason=WHY or "")
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+@pytest.mark.parametrize("case", [c for c in MATRIX if c.name in SMOKE], ids=lambda c: c.name)
+def test_model_matches_real_kernel(case, arch, tmp_path):
+    res = run_case("4.7", arch, case, tmp_path, stop_timeout=120)
+    assert res.error == ""
+    assert res.stops >= 7
+    assert res.differences == 0, "\n".join(res.details)
