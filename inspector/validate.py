@@ -67,6 +67,7 @@ class Result:
     run_dir: str = ""
     error: str = ""
     details: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a guest command the kernel oopsed
 
 
 def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: float) -> Result:
@@ -87,6 +88,7 @@ def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: floa
         res.run_dir = str(run_dir)
         out = inspect(req, run_dir, stop_timeout=stop_timeout, quiet=True)
         res.stops = len(out.records)
+        res.warnings = [f"guest: {what}" for what in out.guest_failures.values()]
         diffs = compare_run(run_dir)
         flat = [f"{stop}: {d}" for stop, ds in diffs.items() for d in ds]
         res.differences = len(flat)
@@ -140,7 +142,7 @@ def report(results: list[Result], wall: float) -> str:
     lines = [f"{'arch':7} {'topology':18} {'stops':>5} {'diffs':>5} {'secs':>6}  note"]
     for r in results:
         diffs = "-" if r.differences < 0 else str(r.differences)
-        note = r.error or (r.details[0] if r.details else "")
+        note = r.error or (r.details[0] if r.details else "; ".join(r.warnings))
         lines.append(f"{r.arch:7} {r.case:18} {r.stops:5} {diffs:>5} {r.seconds:6.1f}  {note}")
     ok = sum(1 for r in results if r.differences == 0)
     lines.append(f"{ok}/{len(results)} topologies with 0 differences; wall time {wall:.0f} s")

@@ -15,15 +15,22 @@ import pytest
 
 from inspector.capture.plan import plan_for
 from inspector.capture.readers import Reader
-from inspector.capture.run import Inspection, facts_for, inspect, paused_session
-from inspector.debug.layout import layout_for
+from inspector.capture.run import (
+    Inspection,
+    facts_for,
+    inspect,
+    paused_session,
+    save_guest_file,
+)
+from inspector.capture.stops import Capture
+from inspector.debug.layout import View, layout_for
 from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
 from inspector.kernel.versions import get_version
 from inspector.procfs import parse_buddyinfo, parse_zoneinfo
 from inspector.pytest_plugin import Target, mmi_targets
-from inspector.schema import MIGRATETYPES, Snapshot
+from inspector.schema import MIGRATETYPES, KernelId, Snapshot
 from inspector.vm.guest import BootRequest
 from inspector.vm.topology import parse_topology
 
@@ -327,3 +334,169 @@ def test_kernel_facts_from_config_and_dwarf(target: Target) -> None:
     blocks = 1 << (facts.pfn_section_shift - facts.pageblock_order)
     assert facts.usemap_bytes * 8 == blocks * 4
     assert facts.pageblock_bits_msb_first == (target.version.name == "4.7")
+
+
+# -- no VM: readers and handlers on guest memory laid out by hand --------------------------------
+
+
+class FakeGdb:
+    """Guest memory without a guest: bytes placed by the test, zero elsewhere."""
+
+    def __init__(self) -> None:
+        self.mem: dict[int, int] = {}
+        self.reads = 0
+
+    def put(self, address: int, data: bytes) -> None:
+        for i, b in enumerate(data):
+            self.mem[address + i] = b
+
+    def put_ulong(self, address: int, value: int) -> None:
+        self.put(address, value.to_bytes(8, "little"))
+
+    def read(self, address: int, size: int) -> bytes:
+        self.reads += 1
+        return bytes(self.mem.get(address + i, 0) for i in range(size))
+
+
+HEAP = 0xFFFF_8880_0010_0000  # where the tests put the objects the kernel would allocate
+
+
+def _fake_reader(target: Target) -> tuple[Reader, FakeGdb]:
+    b = build(target.version, target.arch, quiet=True)
+    layout = layout_for(b.vmlinux, target.arch)
+    gdb = FakeGdb()
+    return Reader(gdb, layout, facts_for(b, layout)), gdb  # type: ignore[arg-type]
+
+
+def _put_section_root(r: Reader, gdb: FakeGdb, root_nr: int, root: int) -> None:
+    """mem_section[root_nr] = root: 4.7 a static array of roots, 6.12 a pointer to one."""
+    at = r.layout.address("mem_section")
+    if r.layout.variable_type("mem_section").kind.name != "ARRAY":
+        gdb.put_ulong(at, HEAP + 0x8000)
+        at = HEAP + 0x8000
+    gdb.put_ulong(at + 8 * root_nr, root)
+
+
+def _put_usemap_movable(r: Reader, gdb: FakeGdb, nr: int, root: int, usemap: int) -> None:
+    """Section ``nr`` valid (SECTION_HAS_MEM_MAP) with every pageblock MIGRATE_MOVABLE,
+    encoded as set_pfnblock_flags_mask() does in each version."""
+    size = r.layout.sizeof("struct mem_section")
+    ms = root + nr % (r.facts.page_size // size) * size
+    gdb.put_ulong(ms, HEAP + 0x40000 | 0x3)  # the memmap, SECTION_MARKED_PRESENT|HAS_MEM_MAP
+    if r.layout.has_member("struct mem_section", "pageblock_flags"):  # 4.7
+        gdb.put_ulong(ms + r.layout.offsetof("struct mem_section", "pageblock_flags"), usemap)
+    else:  # 6.12: ms->usage->pageblock_flags
+        usage = usemap - r.layout.offsetof("struct mem_section_usage", "pageblock_flags")
+        gdb.put_ulong(ms + r.layout.offsetof("struct mem_section", "usage"), usage)
+    f = r.facts
+    words = [0] * (f.usemap_bytes // 8)
+    for block in range(1 << (f.pfn_section_shift - f.pageblock_order)):
+        bitidx = block * f.nr_pageblock_bits
+        b = bitidx & 63
+        shift = 64 - (b + 2) - 1 if f.pageblock_bits_msb_first else b  # PB_migrate_end = 2
+        words[bitidx // 64] |= MOVABLE << shift
+    gdb.put(usemap, b"".join(w.to_bytes(8, "little") for w in words))
+
+
+@each_target
+def test_pageblocks_of_a_section_without_memmap_read_as_unmovable(target: Target) -> None:
+    """A zone spanning a hole (x86_64 with RAM above 4 GiB: the PCI hole) has sections with no
+    memmap and no usemap; memmap_init_zone() skipped them, so their pageblocks read 0, as
+    nothing set them (and as the model has them)."""
+    r, gdb = _fake_reader(target)
+    root = HEAP + 0x10000
+    _put_section_root(r, gdb, 0, root)
+    _put_usemap_movable(r, gdb, 0, root, HEAP + 0x20000)  # section 1 stays zeroed: a hole
+    per_section = 1 << (r.facts.pfn_section_shift - r.facts.pageblock_order)
+    pages = 2 << r.facts.pfn_section_shift
+    assert r.pageblock_migratetypes(0, pages) == [MOVABLE] * per_section + [0] * per_section
+    nr_in_null_root = r.facts.page_size // r.layout.sizeof("struct mem_section")
+    assert r.mem_sections({1, nr_in_null_root}) == {1: None, nr_in_null_root: None}
+    with pytest.raises(InspectorError, match="no memmap"):
+        r.pfn_to_page(1 << r.facts.pfn_section_shift)
+
+
+def _zone_view(r: Reader, gdb: FakeGdb, address: int, initialized: bool) -> View:
+    """A struct zone at ``address``: every free list empty (pointing at itself) when the zone
+    was initialised, else the zeroes it was allocated with."""
+    t = "struct zone"
+    if initialized:
+        member = "wait_table" if r.layout.has_member(t, "wait_table") else "initialized"
+        gdb.put_ulong(address + r.layout.offsetof(t, member), 1)
+        for order in range(r.nr_orders):
+            for mt in range(r.migrate_types):
+                head = address + r.layout.offsetof(t, f"free_area[{order}].free_list[{mt}]")
+                gdb.put_ulong(head, head)
+    return r.struct_at(t, address)
+
+
+@each_target
+def test_free_lists_of_an_uninitialised_zone_are_not_walked(target: Target) -> None:
+    """4.7 with ZONE_MOVABLE carved out of a lower zone: ZONE_NORMAL spans nothing, so
+    init_currently_empty_zone() never ran for it, but its present_pages wrapped (populated):
+    its zeroed list heads are not lists. They are reported empty, without a read."""
+    r, gdb = _fake_reader(target)
+    zone = _zone_view(r, gdb, HEAP, initialized=False)
+    reads = gdb.reads
+    areas = r.zone_free_area(zone)
+    assert gdb.reads == reads
+    empty = [0] * len(MIGRATETYPES)
+    assert [(fa.nr_free, fa.free_list) for fa in areas] == [(0, empty)] * r.nr_orders
+
+
+@each_target
+def test_free_lists_of_an_initialised_zone_are_walked(target: Target) -> None:
+    r, gdb = _fake_reader(target)
+    head = HEAP + r.layout.offsetof("struct zone", f"free_area[3].free_list[{MOVABLE}]")
+    _zone_view(r, gdb, HEAP, initialized=True)
+    a, b = HEAP + 0x10000, HEAP + 0x20000  # two pages' lru on order 3's Movable list
+    gdb.put_ulong(head, a)
+    gdb.put_ulong(a, b)
+    gdb.put_ulong(b, head)
+    areas = r.zone_free_area(r.struct_at("struct zone", HEAP))
+    assert areas[3].free_list == [2 if mt == MOVABLE else 0 for mt in range(len(MIGRATETYPES))]
+    assert all(sum(fa.free_list or []) == 0 for fa in areas if fa.order != 3)
+
+
+@each_target
+def test_node_sizes_settled_at_the_next_stop(target: Target) -> None:
+    """The inlined free_area_init_core stop may come before calculate_node_totalpages() has
+    stored node_present_pages (4.7 arm64): ``settle`` re-reads the sizes at the next stop and
+    keeps nr_zones as the stop saw it."""
+    r, gdb = _fake_reader(target)
+    pgdat = HEAP + 0x100000
+    gdb.put_ulong(r.layout.address("node_data"), pgdat)
+    n_online = r.layout.enumerators("enum node_states")["N_ONLINE"]
+    states = r.var("node_states").sub(f"[{n_online}]").address
+    gdb.put_ulong(states, 1)  # node 0 online
+    pd = "struct pglist_data"
+
+    def put(member: str, value: int) -> None:
+        gdb.put_ulong(pgdat + r.layout.offsetof(pd, member), value)
+
+    put("node_start_pfn", 0x40000)
+    put("node_spanned_pages", 262144)
+    put("node_zones[0].spanned_pages", 262144)
+    cap = Capture(r, KernelId(target.version.name, "", target.arch.name), ())
+    snap = cap.on_node_entry("free_area_init_core", 0, None)
+    assert snap.nodes[0].node_present_pages == 0  # not stored yet
+    put("node_present_pages", 262144)
+    put("node_zones[0].present_pages", 262144)
+    put("nr_zones", 1)  # init_currently_empty_zone(), after the stop
+    assert cap.settle() == [snap]
+    node = snap.nodes[0]
+    assert (node.node_spanned_pages, node.node_present_pages, node.nr_zones) == (262144, 262144, 0)
+    assert node.zones[0].present_pages == 262144
+    assert cap.settle() == []
+
+
+def test_guest_file_of_a_command_the_kernel_oopsed_is_kept(tmp_path: Path) -> None:
+    out = Inspection(tmp_path, None)  # type: ignore[arg-type]
+    oops = "[    1.33] BUG: unable to handle kernel NULL pointer dereference\n[    1.33] Oops: 0000"
+    save_guest_file(out, "pagetypeinfo.txt", "cat /proc/pagetypeinfo", 137, oops)
+    assert (tmp_path / "pagetypeinfo.txt").read_text() == oops
+    assert "137" in out.guest_failures["pagetypeinfo.txt"]
+    save_guest_file(out, "zoneinfo.txt", "cat /proc/zoneinfo", 0, "Node 0, zone DMA\n")
+    assert "zoneinfo.txt" not in out.guest_failures
+    with pytest.raises(InspectorError, match="exited 1"):
+        save_guest_file(out, "dmesg.txt", "dmesg", 1, "dmesg: klogctl: Operation not permitted")

@@ -284,58 +284,89 @@ class Reader:
         return self.ulong(base + 8 * index) if base else 0
 
     @functools.cached_property
-    def _sections(self) -> dict[int, tuple[int, int]]:
-        """Section number -> (section_mem_map, pageblock bitmap address); set by sparse_init()
-        (before stop 1 in 4.7, inside free_area_init in 6.12) and fixed after."""
+    def _sections(self) -> dict[int, tuple[int, int] | None]:
+        """Section number -> (section_mem_map, pageblock bitmap address), None for a section
+        with no memmap; set by sparse_init() (before stop 1 in 4.7, inside free_area_init in
+        6.12) and fixed after."""
         return {}
 
     @functools.cached_property
     def _per_root(self) -> int:
         return self.facts.page_size // self.layout.sizeof("struct mem_section")
 
-    def mem_sections(self, numbers: set[int]) -> dict[int, tuple[int, int]]:
-        """(section_mem_map, pageblock bitmap) of each section: one read per root's run."""
-        want = sorted(n for n in numbers if n not in self._sections)
+    def _section_flag(self, enumerator: str, default: int) -> int:
+        """A mem_section flag: BIT(enumerator) in 6.12 (an enum, in DWARF); 4.7 #defines the
+        flags (absent from DWARF: ``default``)."""
+        try:
+            return 1 << self.layout.prog.constant(enumerator).value_()
+        except LookupError:
+            return default
+
+    @functools.cached_property
+    def _section_has_mem_map(self) -> int:
+        """SECTION_HAS_MEM_MAP (4.7: (1UL<<1))."""
+        return self._section_flag("SECTION_HAS_MEM_MAP_BIT", 1 << 1)
+
+    @functools.cached_property
+    def _section_map_last_bit(self) -> int:
+        """SECTION_MAP_LAST_BIT as a mask (4.7: (1UL<<2); 6.12: BIT(SECTION_MAP_LAST_BIT))."""
+        return self._section_flag("SECTION_MAP_LAST_BIT", 1 << 2)
+
+    def _read_root(self, r: int, nrs: list[int]) -> None:
+        """Sections ``nrs`` (sorted) of SPARSEMEM_EXTREME root ``r`` into ``_sections``; a
+        NULL root holds no present section (__nr_to_section() is NULL)."""
+        root = self._section_root(r)
+        if not root:
+            self._sections.update(dict.fromkeys(nrs))
+            return
         size = self.layout.sizeof("struct mem_section")
+        lo, hi = nrs[0] % self._per_root, nrs[-1] % self._per_root
+        data = self.gdb.read(root + lo * size, (hi - lo + 1) * size)
+        t = self.layout.type("struct mem_section")
+        for nr in nrs:
+            ms = View(t, data, (nr % self._per_root - lo) * size)
+            self._sections[nr] = self._section(nr, ms)
+
+    def _section(self, nr: int, ms: View) -> tuple[int, int] | None:
+        """(section_mem_map, usemap) of one section; None unless valid_section()."""
+        if not ms["section_mem_map"] & self._section_has_mem_map:
+            return None  # valid_section(): e.g. a section in the PCI hole below 4 GiB
+        if self.layout.has_member("struct mem_section", "pageblock_flags"):
+            bitmap = ms["pageblock_flags"]  # 4.7
+        else:  # 6.12: ms->usage->pageblock_flags (commit f1eca35a0dc7, 5.3)
+            usage = ms["usage"]
+            off = self.layout.offsetof("struct mem_section_usage", "pageblock_flags")
+            bitmap = usage + off if usage else 0
+        if not bitmap:
+            raise InspectorError(f"mem_section {nr} has a memmap but no usemap")
+        return ms["section_mem_map"], bitmap
+
+    def mem_sections(self, numbers: set[int]) -> dict[int, tuple[int, int] | None]:
+        """(section_mem_map, pageblock bitmap) of each section, None where the section has no
+        memmap: one read per root's run."""
+        want = sorted(n for n in numbers if n not in self._sections)
         by_root: dict[int, list[int]] = {}
         for nr in want:
             by_root.setdefault(nr // self._per_root, []).append(nr)
         for r, nrs in by_root.items():
-            root = self._section_root(r)
-            if not root:
-                raise InspectorError(f"mem_section {nrs[0]} has no root: section geometry mismatch")
-            lo, hi = nrs[0] % self._per_root, nrs[-1] % self._per_root
-            data = self.gdb.read(root + lo * size, (hi - lo + 1) * size)
-            for nr in nrs:
-                ms = View(
-                    self.layout.type("struct mem_section"), data, (nr % self._per_root - lo) * size
-                )
-                if self.layout.has_member("struct mem_section", "pageblock_flags"):
-                    bitmap = ms["pageblock_flags"]  # 4.7
-                else:  # 6.12: ms->usage->pageblock_flags (commit f1eca35a0dc7, 5.3)
-                    usage = ms["usage"]
-                    off = self.layout.offsetof("struct mem_section_usage", "pageblock_flags")
-                    bitmap = usage + off if usage else 0
-                if not ms["section_mem_map"] or not bitmap:
-                    raise InspectorError(f"mem_section {nr} is not set up (no memmap or usemap)")
-                self._sections[nr] = (ms["section_mem_map"], bitmap)
+            self._read_root(r, nrs)
         return {n: self._sections[n] for n in numbers}
 
     def pfn_to_page(self, pfn: int) -> int:
         """Address of the struct page of ``pfn`` (SPARSEMEM: __section_mem_map_addr() + pfn)."""
         nr = pfn >> self.facts.pfn_section_shift
-        section_mem_map, _ = self.mem_sections({nr})[nr]
-        try:  # 6.12: enum {SECTION_MARKED_PRESENT_BIT, …, SECTION_MAP_LAST_BIT}
-            last_bit = self.layout.prog.constant("SECTION_MAP_LAST_BIT").value_()
-        except LookupError:  # 4.7: #define SECTION_MAP_LAST_BIT (1UL<<2)
-            last_bit = 2
-        mem_map = section_mem_map & ~((1 << last_bit) - 1)
+        section = self.mem_sections({nr})[nr]
+        if section is None:
+            raise InspectorError(f"pfn {pfn:#x} has no memmap (mem_section {nr} is not valid)")
+        mem_map = section[0] & ~(self._section_map_last_bit - 1)  # SECTION_MAP_MASK
         return (mem_map + pfn * self.layout.sizeof("struct page")) & _MASK64
 
     def _usemaps(self, sections: dict[int, tuple[int, int]]) -> dict[int, bytes]:
         """Each section's pageblock bitmap; one read when they sit together (they are allocated
         per node in one block)."""
         n = self.facts.usemap_bytes
+        if not sections:
+            return {}
         addrs = [bitmap for _, bitmap in sections.values()]
         lo, hi = min(addrs), max(addrs) + n
         if hi - lo <= 64 << 10:
@@ -344,7 +375,11 @@ class Reader:
         return {nr: self.gdb.read(b, n) for nr, (_, b) in sections.items()}
 
     def pageblock_migratetypes(self, start_pfn: int, nr_pages: int) -> list[int]:
-        """get_pfnblock_migratetype() of each pageblock in [start_pfn, start_pfn + nr_pages)."""
+        """get_pfnblock_migratetype() of each pageblock in [start_pfn, start_pfn + nr_pages).
+
+        A pageblock in a section without a memmap (a hole: memmap_init_zone() skips it, as
+        early_pfn_valid() is false there) has no usemap either: reported as 0 (MIGRATE_UNMOVABLE),
+        the value of a pageblock nothing ever set."""
         f = self.facts
         order = f.pageblock_order
         first = start_pfn >> order
@@ -352,22 +387,32 @@ class Reader:
         if last < first:
             return []
         numbers = {(b << order) >> f.pfn_section_shift for b in range(first, last + 1)}
-        usemaps = self._usemaps(self.mem_sections(numbers))
+        sections = self.mem_sections(numbers)
+        usemaps = self._usemaps({nr: s for nr, s in sections.items() if s is not None})
         out = []
-        end_bit = self.layout.enumerators("enum pageblock_bits")["PB_migrate_end"]
-        nbits = self.layout.enumerators("enum pageblock_bits")["NR_PAGEBLOCK_BITS"]
-        mask = (1 << (end_bit + 1)) - 1
         for b in range(first, last + 1):
-            pfn = b << order
-            words = usemaps[pfn >> f.pfn_section_shift]
-            bitidx = ((pfn & ((1 << f.pfn_section_shift) - 1)) >> order) * nbits
-            word = int.from_bytes(words[bitidx // 64 * 8 : bitidx // 64 * 8 + 8], "little")
-            bitidx &= 63
-            if f.pageblock_bits_msb_first:  # 4.7: (word >> (BITS_PER_LONG - bitidx - 1))
-                out.append((word >> (64 - (bitidx + end_bit) - 1)) & mask)
-            else:  # 6.12: (word >> bitidx) & mask
-                out.append((word >> bitidx) & mask)
+            words = usemaps.get((b << order) >> f.pfn_section_shift)
+            out.append(0 if words is None else self._migratetype(words, b << order))
         return out
+
+    @functools.cached_property
+    def _pageblock_bits(self) -> tuple[int, int]:
+        """(PB_migrate_end, NR_PAGEBLOCK_BITS) of enum pageblock_bits."""
+        bits = self.layout.enumerators("enum pageblock_bits")
+        return bits["PB_migrate_end"], bits["NR_PAGEBLOCK_BITS"]
+
+    def _migratetype(self, words: bytes, pfn: int) -> int:
+        """get_pfnblock_flags_mask(page, pfn, PB_migrate_end, MIGRATETYPE_MASK) on the usemap
+        ``words`` of pfn's section."""
+        f = self.facts
+        end_bit, nbits = self._pageblock_bits
+        mask = (1 << (end_bit + 1)) - 1
+        bitidx = ((pfn & ((1 << f.pfn_section_shift) - 1)) >> f.pageblock_order) * nbits
+        word = int.from_bytes(words[bitidx // 64 * 8 : bitidx // 64 * 8 + 8], "little")
+        bitidx &= 63
+        if f.pageblock_bits_msb_first:  # 4.7: (word >> (BITS_PER_LONG - bitidx - 1))
+            return (word >> (64 - (bitidx + end_bit) - 1)) & mask
+        return (word >> bitidx) & mask  # 6.12
 
     # -- zonelists ---------------------------------------------------------------------------
     def zonelists(self, pgdats: dict[int, View]) -> list[Zonelist]:
@@ -405,7 +450,19 @@ class Reader:
             pos = self.ulong(pos)
         return n
 
+    def zone_is_initialized(self, zone: View) -> bool:
+        """zone_is_initialized() (include/linux/mmzone.h): 4.7 ``!!zone->wait_table``, 6.12
+        ``zone->initialized``; both set by init_currently_empty_zone(), which also
+        initialises the free lists (zone_init_free_lists())."""
+        if self.layout.has_member("struct zone", "wait_table"):  # 4.7
+            return bool(zone["wait_table"])
+        return bool(zone["initialized"])
+
     def zone_free_area(self, zone: View, walk: bool = True) -> list[FreeArea]:
+        """zone->free_area: nr_free, and with ``walk`` the length of each free list. The lists of
+        a zone that free_area_init_core() never initialised (no spanned pages: its list heads
+        are still zeroed) hold nothing: their lengths are 0, as the model has them."""
+        initialized = self.zone_is_initialized(zone)
         out = []
         for order, fa in enumerate(zone.views("free_area")):
             lengths = None
@@ -413,7 +470,8 @@ class Reader:
                 lengths = [0] * len(MIGRATETYPES)
                 for mt, lh in enumerate(fa.views("free_list")):
                     # an empty list points at itself: no round trip needed
-                    lengths[mt] = 0 if lh["next"] == lh.address else self.list_length(lh.address)
+                    if initialized and lh["next"] != lh.address:
+                        lengths[mt] = self.list_length(lh.address)
             out.append(FreeArea(order, fa["nr_free"], lengths))
         return out
 
@@ -425,7 +483,7 @@ class Reader:
         nr_free = self.layout.enumerators("enum zone_stat_item")["NR_FREE_PAGES"]
         if buddy:
             zone.nr_free_pages = z[f"vm_stat[{nr_free}]"]
-            zone.free_area = self.zone_free_area(z, walk=walk and zone.present_pages > 0)
+            zone.free_area = self.zone_free_area(z, walk=walk)
         if wmarks:
             member = (
                 "watermark"

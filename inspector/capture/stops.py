@@ -41,6 +41,8 @@ class Capture:
         self.at_entry: set[str] = set()  # functions broken at their first instruction
         self._args: dict[str, int] = {}
         self.banner = ""
+        # free_area_init_core snapshots whose node sizes are re-read at the next stop
+        self._unsettled: list[tuple[int, Snapshot]] = []
 
     def handler(self, name: str) -> Callable[[str, int, Stop | None], Snapshot | None]:
         fn = getattr(self, f"on_{name}", None)
@@ -82,7 +84,8 @@ class Capture:
     # -- 2 -------------------------------------------------------------------------------------
     def on_node_entry(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
         """pgdat and nid are optimised out of the inlined free_area_init_core: the k-th hit
-        is the k-th node of the mask the caller walks (Plan.init_nodes)."""
+        is the k-th node of the mask the caller walks (Plan.init_nodes). The sizes read here
+        may not be stored yet (see ``settle``)."""
         r = self.reader
         nodes = r.nodes_in(self.init_nodes)
         if hit >= len(nodes):
@@ -91,8 +94,29 @@ class Capture:
         pgdat = r.read_pgdat(nid)
         if pgdat["node_id"] != nid:
             raise InspectorError(f"{stop}: NODE_DATA({nid})->node_id is {pgdat['node_id']}")
-        node = r.node(pgdat, r.zones(pgdat, managed=False))
-        return self._snapshot(stop, nodes=[node])
+        snap = self._snapshot(stop, nodes=[r.node(pgdat, r.zones(pgdat, managed=False))])
+        self._unsettled.append((nid, snap))
+        return snap
+
+    def settle(self) -> list[Snapshot]:
+        """Give the free_area_init_core snapshots taken so far their node's final sizes; call
+        at the next stop. The inlined stop's address can come before the stores that end
+        calculate_node_totalpages() (4.7 arm64: node_present_pages is stored one instruction
+        after it), and nothing changes the sizes from there to the next stop. nr_zones stays as
+        read at the stop (init_currently_empty_zone() sets it later). Returns the snapshots
+        changed in place."""
+        r = self.reader
+        done = []
+        for nid, snap in self._unsettled:
+            pgdat = r.read_pgdat(nid)
+            node = snap.nodes[0]
+            node.node_start_pfn = pgdat["node_start_pfn"]
+            node.node_spanned_pages = pgdat["node_spanned_pages"]
+            node.node_present_pages = pgdat["node_present_pages"]
+            node.zones = r.zones(pgdat, managed=False)
+            done.append(snap)
+        self._unsettled = []
+        return done
 
     # -- 3 -------------------------------------------------------------------------------------
     def on_memmap_args(self, stop: str, hit: int, _: Stop | None) -> None:

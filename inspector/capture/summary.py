@@ -99,4 +99,6 @@ def summary_text(out: Inspection, banner: str, round_trips: int, bytes_read: int
         lines += snapshot_lines(snap)
     lines.append("")
     lines.append("guest files: " + ", ".join(sorted(out.guest_files)))
+    for name, what in sorted(out.guest_failures.items()):
+        lines.append(f"  {name}: {what}")
     return "\n".join(lines) + "\n"
