@@ -102,9 +102,12 @@ def _interactive(req: BootRequest) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from inspector.capture.run import inspect
+    from inspector.report import write_pictures
 
     out = inspect(boot_request(args), stop_timeout=args.stop_timeout)
     sys.stdout.write((out.run_dir / "summary.txt").read_text())
+    for picture in write_pictures(out.run_dir):
+        print(f"picture: {picture}", file=sys.stderr)
     print(f"snapshots and guest files in {out.run_dir}", file=sys.stderr)
     return 0
 
