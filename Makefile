@@ -14,7 +14,7 @@ VM_ARGS = --kver "$(KVER)" --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: deps boot-x86_64 boot-arm64 inspect validate compare build kernels test lint sources
+.PHONY: deps boot-x86_64 boot-arm64 inspect validate compare buddy build kernels test lint sources
 
 deps:
 	@bash scripts/deps.sh
@@ -35,6 +35,12 @@ validate: deps
 # Diff model and capture of one inspect run:  make compare RUN_DIR=runs/…
 compare: deps
 	@$(MMI) compare "$(RUN_DIR)"
+
+# Live buddy state through drgn (guest RAM in /dev/shm files), with the invariant checks:
+#   make buddy ARCH=arm64 KVER=4.7 [BLOCKS=1] [WATCH=2] [any boot variable]
+buddy: deps
+	@$(MMI) buddy --arch "$(or $(ARCH),x86_64)" $(VM_ARGS) --check \
+	    $(if $(BLOCKS),--blocks) $(if $(WATCH),--watch $(WATCH)) $(if $(RUN),--run "$$RUN")
 
 build: deps
 	@$(MMI) build --arch "$(or $(ARCH),all)" --kver "$(KVER)"

@@ -14,6 +14,7 @@ from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
 from inspector.kernel.versions import VERSIONS, get_version
+from inspector.live.cli import add_parsers as add_live_parsers
 from inspector.vm.guest import DEFAULT_BOOT_TIMEOUT, BootRequest, booted, prepare
 from inspector.vm.machine import Machine, new_run_dir
 from inspector.vm.qemu import qemu_argv
@@ -185,6 +186,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--jobs", type=int, default=None, help="cases at once (default: CPUs)")
     v.add_argument("--only", help="run only topologies whose name contains this")
     v.set_defaults(func=cmd_validate)
+
+    add_live_parsers(sub)  # buddy, vmcore
 
     src = sub.add_parser("sources", help="which kernel sources are at hand")
     src.set_defaults(func=cmd_sources)

@@ -1,0 +1,204 @@
+"""Benchmark (not a test): the full live buddy dump with every free block, four ways, on one
+fragmented guest.
+
+1. drgn over the guest's RAM files (``mm-inspector buddy --blocks``: ``inspector.live``),
+2. drgn over QEMU's QMP socket (drgn's ``set_qemu_qmp``; same VMCOREINFO, same walk),
+3. the same free-list walk over the gdb stub (raw 8-byte reads of ``next``, one MI round trip),
+4. ``crash kmem -F`` on an ELF core written by ``inspector.live.vmcore`` (and the time to write it).
+
+    .venv/bin/python bench/buddy_bench.py [--arch x86_64] [--kver 4.7] [--mem 4G] [--files 400000]
+
+The guest is fragmented first: awk writes ``--files`` one-page tmpfs files in one process, then
+every other one is deleted, leaving about files/2 free blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import drgn
+
+from inspector.arch import get_arch
+from inspector.debug.gdb import GdbSession
+from inspector.kernel.versions import get_version
+from inspector.live.buddy import dump
+from inspector.live.crash import parse_kmem_free, run_crash
+from inspector.live.lists import walk_list
+from inspector.live.program import LiveKernel, platform
+from inspector.live.session import LiveGuest, live_guest
+from inspector.live.state import read_state
+from inspector.live.vmcore import write_vmcore
+from inspector.live.vmcoreinfo import X86_START_KERNEL_MAP
+from inspector.vm.guest import BootRequest
+from inspector.vm.machine import new_run_dir
+from inspector.vm.topology import parse_topology
+
+
+def fragment_command(files: int) -> str:
+    return (
+        f'awk \'BEGIN {{ for (i = 0; i < {files}; i++) {{ f = "/tmp/f" i; '
+        f'printf "%4096s", "" > f; close(f) }} }}\' && '
+        "find /tmp -name 'f*[02468]' | xargs rm -f && sync"
+    )
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.monotonic()
+        result = fn()
+        times.append(time.monotonic() - start)
+    return statistics.median(times), result
+
+
+def drgn_dump(lk: LiveKernel) -> int:
+    d = dump(lk, blocks=True)
+    assert d.blocks is not None
+    return len(d.blocks)
+
+
+def qmp_program(lk: LiveKernel, sock: Path) -> drgn.Program:
+    """drgn over QMP (drgn 0.3.0 on 4.7: Program(platform), set_qemu_qmp, then
+    set_linux_kernel_custom with the VMCOREINFO; see ../shared/FACTS.md)."""
+    prog = drgn.Program(platform(lk.arch))
+    prog.set_qemu_qmp(str(sock))
+    prog.set_linux_kernel_custom(lk.vmcoreinfo.text, is_live=True)
+    if lk.arch == "x86_64":  # as over the RAM files: the image needs a virtual segment
+
+        def read(addr: int, count: int, _off: int, _phys: bool) -> bytes:
+            return prog.read(lk.image.phys(addr), count, True)
+
+        prog.add_memory_segment(X86_START_KERNEL_MAP, 1 << 30, read, physical=False)
+    prog.load_debug_info([str(lk.vmlinux.path)])
+    return prog
+
+
+def qmp_kernel(lk: LiveKernel, prog: drgn.Program) -> LiveKernel:
+    """``lk`` with its program swapped for the QMP one (vmemmap as found over the RAM files)."""
+    try:
+        prog["vmemmap"]
+    except LookupError:
+        vmemmap = drgn.Object(prog, "struct page *", lk.prog["vmemmap"].value_())
+        prog.register_object_finder(
+            "vmemmap",
+            lambda _p, name, _f, _file: vmemmap if name == "vmemmap" else None,
+            enable_index=0,
+        )
+    return dataclasses.replace(lk, prog=prog)
+
+
+def per_word_walk(lk: LiveKernel, heads: list[int]) -> int:
+    """The walk without PageCache: one drgn read (with address translation) per word."""
+    limit = 1 << 24
+    return sum(len(walk_list(lk.prog.read_u64, h, limit).nodes) for h in heads)
+
+
+_GDB_WALK = """
+inf = gdb.selected_inferior()
+n = 0
+for head in HEADS:
+    node = int.from_bytes(inf.read_memory(head, 8).tobytes(), "little")
+    while node != head:
+        n += 1
+        node = int.from_bytes(inf.read_memory(node, 8).tobytes(), "little")
+print("blocks=%d" % n)
+"""
+
+
+def gdb_walk(lg: LiveGuest, heads: list[int], in_gdb: bool) -> int:
+    """Walk the same lists (heads from drgn) with one stub memory read per ``next``: from gdb's
+    own Python (``in_gdb``), or one MI ``-data-read-memory-bytes`` round trip per read."""
+    blocks = 0
+    with GdbSession(lg.guest.kernel.vmlinux, lg.guest.machine.spec.arch, timeout=3600) as gdb:
+        gdb.connect(lg.guest.machine.paths.gdb_sock)
+        try:
+            if in_gdb:
+                script = _GDB_WALK.replace("HEADS", repr(heads))
+                out = gdb.console(f"python exec({script!r})", timeout=3600)
+                return int(out.split("blocks=")[1].split()[0])
+            for head in heads:
+                node = int.from_bytes(gdb.read(head, 8), "little")
+                while node != head:
+                    blocks += 1
+                    node = int.from_bytes(gdb.read(node, 8), "little")
+        finally:
+            gdb.detach()  # the guest runs on after a detach: stop it again
+            lg.pause()
+    return blocks
+
+
+def crash_walk(lg: LiveGuest, core: Path) -> int:
+    text = run_crash(lg.guest.kernel.vmlinux, core, ["kmem -F"], timeout=1800)
+    return sum(len(p) for z in parse_kmem_free(text).zones for p in z.pages.values())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", default="x86_64")
+    ap.add_argument("--kver", default="4.7")
+    ap.add_argument("--mem", default="4G")
+    ap.add_argument("--files", type=int, default=400_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-gdb", action="store_true")
+    ap.add_argument("--skip-crash", action="store_true")
+    ap.add_argument("--skip-gdb-mi", action="store_true", help="skip the slowest route")
+    args = ap.parse_args()
+
+    arch, version = get_arch(args.arch), get_version(args.kver)
+    run_dir = new_run_dir(f"bench-{args.kver}-{args.arch}")
+    qmp2 = run_dir / "drgn-qmp.sock"
+    req = BootRequest(
+        version,
+        arch,
+        parse_topology(args.mem, 1, None, None),
+        extra=("-qmp", f"unix:{qmp2},server=on,wait=off"),
+        timeout=600,
+    )
+    rows: list[tuple[str, float, int, str]] = []
+    with live_guest(req, run_dir) as lg:
+        start = time.monotonic()
+        lg.guest.run(fragment_command(args.files), timeout=3600)
+        print(
+            f"fragmented with {args.files} files in {time.monotonic() - start:.1f} s",
+            file=sys.stderr,
+        )
+        lg.pause()
+        t, n = timed(lambda: drgn_dump(lg.lk), args.repeat)
+        rows.append(("drgn, RAM files (dump --blocks)", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
+        qmp = qmp_kernel(lg.lk, qmp_program(lg.lk, qmp2))
+        t, n = timed(lambda: drgn_dump(qmp), args.repeat)
+        rows.append(("drgn, QMP (dump --blocks)", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
+        _, nodes = read_state(lg.lk.prog, lg.lk.config)
+        heads = [w.head for n in nodes for z in n.zones for o in z.free_lists for w in o]
+        t, n = timed(lambda: per_word_walk(lg.lk, heads), args.repeat)
+        rows.append(("drgn, RAM files, walk per word", t, int(n), "no PageCache; walk only"))  # type: ignore[call-overload]
+        if not args.skip_crash:
+            core = run_dir / "vmcore"
+            t_core, stats = timed(lambda: write_vmcore(lg.lk, core), 1)
+            written = getattr(stats, "bytes_written", 0) >> 20
+            rows.append(("write ELF core from RAM files", t_core, 0, f"{written} MiB not zero"))
+            t, n = timed(lambda: crash_walk(lg, core), 1)
+            rows.append(("crash kmem -F on the core", t, int(n), "once, includes crash start-up"))  # type: ignore[call-overload]
+            core.unlink()
+        if not args.skip_gdb:
+            t, n = timed(lambda: gdb_walk(lg, heads, in_gdb=True), 1)
+            rows.append(("gdb stub, gdb Python reads", t, int(n), "once"))  # type: ignore[call-overload]
+            if not args.skip_gdb_mi:
+                t, n = timed(lambda: gdb_walk(lg, heads, in_gdb=False), 1)
+                rows.append(("gdb stub, one MI read per next", t, int(n), "once"))  # type: ignore[call-overload]
+    base = rows[0][1]
+    print(f"\nLinux {args.kver} {args.arch}, {args.mem}: free-list walk, every free block")
+    print(f"{'route':<34} {'seconds':>9} {'blocks':>8} {'x drgn':>8}  note")
+    for name, t, n, note in rows:
+        print(f"{name:<34} {t:>9.3f} {n:>8} {t / base:>8.1f}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

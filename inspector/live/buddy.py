@@ -1,0 +1,281 @@
+"""The live buddy dump: per node, zone, order and migratetype the free blocks; per-cpu lists;
+NR_FREE_PAGES; watermarks; optionally every free block (pfn, order, migratetype).
+
+It fills ``inspector.schema`` where the schema has a place (``Zone.free_area`` with
+``FreeArea.free_list`` = list lengths per migratetype, ``Zone.pageset``, ``Zone.nr_free_pages``
+= ``vm_stat[NR_FREE_PAGES]`` as /proc/zoneinfo prints it, ``Zone.watermark``) and keeps the rest
+beside it: per-cpu list lengths, the counter with every CPU's diff folded in, the blocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import drgn
+
+from inspector.live.pageblocks import PageblockReader
+from inspector.live.program import LiveKernel
+from inspector.live.sections import sections
+from inspector.live.state import KernelConsts, NodeState, ZoneState, read_state
+from inspector.schema import (
+    SCHEMA_VERSION,
+    FreeArea,
+    KernelId,
+    Node,
+    PerCpuPages,
+    Snapshot,
+    Zone,
+)
+
+
+@dataclass
+class Block:
+    node: int
+    zone: str
+    pfn: int
+    order: int
+    migratetype: str
+
+
+@dataclass
+class PcpList:
+    node: int
+    zone: str
+    cpu: int
+    index: int  # 4.7: the migratetype; 6.12: pindex
+    order: int
+    migratetype: str
+    length: int  # entries on the list (each 2^order pages)
+
+
+@dataclass
+class ZoneTotals:
+    node: int
+    zone: str
+    free_list_pages: int  # Σ nr_free · 2^order
+    nr_free_pages_snapshot: int  # vm_stat[NR_FREE_PAGES] + Σ per-cpu vm_stat_diff
+    pcp_pages: int  # Σ pcp.count (not part of NR_FREE_PAGES in 4.7 or 6.12)
+
+
+@dataclass
+class BuddyDump:
+    snapshot: Snapshot
+    migratetypes: list[str]
+    totals: list[ZoneTotals]
+    pcp_lists: list[PcpList]
+    blocks: list[Block] | None
+    sources: dict[str, str]  # how memory, VMCOREINFO and vmemmap were obtained
+    seconds: float
+    schema: int = SCHEMA_VERSION
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=indent) + "\n"
+
+    def zone(self, node: int, name: str) -> Zone:
+        for n in self.snapshot.nodes:
+            for z in n.zones:
+                if n.node_id == node and z.name == name:
+                    return z
+        raise KeyError((node, name))
+
+    def buddyinfo(self) -> dict[tuple[int, str], list[int]]:
+        """``{(node, zone): [nr_free of order 0, 1, …]}``, like ``procfs.parse_buddyinfo``."""
+        return {
+            (n.node_id, z.name): [fa.nr_free for fa in z.free_area or []]
+            for n in self.snapshot.nodes
+            for z in n.zones
+        }
+
+    def pageblock_counts(self) -> dict[tuple[int, str], list[int]]:
+        """``{(node, zone): [pageblocks of each migratetype]}``, as /proc/pagetypeinfo's
+        "Number of blocks type" counts them."""
+        out: dict[tuple[int, str], list[int]] = {}
+        for n in self.snapshot.nodes:
+            for z in n.zones:
+                counts = [0] * len(self.migratetypes)
+                for mt in z.pageblock_migratetypes or []:
+                    if 0 <= mt < len(counts):
+                        counts[mt] += 1
+                out[(n.node_id, z.name)] = counts
+        return out
+
+    def pagetypeinfo(self) -> dict[tuple[int, str, str], list[int]]:
+        """``{(node, zone, migratetype): [list length of order 0, 1, …]}``."""
+        out: dict[tuple[int, str, str], list[int]] = {}
+        for n in self.snapshot.nodes:
+            for z in n.zones:
+                for mt_index, mt in enumerate(self.migratetypes):
+                    out[(n.node_id, z.name, mt)] = [
+                        (fa.free_list or [])[mt_index] for fa in z.free_area or []
+                    ]
+        return out
+
+
+def _zone(z: ZoneState, k: KernelConsts, blocks: PageblockReader) -> Zone:
+    return Zone(
+        node=z.node,
+        idx=z.idx,
+        name=z.name,
+        zone_start_pfn=z.zone_start_pfn,
+        spanned_pages=z.spanned_pages,
+        present_pages=z.present_pages,
+        managed_pages=z.managed_pages,
+        watermark=z.watermark,
+        lowmem_reserve=z.lowmem_reserve,
+        nr_free_pages=max(z.vm_stat_free, 0),
+        free_area=[
+            FreeArea(order, z.nr_free[order], [len(w.nodes) for w in z.free_lists[order]])
+            for order in range(k.max_order)
+        ],
+        pageset=[PerCpuPages(p.cpu, p.count, p.high, p.batch) for p in z.pcp],
+        pageblock_migratetypes=blocks.zone(z.zone_start_pfn, z.zone_end_pfn),
+    )
+
+
+def _blocks(z: ZoneState, k: KernelConsts) -> list[Block]:
+    out: list[Block] = []
+    for order, by_mt in enumerate(z.free_lists):
+        for mt, walk in enumerate(by_mt):
+            name = k.migratetypes[mt]
+            for node in walk.nodes:
+                pfn = (node - k.lru_offset - k.vmemmap) // k.sizeof_page
+                out.append(Block(z.node, z.name, pfn, order, name))
+    return out
+
+
+def _pcp_lists(z: ZoneState, k: KernelConsts) -> list[PcpList]:
+    return [
+        PcpList(
+            z.node, z.name, p.cpu, i, p.orders[i], k.migratetypes[p.migratetypes[i]], len(w.nodes)
+        )
+        for p in z.pcp
+        for i, w in enumerate(p.lists)
+    ]
+
+
+def _totalram(prog: drgn.Program) -> int | None:
+    for name in ("_totalram_pages", "totalram_pages"):  # atomic since ca79b0c211af (v5.0)
+        try:
+            obj = prog[name]
+        except LookupError:
+            continue
+        return (
+            obj.counter.value_()
+            if obj.type_.unaliased().kind == drgn.TypeKind.STRUCT
+            else obj.value_()
+        )
+    return None
+
+
+def walk_warnings(nodes: list[NodeState]) -> list[str]:
+    """Lists that did not come back to their head: the dump's counts for them are partial."""
+    out: list[str] = []
+    for n in nodes:
+        for z in n.zones:
+            for order, by_mt in enumerate(z.free_lists):
+                for mt, w in enumerate(by_mt):
+                    if not w.ok:
+                        out.append(f"node {z.node} {z.name} order {order} mt {mt}: {w.error}")
+    return out
+
+
+def dump(lk: LiveKernel, *, blocks: bool = False) -> BuddyDump:
+    start = time.monotonic()
+    k, nodes = read_state(lk.prog, lk.config)
+    pageblocks = PageblockReader(lk.prog, sections(lk.prog), k.pageblock_order)
+    release = lk.vmlinux.release
+    snapshot = Snapshot(
+        stop="live",
+        kernel=KernelId(".".join(release.split(".")[:2]), release, lk.arch),
+        nodes=[
+            Node(
+                node_id=n.node_id,
+                node_start_pfn=n.node_start_pfn,
+                node_spanned_pages=n.node_spanned_pages,
+                node_present_pages=n.node_present_pages,
+                nr_zones=n.nr_zones,
+                zones=[_zone(z, k, pageblocks) for z in n.zones],
+            )
+            for n in nodes
+        ],
+    )
+    zones = [z for n in nodes for z in n.zones]
+    snapshot.globals["nr_free_pages"] = sum(max(z.vm_stat_free, 0) for z in zones)
+    if (total := _totalram(lk.prog)) is not None:
+        snapshot.globals["totalram_pages"] = total
+    snapshot.globals["pageblock_order"] = k.pageblock_order
+    snapshot.globals["max_order"] = k.max_order
+    return BuddyDump(
+        snapshot=snapshot,
+        migratetypes=k.migratetypes,
+        totals=[
+            ZoneTotals(
+                z.node,
+                z.name,
+                sum(n << o for o, n in enumerate(z.nr_free)),
+                z.nr_free_pages_snapshot,
+                sum(p.count for p in z.pcp),
+            )
+            for z in zones
+        ],
+        pcp_lists=[pl for z in zones for pl in _pcp_lists(z, k)],
+        blocks=[b for z in zones for b in _blocks(z, k)] if blocks else None,
+        sources=lk.sources(),
+        seconds=round(time.monotonic() - start, 4),
+        warnings=walk_warnings(nodes),
+    )
+
+
+def render(d: BuddyDump) -> str:
+    """Text: a buddyinfo-like line per zone and migratetype, then counters and per-cpu lists."""
+    lines: list[str] = []
+    k = d.snapshot.kernel
+    lines.append(f"Linux {k.release} {k.arch}: live buddy state ({d.seconds:.3f} s)")
+    totals = {(t.node, t.zone): t for t in d.totals}
+    for n in d.snapshot.nodes:
+        for z in n.zones:
+            areas = z.free_area or []
+            lines.append("")
+            head = f"Node {n.node_id}, zone {z.name:>8}"
+            lines.append(f"{head}  order " + " ".join(f"{o:>6}" for o in range(len(areas))))
+            lines.append(f"{'nr_free':>28} " + " ".join(f"{fa.nr_free:>6}" for fa in areas))
+            for i, mt in enumerate(d.migratetypes):
+                counts = " ".join(f"{(fa.free_list or [])[i]:>6}" for fa in areas)
+                lines.append(f"{mt:>28} {counts}")
+            t = totals[(n.node_id, z.name)]
+            wm = z.watermark or []
+            lines.append(
+                f"  pfn {z.zone_start_pfn:#x}+{z.spanned_pages:#x} present {z.present_pages} "
+                f"managed {z.managed_pages}  watermarks min/low/high {'/'.join(map(str, wm))}"
+            )
+            lines.append(
+                f"  NR_FREE_PAGES {z.nr_free_pages} (with per-cpu diffs "
+                f"{t.nr_free_pages_snapshot}); in free lists {t.free_list_pages}; "
+                f"on pcp lists {t.pcp_pages}"
+            )
+            for p in z.pageset or []:
+                lens = [
+                    f"{pl.migratetype}/{pl.order}:{pl.length}"
+                    for pl in d.pcp_lists
+                    if (pl.node, pl.zone, pl.cpu) == (n.node_id, z.name, p.cpu) and pl.length
+                ]
+                lines.append(
+                    f"  cpu {p.cpu}: pcp count {p.count} high {p.high} batch {p.batch}"
+                    + (f"  lists {' '.join(lens)}" if lens else "")
+                )
+    if d.blocks is not None:
+        lines.append("")
+        lines.append(f"{len(d.blocks)} free blocks (node zone pfn order migratetype):")
+        lines += [f"  {b.node} {b.zone} {b.pfn:#x} {b.order} {b.migratetype}" for b in d.blocks]
+    lines += [f"warning: {w}" for w in d.warnings]
+    lines.append("sources: " + ", ".join(f"{k}: {v}" for k, v in d.sources.items()))
+    return "\n".join(lines) + "\n"
+
+
+def write(d: BuddyDump, path: Path) -> None:
+    path.write_text(d.to_json())

@@ -1,0 +1,120 @@
+"""``mm-inspector buddy`` and ``mm-inspector vmcore``: boot a guest with its RAM in host files,
+attach drgn, and dump / check / write a core. ``add_parsers(subparsers)`` registers both;
+``inspector.cli`` may import this module at its top (ours imports ``inspector.cli`` lazily)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import drgn
+
+from inspector.errors import InspectorError
+from inspector.live.buddy import dump, render
+from inspector.live.invariants import CHECKS, check
+from inspector.live.session import LiveGuest, live_guest
+from inspector.live.vmcore import write_vmcore
+
+
+def _prepare(lg: LiveGuest, run: str | None, timeout: float) -> None:
+    if run:
+        rc, out = lg.guest.run_rc(run, timeout=timeout)
+        sys.stderr.write(out)
+        if rc != 0:
+            raise InspectorError(f"guest command {run!r} exited {rc}: fix the --run command")
+
+
+def _one(lg: LiveGuest, args: argparse.Namespace) -> int:
+    lg.pause()
+    try:
+        d = dump(lg.lk, blocks=args.blocks)
+        violations = check(lg.lk) if args.check else []
+    except (drgn.FaultError, LookupError, ValueError) as e:
+        raise InspectorError(
+            f"reading the buddy state failed ({str(e).splitlines()[0]}): the guest's memory does "
+            "not match this kernel's structures; check that the vmlinux is the booted one"
+        ) from None
+    finally:
+        lg.resume()
+    if args.json:
+        text = d.to_json(indent=None if args.watch else 1)  # --watch: one line per dump
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text)
+            print(f"wrote {args.json}", file=sys.stderr)
+    else:
+        sys.stdout.write(render(d))
+    if args.check:
+        for v in violations:
+            print(f"invariant {v}", file=sys.stderr)
+        word = "hold" if not violations else f"fail ({len(violations)} violations)"
+        print(f"invariants: {len(CHECKS)} checks {word}", file=sys.stderr)
+    sys.stdout.flush()
+    return 1 if violations else 0
+
+
+def cmd_buddy(args: argparse.Namespace) -> int:
+    from inspector.cli import boot_request  # lazily: inspector.cli imports this module
+
+    req = boot_request(args)
+    with live_guest(req, derive_vmcoreinfo=args.derive_vmcoreinfo) as lg:
+        _prepare(lg, args.run, args.timeout)
+        if not args.watch:
+            return _one(lg, args)
+        rc = 0
+        try:
+            while True:
+                rc |= _one(lg, args)
+                time.sleep(args.watch)
+        except KeyboardInterrupt:
+            return rc
+
+
+def cmd_vmcore(args: argparse.Namespace) -> int:
+    from inspector.cli import boot_request
+
+    req = boot_request(args)
+    out = Path(args.output)
+    with live_guest(req, derive_vmcoreinfo=args.derive_vmcoreinfo) as lg:
+        _prepare(lg, args.run, args.timeout)
+        lg.pause()
+        stats = write_vmcore(lg.lk, out)
+        vmlinux = lg.guest.kernel.vmlinux
+    print(
+        f"wrote {out}: {stats.bytes_of_ram >> 20} MiB of guest RAM ({stats.bytes_written >> 20} "
+        f"MiB not zero) in {stats.seconds:.2f} s; VMCOREINFO {lg.lk.vmcoreinfo.source}.\n"
+        f"open it with: crash {vmlinux} {out}   or   drgn -c {out} -s {vmlinux}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    from inspector.cli import add_vm_args
+
+    add_vm_args(p)
+    p.add_argument("--run", help="run this shell command in the guest first (e.g. to fragment)")
+    p.add_argument(
+        "--derive-vmcoreinfo",
+        action="store_true",
+        help="build VMCOREINFO from the vmlinux and guest memory even if the guest has one",
+    )
+
+
+def add_parsers(subparsers: Any) -> None:
+    b = subparsers.add_parser("buddy", help="live buddy allocator state through drgn")
+    _common(b)
+    b.add_argument("--blocks", action="store_true", help="list every free block")
+    b.add_argument("--check", action="store_true", help="check the invariants (exit 1 if not)")
+    b.add_argument("--json", metavar="PATH", help="write JSON to PATH ('-' for stdout)")
+    b.add_argument("--watch", type=float, metavar="N", help="dump again every N seconds")
+    b.set_defaults(func=cmd_buddy)
+
+    v = subparsers.add_parser("vmcore", help="write an ELF core of the guest with VMCOREINFO")
+    _common(v)
+    v.add_argument("--output", "-o", default="vmcore", help="where to write it (default ./vmcore)")
+    v.set_defaults(func=cmd_vmcore)

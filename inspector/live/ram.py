@@ -1,0 +1,137 @@
+"""Guest RAM read from the host files QEMU keeps it in (``memory-backend-file,share=on``).
+
+QEMU places the RAM of node 0, node 1, … one after another in guest-physical space. On x86
+``pc``/``q35`` the part beyond "lowmem" moves above 4 GiB (the PCI hole); on arm64 ``virt`` RAM
+starts at 1 GiB. ``ram_map`` turns a topology into (guest-physical start, file, file offset,
+size) pieces; ``GuestRam`` maps the files read-only and serves reads by physical address.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import mmap
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from inspector.arch import Arch
+from inspector.errors import InspectorError
+from inspector.vm.qemu import node_ram_file
+from inspector.vm.topology import Topology
+
+G = 1 << 30
+
+
+@dataclass(frozen=True)
+class RamPiece:
+    phys: int  # guest-physical start
+    file: Path
+    offset: int  # in the file
+    size: int
+
+
+def ram_files(ram_file: Path, topo: Topology) -> list[Path]:
+    """The backing file of each node with memory (the file itself when not NUMA)."""
+    if not topo.numa:
+        return [ram_file]
+    return [node_ram_file(ram_file, n.nodeid) for n in topo.nodes if n.mem]
+
+
+def lowmem(arch: Arch, machine: str | None, mem: int) -> int | None:
+    """x86: how much RAM QEMU keeps below 4 GiB (the rest goes to 4 GiB); None elsewhere."""
+    if arch.name != "x86_64":
+        return None
+    if (machine or arch.machine).startswith("q35"):
+        return 2 * G if mem >= 0xB000_0000 else mem
+    return 3 * G if mem >= 0xE000_0000 else mem
+
+
+def ram_map(arch: Arch, machine: str | None, topo: Topology, ram_file: Path) -> list[RamPiece]:
+    sizes = [n.mem for n in topo.nodes if n.mem] if topo.numa else [topo.mem]
+    split = lowmem(arch, machine, topo.mem)
+    pieces: list[RamPiece] = []
+    offset = 0  # offset in the concatenation of all nodes' RAM
+    for file, size in zip(ram_files(ram_file, topo), sizes, strict=True):
+        lo, hi = offset, offset + size
+        if split is None:
+            pieces.append(RamPiece(arch.ram_base + lo, file, 0, size))
+        else:
+            if lo < split:
+                pieces.append(RamPiece(lo, file, 0, min(hi, split) - lo))
+            if hi > split:
+                start = max(lo, split)
+                pieces.append(RamPiece(4 * G + start - split, file, start - lo, hi - start))
+        offset = hi
+    return sorted(pieces, key=lambda p: p.phys)
+
+
+class GuestRam:
+    """``with GuestRam(pieces) as ram: ram.read(phys, n)``; the files are mapped read-only."""
+
+    def __init__(self, pieces: list[RamPiece]) -> None:
+        self.pieces = pieces
+        self._starts = [p.phys for p in pieces]
+        self._maps: list[mmap.mmap] = []
+        self._views: list[memoryview] = []
+
+    def __enter__(self) -> GuestRam:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        maps: dict[Path, mmap.mmap] = {}
+        for p in self.pieces:
+            if p.file not in maps:
+                try:
+                    with p.file.open("rb") as f:
+                        maps[p.file] = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError) as e:
+                    raise InspectorError(
+                        f"cannot map guest RAM file {p.file} ({e}): boot the guest with ram_file"
+                    ) from e
+            m = maps[p.file]
+            if len(m) < p.offset + p.size:
+                raise InspectorError(
+                    f"guest RAM file {p.file} holds {len(m)} bytes, not {p.offset + p.size}: "
+                    "it belongs to another guest"
+                )
+            self._views.append(memoryview(m)[p.offset : p.offset + p.size])
+        self._maps = list(maps.values())
+
+    def close(self) -> None:
+        for v in self._views:
+            v.release()
+        self._views = []
+        for m in self._maps:
+            with contextlib.suppress(BufferError):
+                m.close()
+        self._maps = []
+
+    def view(self, phys: int, size: int) -> memoryview:
+        """A zero-copy view of [phys, phys+size), which must lie inside one RAM piece."""
+        i = bisect.bisect_right(self._starts, phys) - 1
+        if i >= 0:
+            p = self.pieces[i]
+            off = phys - p.phys
+            if off + size <= p.size:
+                return self._views[i][off : off + size]
+        raise InspectorError(f"guest-physical {phys:#x}+{size:#x} is not RAM")
+
+    def read(self, phys: int, size: int) -> bytes:
+        return bytes(self.view(phys, size))
+
+    def u64(self, phys: int) -> int:
+        return int.from_bytes(self.view(phys, 8), "little")
+
+    def segments(self) -> list[tuple[int, int, memoryview]]:
+        """(guest-physical start, size, view) of each piece, for drgn's memory segments."""
+        return [(p.phys, p.size, v) for p, v in zip(self.pieces, self._views, strict=True)]
