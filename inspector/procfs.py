@@ -1,4 +1,4 @@
-"""Parsers for the guest's own mm files: /proc/zoneinfo and /proc/buddyinfo (4.7 and 6.12)."""
+"""Parsers for the guest's own mm files: /proc/zoneinfo, buddyinfo, pagetypeinfo (4.7, 6.12)."""
 
 from __future__ import annotations
 
@@ -67,3 +67,21 @@ def parse_buddyinfo(text: str) -> dict[tuple[int, str], list[int]]:
             counts = [int(x) for x in line[m.end() :].split()]
             out[(int(m.group(1)), m.group(2))] = counts
     return out
+
+
+_PAGETYPE = re.compile(r"^Node\s+(\d+), zone\s+(\w+), type\s+(\w+)\s+([\d\s]+)$")
+
+
+def parse_pagetypeinfo(text: str) -> dict[tuple[int, str, str], list[int]]:
+    """``{(node, zone, migratetype): [free blocks of order 0, 1, …]}`` from /proc/pagetypeinfo."""
+    out: dict[tuple[int, str, str], list[int]] = {}
+    for line in text.splitlines():
+        if m := _PAGETYPE.match(line.strip()):
+            out[(int(m.group(1)), m.group(2), m.group(3))] = [int(x) for x in m.group(4).split()]
+    return out
+
+
+def parse_blockcounts(text: str) -> dict[tuple[int, str], list[int]]:
+    """``{(node, zone): [pageblocks per migratetype]}`` from pagetypeinfo's block-count table."""
+    part = text.split("Number of blocks type")[1:]
+    return {k: v for chunk in part for k, v in parse_buddyinfo(chunk.split("\n", 1)[1]).items()}

@@ -34,7 +34,7 @@ from inspector.live.sections import sections
 from inspector.live.session import SHM, LiveGuest, live_guest
 from inspector.live.state import read_state
 from inspector.live.vmcore import write_vmcore
-from inspector.procfs import parse_buddyinfo
+from inspector.procfs import parse_blockcounts, parse_buddyinfo, parse_pagetypeinfo
 from inspector.pytest_plugin import Target, mmi_targets
 from inspector.vm.guest import BootRequest
 from inspector.vm.topology import parse_topology
@@ -47,22 +47,6 @@ FRAGMENT = (
     "i=0; while [ $i -lt 300 ]; do dd if=/dev/zero of=/frag$i bs=4k count=16 2>/dev/null; "
     "i=$((i+1)); done; rm -f /frag*[02468]; sync"
 )
-_PTI = re.compile(r"^Node\s+(\d+), zone\s+(\w+), type\s+(\w+)\s+([\d\s]+)$")
-
-
-def parse_blockcounts(text: str) -> dict[tuple[int, str], list[int]]:
-    """``{(node, zone): [pageblocks per migratetype]}`` from pagetypeinfo's block counts."""
-    part = text.split("Number of blocks type")[1:]
-    return {k: v for chunk in part for k, v in parse_buddyinfo(chunk.split("\n", 1)[1]).items()}
-
-
-def parse_pagetypeinfo(text: str) -> dict[tuple[int, str, str], list[int]]:
-    """``{(node, zone, migratetype): [free blocks of order 0, 1, …]}`` from /proc/pagetypeinfo."""
-    out: dict[tuple[int, str, str], list[int]] = {}
-    for line in text.splitlines():
-        if m := _PTI.match(line.strip()):
-            out[(int(m.group(1)), m.group(2), m.group(3))] = [int(x) for x in m.group(4).split()]
-    return out
 
 
 @contextlib.contextmanager
