@@ -54,7 +54,6 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
             ):
                 zone.pagesets[-1][key] = int(m.group(2))
             else:
-                in_pagesets = in_pagesets and key not in ("vm_stats_threshold",)
                 zone.values.setdefault(key, int(m.group(2)))
     return zones
 
