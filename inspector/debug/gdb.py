@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from pygdbmi.gdbcontroller import GdbController
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
+from inspector.resource import Resource
 
 GDB = "gdb-multiarch"
 # gdb's reads through QEMU's stub are split into packets anyway; this bounds one MI reply.
@@ -62,7 +62,7 @@ def _int(text: str | None) -> int:
     return int(text, 0) if text else 0
 
 
-class GdbSession:
+class GdbSession(Resource):
     """One gdb process; commands are written with a token and their result record awaited."""
 
     def __init__(self, vmlinux: Path, arch: Arch, *, timeout: float = 30.0) -> None:
@@ -101,14 +101,6 @@ class GdbSession:
             self.close()
             raise
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Kill gdb (it is never asked nicely: a stuck remote must not keep us waiting)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import drgn
 
@@ -29,6 +28,7 @@ from inspector.live.vmcoreinfo import (
     vmcoreinfo,
 )
 from inspector.live.vmlinux import Vmlinux
+from inspector.resource import Resource
 
 _ARCHES = {"x86_64": drgn.Architecture.X86_64, "arm64": drgn.Architecture.AARCH64}
 _IMAGE_SPAN = 1 << 30  # x86_64: __START_KERNEL_map .. + KERNEL_IMAGE_SIZE (512 MiB or 1 GiB)
@@ -40,7 +40,7 @@ def platform(arch: str) -> drgn.Platform:
 
 
 @dataclass
-class LiveKernel:
+class LiveKernel(Resource):
     """drgn over guest RAM: ``prog`` plus how it was set up (image offset, VMCOREINFO source)."""
 
     prog: drgn.Program
@@ -66,17 +66,6 @@ class LiveKernel:
             "vmcoreinfo": self.vmcoreinfo.source,
             "vmemmap": self.vmemmap_source,
         }
-
-    def __enter__(self) -> LiveKernel:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self.ram.close()

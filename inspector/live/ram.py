@@ -13,10 +13,10 @@ import contextlib
 import mmap
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
+from inspector.resource import Resource
 from inspector.vm.qemu import node_ram_file
 from inspector.vm.topology import Topology
 
@@ -66,7 +66,7 @@ def ram_map(arch: Arch, machine: str | None, topo: Topology, ram_file: Path) -> 
     return sorted(pieces, key=lambda p: p.phys)
 
 
-class GuestRam:
+class GuestRam(Resource):
     """``with GuestRam(pieces) as ram: ram.read(phys, n)``; the files are mapped read-only."""
 
     def __init__(self, pieces: list[RamPiece]) -> None:
@@ -78,14 +78,6 @@ class GuestRam:
     def __enter__(self) -> GuestRam:
         self.open()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def open(self) -> None:
         maps: dict[Path, mmap.mmap] = {}

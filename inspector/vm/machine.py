@@ -10,10 +10,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from inspector.errors import InspectorError
 from inspector.paths import runs_dir
+from inspector.resource import Resource
 from inspector.vm.console import Console, tail
 from inspector.vm.qemu import MachineSpec, RunPaths, qemu_argv
 from inspector.vm.qmp import QMP
@@ -37,7 +37,7 @@ def run_paths(run_dir: Path) -> RunPaths:
     return RunPaths(run_dir, short)
 
 
-class Machine:
+class Machine(Resource):
     """``with Machine(spec, run_dir) as m:`` starts QEMU; leaving the block stops it."""
 
     def __init__(self, spec: MachineSpec, run_dir: Path) -> None:
@@ -57,12 +57,7 @@ class Machine:
             raise
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self.stop()
 
     def start(self) -> None:
