@@ -114,20 +114,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from inspector.compare import compare_run, report_json, report_text
+    from inspector.compare import compare
 
     try:
-        diffs = compare_run(Path(args.run_dir))
+        result = compare(Path(args.run_dir))
     except (ValueError, OSError) as e:
         raise InspectorError(f"cannot compare {args.run_dir}: {e}") from None
-    flat = [d for ds in diffs.values() for d in ds]
-    if args.json:
-        print(report_json(flat))
-    else:
-        for stop, ds in diffs.items():
-            print(report_text(ds, title=f"{stop}: {len(ds)} difference(s)"))
-    print(f"{len(flat)} difference(s) between model and kernel", file=sys.stderr)
-    return 1 if flat else 0
+    sys.stdout.write(result.to_json() if args.json else result.text())
+    n = len(result.flat)
+    print(f"{n} difference(s) between model and kernel", file=sys.stderr)
+    return 1 if n else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -1,10 +1,13 @@
 """Field-by-field comparison of two snapshots (model against capture), as text or JSON.
 
-Dataclasses are walked recursively; a field that either side left ``None`` (or a ``globals`` key
-only one side has) is skipped. Nodes are matched by ``node_id``, zones by (node, idx), zonelists by
-(node, kind), free areas by order, pagesets by cpu. Every difference names its path, e.g.
-``node[1].zone[DMA32].managed_pages``, both values, and the kernel function that computes the field
-in that kernel version.
+The comparison is strict. Dataclasses are walked recursively; nodes are matched by ``node_id``,
+zones by (node, idx), zonelists by (node, kind), free areas by order, pagesets by cpu. A stop, node,
+zone, order, CPU or ``globals`` key that one side has and the other lacks is a difference, and so
+is a field one side left ``None``, unless ``NOT_CAPTURED`` declares that field not captured for
+that version and arch (every report prints that list). Every difference names its stop, its path
+(``node[1].zone[DMA32].managed_pages``), both values, and the kernel function that computes the
+field in that kernel version. ``compare_run`` also holds the model's boot-log lines against the
+guest's dmesg, line by line.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,57 @@ from typing import Any
 from inspector.schema import MIGRATETYPES, Snapshot
 
 # Fields that are runtime state rather than a prediction: skipped unless asked for.
-DEFAULT_IGNORE: frozenset[str] = frozenset({"kernel.release", "zone.pageset.count", "inputs"})
+DEFAULT_IGNORE: frozenset[str] = frozenset(
+    {
+        "kernel.release",
+        "zone.pageset.count",
+        "inputs",
+        "globals.cpu_to_node",
+        "init_per_zone_wmark_min:zone.nr_free_pages",
+    }
+)
+# What each ignored path is, for the report: nothing is skipped without saying so.
+IGNORED_WHY = {
+    "kernel.release": "the release string (the model knows the version only)",
+    "zone.pageset.count": "pages on a per-cpu list right now: runtime state, not initialisation",
+    "inputs": "stop 1's inputs are what the model starts from",
+    "globals.cpu_to_node": "the CPU topology, parsed after stop 1: a declared later-stop input",
+    "init_per_zone_wmark_min:zone.nr_free_pages": "pages start_kernel allocates after the "
+    "hand-off (slab caches, page tables, ...) are not modelled; nr_free is compared at the "
+    "hand-off",
+}
+# Fields a version/arch does not capture: None there on the capture side is not a difference.
+NOT_CAPTURED: dict[tuple[str, str], dict[str, str]] = {
+    ("6.12", "x86_64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
+    ("6.12", "arm64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
+}
+# Classes of compared values (generic path prefixes, longest first wins), for the counts.
+CLASSES: tuple[tuple[str, str], ...] = (
+    ("zone.pageblock_migratetypes", "pageblocks"),
+    ("zone.free_area", "free-list counts"),
+    ("zone.nr_free_pages", "free-list counts"),
+    ("zone.free_blocks", "free blocks"),
+    ("zone.watermark", "watermarks"),
+    ("zone.lowmem_reserve", "lowmem_reserve"),
+    ("zone.pageset", "pcp"),
+    ("zonelist", "zonelists"),
+    ("globals", "globals"),
+    ("memblock", "memblock"),
+    ("log", "log lines"),
+    ("stop", "stops"),
+    ("kernel", "kernel id"),
+    ("node", "node and zone sizes"),
+    ("zone", "node and zone sizes"),
+)
+
+
+def value_class(path: str) -> str:
+    g = generic_path(path)
+    for prefix, name in CLASSES:
+        if g == prefix or g.startswith(prefix + ".") or g.startswith(prefix + "["):
+            return name
+    return "other"
+
 
 WMARK_NAMES = ("min", "low", "high")
 
@@ -81,6 +134,7 @@ class Difference:
     model: Any
     captured: Any
     function: str
+    stop: str = ""
 
     def text(self) -> str:
         return f"{self.path}: model {self.model!r}, captured {self.captured!r}  [{self.function}]"
@@ -111,42 +165,75 @@ def function_for(path: str, version: str, stop: str) -> str:
 
 
 class _Walker:
-    def __init__(self, version: str, stop: str, ignore: frozenset[str], zone_names: list[str]):
+    def __init__(
+        self,
+        version: str,
+        arch: str,
+        stop: str,
+        ignore: frozenset[str],
+        zone_names: list[str],
+    ):
         self.version = version
         self.stop = stop
         self.ignore = ignore
+        self.not_captured = NOT_CAPTURED.get((version, arch), {})
         self.zone_names = zone_names
         self.out: list[Difference] = []
+        self.counts: Counter[str] = Counter()
 
     def ignored(self, path: str) -> bool:
-        return generic_path(path) in self.ignore
+        g = generic_path(path)
+        for key in (g, f"{self.stop}:{g}"):
+            parts = key.split(".")
+            if any(".".join(parts[:n]) in self.ignore for n in range(1, len(parts) + 1)):
+                return True
+        return False
 
     def add(self, path: str, model: Any, captured: Any) -> None:
         self.out.append(
-            Difference(path, model, captured, function_for(path, self.version, self.stop))
+            Difference(
+                path, model, captured, function_for(path, self.version, self.stop), self.stop
+            )
         )
+
+    def one_sided(self, path: str, a: Any, b: Any) -> bool:
+        """A value only one side has: a difference unless declared not captured. True when
+        handled (nothing more to compare)."""
+        if a is None and b is None:
+            return True
+        if a is not None and b is not None:
+            return False
+        if b is None and generic_path(path) in self.not_captured:
+            return True
+        self.counts[value_class(path)] += 1
+        self.add(path, "missing" if a is None else _short(a), "missing" if b is None else _short(b))
+        return True
 
     def value(self, path: str, a: Any, b: Any) -> None:
         """Compare two values of the same declared type, recursing into structure."""
-        if a is None or b is None or self.ignored(path):
+        if self.ignored(path) or self.one_sided(path, a, b):
             return
         if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
             self.dataclass(path, a, b)
         elif isinstance(a, dict) and isinstance(b, dict):
-            for key in sorted(set(a) & set(b), key=str):
-                self.value(f"{path}[{key}]", a[key], b[key])
+            for key in sorted(set(a) | set(b), key=str):
+                self.value(f"{path}[{key}]", a.get(key), b.get(key))
         elif isinstance(a, list | tuple) and isinstance(b, list | tuple):
             self.sequence(path, list(a), list(b))
-        elif a != b:
-            self.add(path, a, b)
+        else:
+            self.counts[value_class(path)] += 1
+            if a != b:
+                self.add(path, a, b)
 
     def sequence(self, path: str, a: list[Any], b: list[Any]) -> None:
         name = generic_path(path).rsplit(".", 1)[-1]
         if name == "zones" and all(_is_scalar(x) for x in a + b):
+            self.counts[value_class(path)] += 1
             if a != b:  # a zonelist is one value: its order is the point
                 self.add(path, a, b)
             return
         if len(a) != len(b):
+            self.counts[value_class(path)] += 1
             self.add(f"{path}.length", len(a), len(b))
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             self.value(f"{path}[{self.label(name, i)}]", x, y)
@@ -160,18 +247,18 @@ class _Walker:
             return self.zone_names[i]
         return str(i)
 
-    def keyed(
-        self, path: str, a: list[Any], b: list[Any], key: Any, label: Any, report_missing: bool
-    ) -> None:
-        """Match entries by key; an entry only one side has is reported if ``report_missing``."""
+    def keyed(self, path: str, a: list[Any], b: list[Any], key: Any, label: Any) -> None:
+        """Match entries by key; an entry only one side has is a difference."""
         ka = {key(x): x for x in a}
         kb = {key(x): x for x in b}
         for k in sorted(set(ka) | set(kb)):
             x, y = ka.get(k), kb.get(k)
             sub = f"{path}[{label(x if x is not None else y)}]"
+            if self.ignored(sub):
+                continue
             if x is None or y is None:
-                if report_missing and not self.ignored(sub):
-                    self.add(sub, "present" if x else "missing", "present" if y else "missing")
+                self.counts[value_class(sub)] += 1
+                self.add(sub, "present" if x else "missing", "present" if y else "missing")
                 continue
             self.value(sub, x, y)
 
@@ -180,41 +267,42 @@ class _Walker:
         for f in dataclasses.fields(a):
             sub = prefix + f.name
             x, y = getattr(a, f.name), getattr(b, f.name, None)
-            if x is None or y is None or self.ignored(sub):
+            if f.name in ("stop", "schema") and not path:
+                continue  # the snapshot's own identity
+            if self.ignored(sub) or self.one_sided(sub, x, y):
                 continue
-            # a captured stop may hold some zones only (memmap_init_zone: one per hit): zones,
-            # orders and cpus that one side lacks are not differences; nodes and zonelists are
             if f.name == "nodes":
-                self.keyed("node", x, y, lambda n: n.node_id, lambda n: n.node_id, True)
+                self.keyed("node", x, y, lambda n: n.node_id, lambda n: n.node_id)
             elif f.name == "zones" and path.startswith("node["):
-                self.keyed(f"{path}.zone", x, y, lambda z: z.idx, lambda z: z.name, False)
+                self.keyed(f"{path}.zone", x, y, lambda z: z.idx, lambda z: z.name)
             elif f.name == "zonelists":
                 self.keyed(
-                    "zonelist",
-                    x,
-                    y,
-                    lambda z: (z.node, z.kind),
-                    lambda z: f"{z.node},{z.kind}",
-                    True,
+                    "zonelist", x, y, lambda z: (z.node, z.kind), lambda z: f"{z.node},{z.kind}"
                 )
             elif f.name == "free_area":
-                self.keyed(sub, x, y, lambda fa: fa.order, lambda fa: fa.order, False)
+                self.keyed(sub, x, y, lambda fa: fa.order, lambda fa: fa.order)
             elif f.name == "pageset":
-                self.keyed(sub, x, y, lambda p: p.cpu, lambda p: p.cpu, False)
+                self.keyed(sub, x, y, lambda p: p.cpu, lambda p: p.cpu)
             elif f.name == "globals":
                 self.value("globals", x, y)
             else:
                 self.value(sub, x, y)
 
 
+def _short(x: Any) -> Any:
+    """A value for the one-sided difference line: scalars as they are, structure by kind."""
+    if isinstance(x, int | str | float):
+        return x
+    if isinstance(x, list | tuple):
+        return f"{len(x)} entries"
+    return "present"
+
+
 def _is_scalar(x: Any) -> bool:
     return isinstance(x, int | str | tuple)
 
 
-def diff(
-    model: Snapshot, captured: Snapshot, *, ignore: frozenset[str] = DEFAULT_IGNORE
-) -> list[Difference]:
-    """Every field where ``model`` and ``captured`` disagree (skipping ``None`` on either side)."""
+def _walk(model: Snapshot, captured: Snapshot, ignore: frozenset[str] = DEFAULT_IGNORE) -> _Walker:
     by_idx: dict[int, str] = {}
     for snap in (model, captured):
         if snap.inputs and snap.inputs.zone_names:
@@ -222,9 +310,17 @@ def diff(
         for node in snap.nodes:
             by_idx.update({z.idx: z.name for z in node.zones})
     names = [by_idx.get(i, str(i)) for i in range(max(by_idx, default=-1) + 1)]
-    w = _Walker(captured.kernel.version or model.kernel.version, captured.stop, ignore, names)
+    version = captured.kernel.version or model.kernel.version
+    w = _Walker(version, captured.kernel.arch, captured.stop, ignore, names)
     w.value("", model, captured)
-    return w.out
+    return w
+
+
+def diff(
+    model: Snapshot, captured: Snapshot, *, ignore: frozenset[str] = DEFAULT_IGNORE
+) -> list[Difference]:
+    """Every value where ``model`` and ``captured`` disagree, or that only one side has."""
+    return _walk(model, captured, ignore).out
 
 
 def merge(snapshots: list[Snapshot]) -> Snapshot:
@@ -251,19 +347,6 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
     return out
 
 
-def late_frees(bootmem: Snapshot, wmark: Snapshot) -> dict[tuple[int, int], int]:
-    """Pages each (node, zone) gained between free_all_bootmem() return and the watermark stop
-    (x86 frees its SMP alternatives there); the model cannot know them from the inputs."""
-    before = {(z.node, z.idx): z.managed_pages for n in bootmem.nodes for z in n.zones}
-    out: dict[tuple[int, int], int] = {}
-    for n in wmark.nodes:
-        for z in n.zones:
-            b = before.get((z.node, z.idx))
-            if z.managed_pages is not None and b is not None and z.managed_pages != b:
-                out[(z.node, z.idx)] = z.managed_pages - b
-    return out
-
-
 def load_run(run_dir: Path) -> dict[str, Snapshot]:
     """The numbered snapshots of a capture run (``NN-<stop>.json``), merged per stop."""
     by_stop: dict[str, list[Snapshot]] = defaultdict(list)
@@ -273,33 +356,175 @@ def load_run(run_dir: Path) -> dict[str, Snapshot]:
     return {stop: merge(snaps) for stop, snaps in by_stop.items()}
 
 
-def compare_run(run_dir: Path) -> dict[str, list[Difference]]:
-    """Run the model on a capture run's inputs and diff every stop both sides have.
+# Memory-init lines of the kernel's log that the 4.7 model predicts: each one printed must be
+# predicted, and each predicted must have been printed (mm/page_alloc.c, mm/nobootmem.c).
+LOG_LINES_4_7 = re.compile(
+    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) +(\[mem|empty)|Movable zone start for each node"
+    r"|  Node \d+: 0x|Early memory node ranges|  node +\d+: \[mem|Initmem setup node"
+    r"|On node \d+ totalpages:|  \w+ zone: \d+ pages (used for memmap|reserved|exceeds freesize)"
+    r"|  \w+ zone: \d+ pages, LIFO batch:|Built \d+ zonelists|Policy zone:"
+    r"|Could not find start_pfn|Memory: \d+K/\d+K available)"
+)
+_TIMESTAMP = re.compile(r"^\[ *\d+\.\d+\] ")
+MEMORY_LINE = re.compile(r"^(Memory: \d+K/\d+K available).*")
+LOG_NOTE = (
+    "the Memory: line is judged up to 'available' (the image's section sizes that follow are "
+    "not predicted)"
+)
 
-    The model starts from the ``free_area_init_nodes`` inputs, takes memblock as captured at
-    ``free_all_bootmem`` entry, and the late frees seen between the last two stops.
-    """
+
+def kernel_log_lines(dmesg: str) -> list[str]:
+    """The memory-init lines of a guest's dmesg, without timestamps, in the order printed."""
+    out = []
+    for raw in dmesg.splitlines():
+        line = _TIMESTAMP.sub("", raw)
+        if LOG_LINES_4_7.match(line):
+            out.append(MEMORY_LINE.sub(r"\1", line))
+    return out
+
+
+def judge_log(predicted: list[str], printed: list[str]) -> tuple[list[Difference], int]:
+    """Line-by-line: a printed line not predicted, or a predicted one not printed, is a
+    difference (matched in order, as difflib aligns them). Returns (differences, compared)."""
+    import difflib
+
+    out: list[Difference] = []
+    sm = difflib.SequenceMatcher(a=predicted, b=printed, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            continue
+        for k in range(max(i2 - i1, j2 - j1)):
+            a = predicted[i1 + k] if i1 + k < i2 else "missing"
+            b = printed[j1 + k] if j1 + k < j2 else "missing"
+            out.append(Difference(f"log[{j1 + k}]", a, b, "printk()", "dmesg"))
+    return out, max(len(predicted), len(printed))
+
+
+# Stops whose snapshot is a model input, not a prediction: stop 1, and memblock at the hand-off
+# (a declared later-stop input, see inspector.model.inputs.LATER_INPUTS).
+INPUT_STOPS = ("free_area_init_nodes", "free_all_bootmem")
+
+
+@dataclass
+class Comparison:
+    """The model against one capture run: differences per stop and what was compared."""
+
+    run_dir: Path
+    diffs: dict[str, list[Difference]]
+    counts: Counter[str]  # compared values per class
+    per_stop: Counter[str]  # compared values per stop
+    provenance: str  # one line per model input
+    later: dict[str, int]  # later-stop input -> compared values that depend on it
+    not_captured: dict[str, str]
+    ignored: dict[str, str]
+    notes: list[str]
+
+    @property
+    def flat(self) -> list[Difference]:
+        return [d for ds in self.diffs.values() for d in ds]
+
+    def text(self) -> str:
+        lines = []
+        for stop, ds in self.diffs.items():
+            lines.append(report_text(ds, title=f"{stop} ({self.per_stop[stop]} values)").rstrip())
+        lines.append("compared values per class:")
+        lines += [f"  {k:20} {v}" for k, v in sorted(self.counts.items())]
+        lines.append(f"  {'total':20} {sum(self.counts.values())}")
+        lines.append("model inputs:")
+        lines.append(self.provenance)
+        for name, n in self.later.items():
+            lines.append(f"compared values that depend on later-stop input {name}: {n}")
+        for what, why in {**self.not_captured, **self.ignored}.items():
+            lines.append(f"not compared: {what}: {why}")
+        lines += [f"note: {n}" for n in self.notes]
+        total = len(self.flat)
+        lines.append(f"{total} difference{'s' if total != 1 else ''} between model and kernel")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        return (
+            json.dumps(
+                {
+                    "differences": [dataclasses.asdict(d) for d in self.flat],
+                    "compared": dict(self.counts),
+                    "later_inputs": self.later,
+                    "not_compared": {**self.not_captured, **self.ignored},
+                    "notes": self.notes,
+                },
+                indent=1,
+                default=str,
+            )
+            + "\n"
+        )
+
+
+def compare(run_dir: Path) -> Comparison:
+    """Run the model on a capture run's declared inputs and diff every stop, strictly, and the
+    boot log against the guest's dmesg."""
+    from inspector.errors import InspectorError
     from inspector.model import v4_7
+    from inspector.model.inputs import LATER_INPUTS, model_inputs
 
+    if not run_dir.is_dir():
+        raise InspectorError(f"{run_dir} is not a directory: name an inspect run directory")
     captured = load_run(run_dir)
-    start = captured.get("free_area_init_nodes")
-    if start is None or start.inputs is None:
-        raise ValueError(f"{run_dir}: no free_area_init_nodes snapshot with inputs")
-    if start.kernel.version != v4_7.VERSION:
-        raise ValueError(f"{run_dir}: no model for Linux {start.kernel.version}")
-    bootmem = captured.get("free_all_bootmem")
-    memblock = bootmem.inputs.memblock if bootmem and bootmem.inputs else None
-    delta: dict[tuple[int, int], int] = {}
-    if v4_7.BOOTMEM in captured and v4_7.WMARKS in captured:
-        delta = late_frees(captured[v4_7.BOOTMEM], captured[v4_7.WMARKS])
-    model = v4_7.predict(
-        start.inputs,
-        start.kernel.arch,
-        memblock_at_free_all_bootmem=memblock,
-        managed_delta_before_initcalls=delta,
-        release=start.kernel.release,
+    if not captured:
+        raise InspectorError(f"{run_dir} holds no snapshots (NN-<stop>.json): not an inspect run")
+    start = captured.get(INPUT_STOPS[0])
+    version = start.kernel.version if start else next(iter(captured.values())).kernel.version
+    if version != v4_7.VERSION:
+        raise InspectorError(f"{run_dir}: no model for Linux {version} yet")
+    inputs = model_inputs(run_dir, captured, INPUT_STOPS[0], INPUT_STOPS[1], v4_7.ZONELISTS)
+    model = v4_7.Linux47(inputs)
+    predicted = model.run()
+    diffs: dict[str, list[Difference]] = {}
+    counts: Counter[str] = Counter()
+    per_stop: Counter[str] = Counter()
+    for stop in list(predicted) + [s for s in captured if s not in predicted]:
+        if stop in INPUT_STOPS:
+            continue
+        if stop not in predicted or stop not in captured:
+            d = Difference(
+                f"stop[{stop}]",
+                "present" if stop in predicted else "missing",
+                "present" if stop in captured else "missing",
+                "the stop plan",
+                stop,
+            )
+            diffs[stop] = [d]
+            counts["stops"] += 1
+            per_stop[stop] += 1
+            continue
+        w = _walk(predicted[stop], captured[stop])
+        diffs[stop] = w.out
+        counts.update(w.counts)
+        per_stop[stop] = sum(w.counts.values())
+    dmesg = run_dir / "dmesg.txt"
+    if dmesg.exists():
+        log_diffs, n = judge_log(model.log, kernel_log_lines(dmesg.read_text(errors="replace")))
+    else:
+        log_diffs = [Difference("log", "present", "missing (no dmesg.txt)", "printk()", "dmesg")]
+        n = 1
+    diffs["dmesg"] = log_diffs
+    counts["log lines"] += n
+    per_stop["dmesg"] = n
+    later = {name: sum(per_stop[s] for s in LATER_INPUTS[name][1]) for name in inputs.later()}
+    return Comparison(
+        run_dir=run_dir,
+        diffs=diffs,
+        counts=counts,
+        per_stop=per_stop,
+        provenance=inputs.provenance_text(),
+        later=later,
+        not_captured=NOT_CAPTURED.get((version, inputs.arch), {}),
+        ignored=dict(IGNORED_WHY),
+        notes=[LOG_NOTE],
     )
-    return {stop: diff(model[stop], captured[stop]) for stop in model if stop in captured}
+
+
+def compare_run(run_dir: Path) -> dict[str, list[Difference]]:
+    """The differences of ``compare(run_dir)``, per stop (and ``dmesg``)."""
+    return compare(run_dir).diffs
 
 
 def report_text(diffs: list[Difference], *, title: str = "") -> str:
@@ -326,18 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_dir", type=Path, help="a capture run directory (NN-<stop>.json files)")
     p.add_argument("--json", action="store_true", help="print the differences as JSON")
     args = p.parse_args(argv)
-    result = compare_run(args.run_dir)
-    if args.json:
-        sys.stdout.write(
-            json.dumps(
-                {s: [dataclasses.asdict(d) for d in ds] for s, ds in result.items()}, indent=1
-            )
-            + "\n"
-        )
-    else:
-        for stop, diffs in result.items():
-            sys.stdout.write(report_text(diffs, title=stop))
-    return 1 if any(result.values()) else 0
+    result = compare(args.run_dir)
+    sys.stdout.write(result.to_json() if args.json else result.text())
+    return 1 if result.flat else 0
 
 
 if __name__ == "__main__":

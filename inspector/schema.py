@@ -1,9 +1,10 @@
 """The capture schema, which is also the model's output: a diff is a plain comparison.
 
 Names follow the kernel (``zone_start_pfn``, ``spanned_pages``, ``managed_pages``, ``nr_free``).
-A field left ``None`` was not captured (or not predicted) at that stop; ``compare`` skips a field
-that either side left ``None``. JSON carries ``schema`` = SCHEMA_VERSION; a reader refuses other
-versions with a one-line error.
+A field left ``None`` was not captured (or not predicted) at that stop. ``compare`` is strict: a
+value that one side has and the other lacks is a difference, unless ``compare.NOT_CAPTURED``
+declares that field not captured for that version and arch (the report prints that list). JSON
+carries ``schema`` = SCHEMA_VERSION; a reader refuses other versions with a one-line error.
 """
 
 from __future__ import annotations
@@ -18,7 +19,32 @@ from typing import Any
 
 from inspector.errors import InspectorError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# The mm globals a snapshot carries, by how far mm init has got (4.7 names; a symbol a version
+# lacks is left out by the capture and declared in compare.NOT_CAPTURED). Capture reads them and
+# the model predicts them from the same table. Arrays are keyed ``name[zone]`` / ``name[nid]``.
+GLOBALS_SIZED = (
+    "arch_zone_lowest_possible_pfn[]",
+    "arch_zone_highest_possible_pfn[]",
+    "zone_movable_pfn[]",
+    "movable_zone",
+    "required_kernelcore",
+    "required_movablecore",
+    "dma_reserve",
+)
+GLOBALS_ZONELISTS = (
+    *GLOBALS_SIZED,
+    "nr_kernel_pages",
+    "nr_all_pages",
+    "vm_total_pages",
+    "page_group_by_mobility_disabled",
+    "current_zonelist_order",
+    "policy_zone",
+    "nr_online_nodes",
+)
+GLOBALS_BUDDY = (*GLOBALS_ZONELISTS, "totalram_pages")
+GLOBALS_WMARKS = (*GLOBALS_BUDDY, "min_free_kbytes", "totalreserve_pages")
 
 # enum migratetype, in order, for both 4.7 and 6.12 with CONFIG_CMA=n, MEMORY_ISOLATION=n
 MIGRATETYPES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic")

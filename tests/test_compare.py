@@ -125,16 +125,31 @@ def test_nested_lists_are_named():
     }
 
 
-def test_none_and_one_sided_entries_are_skipped_but_missing_nodes_are_not():
+def test_every_one_sided_value_is_a_difference_and_only_runtime_count_is_not():
     a, b = snapshot(), snapshot()
-    b.nodes[0].zones[0].managed_pages = None  # not captured
     b.nodes[0].zones[0].pageset = [PerCpuPages(cpu=0, count=57, high=0, batch=1)]  # runtime
+    assert diff(a, b) == []  # pageset.count is ignored, and the report says so
+    b.nodes[0].zones[0].managed_pages = None
     del b.globals["totalram_pages"]
-    b.nodes[1].zones = []  # this hit captured node 0's zones only
-    assert diff(a, b) == []
+    b.nodes[1].zones = []
+    got = {(d.path, d.model, d.captured) for d in diff(a, b)}
+    assert got == {
+        ("node[0].zone[DMA].managed_pages", 3977, "missing"),
+        ("globals[totalram_pages]", a.globals["totalram_pages"], "missing"),
+        ("node[1].zone[DMA32]", "present", "missing"),
+    }
     b.nodes = b.nodes[:1]
-    (d,) = diff(a, b)
-    assert (d.path, d.model, d.captured) == ("node[1]", "present", "missing")
+    assert ("node[1]", "present", "missing") in {(d.path, d.model, d.captured) for d in diff(a, b)}
+
+
+def test_a_field_declared_not_captured_is_not_a_difference():
+    a, b = snapshot("build_all_zonelists"), snapshot("build_all_zonelists")
+    a.kernel = b.kernel = KernelId(version="6.12", release="6.12", arch="x86_64")
+    a.globals["vm_total_pages"] = 5
+    b.globals.pop("vm_total_pages", None)
+    assert [d.path for d in diff(a, b)] == []
+    b.globals["vm_total_pages"] = 6
+    assert [d.path for d in diff(a, b)] == ["globals[vm_total_pages]"]
 
 
 def test_merge_collects_per_zone_hits():
@@ -159,6 +174,7 @@ def test_merge_collects_per_zone_hits():
             )
     merged = merge(hits)
     assert [n.node_id for n in merged.nodes] == [0, 1]
+    a.zonelists, a.globals = None, {}  # the hits carry zones only
     assert diff(a, merged) == []
 
 
@@ -176,6 +192,7 @@ def test_reports():
             "model": 3998,
             "captured": 3999,
             "function": "calculate_node_totalpages()",
+            "stop": "free_all_bootmem.return",
         }
     ]
     assert generic_path("node[1].zone[DMA32].free_area[3].nr_free") == "zone.free_area.nr_free"
@@ -184,8 +201,10 @@ def test_reports():
 
 
 def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    # a "capture" made of the model's own snapshots, one of them altered: exactly that shows up
-    from inspector.model import predict
+    # a "capture" made of the model's own snapshots and log, one value altered: exactly that
+    # shows up, and the report lists the inputs with their sources
+    from inspector.model import v4_7
+    from inspector.model.inputs import synthetic_inputs
     from inspector.schema import Inputs, Memblock, MemblockRegion
 
     mem = [MemblockRegion(base=1 << 20, size=63 << 20, nid=0)]
@@ -193,9 +212,28 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
         max_zone_pfn=[4096, 16384, 16384, 0],
         zone_names=["DMA", "DMA32", "Normal", "Movable"],
         memblock=Memblock(memory=mem, reserved=[MemblockRegion(16 << 20, 4 << 20, 0)]),
-        constants={"MAX_ORDER": 11, "pageblock_order": 10, "nr_cpu_ids": 1},
+        cpu_to_node=[0],
+        online_nodes=[0],
+        constants={
+            "MAX_ORDER": 11,
+            "sizeof_struct_page": 64,
+            "PAGE_SIZE": 4096,
+            "max_low_pfn": 16384,
+            "phys_base": 0,
+        },
     )
-    snaps = predict(inp, "x86_64")
+    model = v4_7.Linux47(synthetic_inputs(inp, "x86_64"))
+    snaps = model.run()
+    (tmp_path / "build.json").write_text(
+        json.dumps(
+            {
+                "pageblock_order": 10,
+                "config": {"CONFIG_NODES_SHIFT": "6", "CONFIG_NUMA": "y"},
+                "symbols": {"__smp_locks": 1 << 63, "__smp_locks_end": 1 << 63},
+            }
+        )
+    )
+    (tmp_path / "dmesg.txt").write_text("".join(f"[    0.000000] {x}\n" for x in model.log))
     Snapshot(stop="free_area_init_nodes", kernel=K, inputs=inp).write(tmp_path / "00-a.json")
     bootmem_entry = Snapshot(stop="free_all_bootmem", kernel=K, inputs=inp)
     bootmem_entry.write(tmp_path / "05-b.json")
@@ -203,11 +241,18 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
         snap.kernel = K
         if stop == "build_all_zonelists":
             snap.globals["vm_total_pages"] += 1
+            snap.globals["cpu_to_node.0"] = 0
         snap.write(tmp_path / f"{i + 1:02d}-{stop}.json")
     result = compare_run(tmp_path)
-    assert set(result) == set(snaps)
+    assert set(result) == set(snaps) | {"dmesg"}
     assert {s: [d.path for d in ds] for s, ds in result.items() if ds} == {
         "build_all_zonelists": ["globals[vm_total_pages]"]
     }
     assert main([str(tmp_path)]) == 1
-    assert "globals[vm_total_pages]: model" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "globals[vm_total_pages]: model" in out
+    assert "memblock_at_handoff    later: free_all_bootmem entry" in out
+    # a printed line the model did not predict is a difference
+    with (tmp_path / "dmesg.txt").open("a") as f:
+        f.write("[    0.000000] On node 7 totalpages: 1\n")
+    assert [d.captured for d in compare_run(tmp_path)["dmesg"]] == ["On node 7 totalpages: 1"]

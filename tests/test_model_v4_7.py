@@ -9,10 +9,20 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.model import boot_log_lines, predict
+from inspector.model import v4_7
 from inspector.model.common import early_param_last, memparse, sparse_usemap_size, usemap_size
+from inspector.model.inputs import synthetic_inputs
 from inspector.model.v4_7 import Linux47
 from inspector.schema import Inputs, Memblock, MemblockRegion, Snapshot, Zone
+
+
+def predict(inp: Inputs, arch: str, **kw: object) -> dict[str, Snapshot]:
+    return v4_7.predict(synthetic_inputs(inp, arch, **kw))  # type: ignore[arg-type]
+
+
+def boot_log_lines(inp: Inputs, arch: str, **kw: object) -> list[str]:
+    return v4_7.boot_log_lines(synthetic_inputs(inp, arch, **kw))  # type: ignore[arg-type]
+
 
 X86_ZONES = ["DMA", "DMA32", "Normal", "Movable"]
 ARM64_ZONES = ["DMA", "Normal", "Movable"]
@@ -89,6 +99,10 @@ def test_one_node_with_holes_zone_sizes():
     # present: 158 pages of A + 3840 of B below 4096
     assert dma.present_pages == 158 + 3840 == 3998
     # calc_memmap_size: 4095 > 3998 + 249 is false -> spanned: PAGE_ALIGN(4095 * 64) / 4096 = 64
+    # memmap_pages and managed_pages are set after free_area_init_core()'s entry: read them at
+    # memmap_init_zone
+    dma = zone_of(snaps["memmap_init_zone"], 0, "DMA")
+    dma32 = zone_of(snaps["memmap_init_zone"], 0, "DMA32")
     assert dma.memmap_pages == 64
     # memblock_find_dma_reserve: 3998 memory pages below 16 MiB, 3996 of them free -> 2
     assert core.globals["dma_reserve"] == 2
@@ -101,9 +115,10 @@ def test_one_node_with_holes_zone_sizes():
     assert normal.spanned_pages == normal.present_pages == 0
     assert movable.spanned_pages == 0
     assert (node.node_spanned_pages, node.node_present_pages) == (16383, 14238)
-    assert node.nr_zones is None  # the capture reads it at entry, where it is still 0
+    assert node.nr_zones == 0  # the capture reads it at entry, where it is still 0
     assert snaps["build_all_zonelists"].nodes[0].nr_zones == 2
-    assert core.globals["nr_kernel_pages"] == core.globals["nr_all_pages"] == 3932 + 10080
+    g = snaps["build_all_zonelists"].globals  # complete once every node is sized
+    assert g["nr_kernel_pages"] == g["nr_all_pages"] == 3932 + 10080
 
 
 def test_one_node_boot_log():
@@ -188,14 +203,28 @@ def test_one_node_watermarks():
     assert (dma32.pageset[0].high, dma32.pageset[0].batch) == (6, 1)
 
 
-def test_late_frees_before_initcalls_move_watermarks():
-    # 2 pages freed into DMA32 before core_initcall (x86 UP frees SMP alternatives there)
-    snap = predict(ONE_NODE, "x86_64", managed_delta_before_initcalls={(0, 1): 2})[
-        "init_per_zone_wmark_min"
-    ]
+def test_smp_alternatives_freed_before_initcalls_move_watermarks():
+    # x86 alternative_instructions() frees [__smp_locks, __smp_locks_end) page by page before
+    # core_initcall: here kernel virtual 0xffffffff82000800 .. 0xffffffff82003100, i.e. physical
+    # 0x2000800 .. 0x2003100 (phys_base 0): whole pages 0x2001000, 0x2002000 -> 2 pages, pfns
+    # 8193 and 8194, in DMA32
+    locks = (0xFFFFFFFF82000800, 0xFFFFFFFF82003100)
+    snap = predict(ONE_NODE, "x86_64", smp_locks=locks)["init_per_zone_wmark_min"]
     # int_sqrt(13214 * 64) = int_sqrt(845696) = 919 still; DMA32 managed 9218 -> 229*9218/13214
     assert zone_of(snap, 0, "DMA32").managed_pages == 9218
     assert zone_of(snap, 0, "DMA32").watermark[0] == 229 * 9218 // 13214
+    before = predict(ONE_NODE, "x86_64")["free_all_bootmem.return"].globals["totalram_pages"]
+    assert snap.globals["totalram_pages"] == before + 2
+    # patched to UP with 2 possible CPUs (maxcpus=1): nothing is freed
+    up = inputs(
+        ONE_NODE.memblock.memory,
+        ONE_NODE.memblock.reserved,
+        ONE_NODE.max_zone_pfn,
+        X86_ZONES,
+        cmdline="maxcpus=1",
+    )
+    snap = predict(up, "x86_64", smp_locks=locks, nr_possible_cpus=2)["init_per_zone_wmark_min"]
+    assert zone_of(snap, 0, "DMA32").managed_pages == 9216
 
 
 # --- x86_64, two nodes whose boundary is not MAX_ORDER aligned ----------------------------------
@@ -334,7 +363,9 @@ def test_movablecore_places_zone_movable():
         0x20000,
     )
     # memmap: Normal 0x40000 > 0x20000 + 0x2000 -> present: 131072 * 64 / 4096 = 2048
-    assert normal.memmap_pages == movable.memmap_pages == 2048
+    memmap = snaps["memmap_init_zone"]
+    assert zone_of(memmap, 0, "Normal").memmap_pages == 2048
+    assert zone_of(memmap, 0, "Movable").memmap_pages == 2048
     log = boot_log_lines(BIG, "x86_64")
     assert log[log.index("Movable zone start for each node") + 1] == "  Node 0: 0x0000000120000000"
     # at Normal's memmap_init_zone() return, the movable half of its span is still untouched
@@ -393,11 +424,11 @@ def test_memblock_at_free_all_bootmem_is_what_gets_freed():
         memory=ONE_NODE.memblock.memory,
         reserved=[*ONE_NODE.memblock.reserved, region(8192, 9216)],
     )
-    snap = predict(ONE_NODE, "x86_64", memblock_at_free_all_bootmem=later)
+    snap = predict(ONE_NODE, "x86_64", memblock_at_handoff=later)
     dma32 = zone_of(snap["free_all_bootmem.return"], 0, "DMA32")
     assert dma32.managed_pages == 9216 - 1024
     # the sizes (stop 2) still come from the stop-1 memblock
-    assert zone_of(snap["free_area_init_core"], 0, "DMA32").managed_pages == 10080
+    assert zone_of(snap["memmap_init_zone"], 0, "DMA32").managed_pages == 10080
 
 
 # --- arm64 ---------------------------------------------------------------------------------------
@@ -416,10 +447,11 @@ def test_arm64_numa_path():
     dma = zone_of(snaps["free_area_init_core"], 0, "DMA")
     assert (dma.zone_start_pfn, dma.spanned_pages, dma.present_pages) == (0x40000, 32768, 28672)
     # 32768 > 28672 + 1792 -> present: 28672 * 64 / 4096 = 448; no dma_reserve on arm64
+    dma = zone_of(snaps["memmap_init_zone"], 0, "DMA")
     assert dma.memmap_pages == 448
     assert dma.managed_pages == 28224
     # arm64 pfn_valid() is memblock_is_map_memory(): pageblocks starting in the hole stay 0
-    assert dma.pageblock_migratetypes is None
+    assert zone_of(snaps["free_area_init_core"], 0, "DMA").pageblock_migratetypes is None
     assert zone_of(snaps["memmap_init_zone"], 0, "DMA").pageblock_migratetypes == (
         [MOV] * 8 + [UNMOV] * 4 + [MOV] * 20
     )
@@ -554,7 +586,7 @@ def reserved_pfns(inp: Inputs) -> set[int]:
 @given(layouts())
 def test_pages_are_conserved(layout: tuple[Inputs, str]):
     inp, arch = layout
-    model = Linux47(inp, arch)
+    model = Linux47(synthetic_inputs(inp, arch))
     snaps = model.run()
     snap = snaps["free_all_bootmem.return"]
     g = snap.globals
@@ -601,7 +633,7 @@ def test_pages_are_conserved(layout: tuple[Inputs, str]):
 @given(layouts())
 def test_free_blocks_are_aligned_inside_one_zone_and_merged(layout: tuple[Inputs, str]):
     inp, arch = layout
-    model = Linux47(inp, arch)
+    model = Linux47(synthetic_inputs(inp, arch))
     model.run()
     free_pfns = memory_pfns(inp) - reserved_pfns(inp)
     seen: set[int] = set()

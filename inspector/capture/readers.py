@@ -120,6 +120,32 @@ class Reader:
             "SECTION_SIZE_BITS": self.facts.section_size_bits,
         }
 
+    def mm_globals(self, names: tuple[str, ...], nodes: list[int]) -> dict[str, int]:
+        """The mm globals ``names`` (schema.GLOBALS_*) as they stand: ``x[]`` is an array read
+        whole, keyed by zone name (``arch_zone_*``) or by node (``zone_movable_pfn``). A symbol
+        this vmlinux lacks (a version difference, or the linker dropped it) is left out."""
+        out: dict[str, int] = {}
+        for name in names:
+            base = name.removesuffix("[]")
+            sym = (
+                "_totalram_pages"
+                if base == "totalram_pages" and self.layout.has_symbol("_totalram_pages")
+                else base
+            )  # 6.12: atomic_long_t _totalram_pages (commit ca79b0c211af)
+            if not self.layout.has_symbol(sym):
+                continue
+            if not name.endswith("[]"):
+                out[base] = self.var_int(sym)
+                continue
+            values = self.var(sym).array("")
+            if base.startswith("arch_zone_"):
+                for i, zname in enumerate(self.zone_names):
+                    out[f"{base}[{zname}]"] = values[i]
+            else:
+                for nid in nodes:
+                    out[f"{base}[{nid}]"] = values[nid]
+        return out
+
     # -- identity ----------------------------------------------------------------------------
     def check_banner(self) -> str:
         """linux_banner in guest memory must equal the vmlinux's, or offsets would be lies."""
@@ -221,9 +247,21 @@ class Reader:
             cpu_to_node=_trim_unassigned(self.cpu_to_node()),
             firmware_map=self.firmware_map(mb),
             cmdline=self.var("boot_command_line").data.split(b"\0", 1)[0].decode(errors="replace"),
-            constants=self.constants(),
+            constants=self.constants() | self.stop1_variables(),
             online_nodes=nodes,
         )
+
+    def stop1_variables(self) -> dict[str, int]:
+        """Kernel variables the model starts from, as they stand at stop 1: max_low_pfn (the
+        clamp of nobootmem's __free_memory_core), memblock.current_limit (the top of early
+        allocations), x86's phys_base (__pa_symbol() of the kernel image)."""
+        out = {
+            "max_low_pfn": self.var_int("max_low_pfn"),
+            "memblock.current_limit": self.var("memblock")["current_limit"],
+        }
+        if self.layout.arch.name == "x86_64":  # an asm symbol (head_64.S): no DWARF type
+            out["phys_base"] = self.ulong(self.layout.address("phys_base"))
+        return out
 
     # -- nodes and zones ---------------------------------------------------------------------
     def nodes_in(self, state: str) -> list[int]:
@@ -476,11 +514,22 @@ class Reader:
         return out
 
     def zone_state(
-        self, pgdat: View, idx: int, *, buddy: bool = False, wmarks: bool = False, walk: bool = True
+        self,
+        pgdat: View,
+        idx: int,
+        *,
+        buddy: bool = False,
+        wmarks: bool = False,
+        walk: bool = True,
+        pageblocks: bool = False,
     ) -> Zone:
         z = pgdat.sub(f"node_zones[{idx}]")
         zone = self.zone(pgdat, idx)
         nr_free = self.layout.enumerators("enum zone_stat_item")["NR_FREE_PAGES"]
+        if pageblocks:
+            zone.pageblock_migratetypes = self.pageblock_migratetypes(
+                zone.zone_start_pfn, zone.spanned_pages
+            )
         if buddy:
             zone.nr_free_pages = z[f"vm_stat[{nr_free}]"]
             zone.free_area = self.zone_free_area(z, walk=walk)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pexpect
 
+from inspector.capture.buildinfo import write_build_record
 from inspector.capture.plan import ARG_REGISTERS, KernelFacts, StopSpec, kernel_facts, plan_for
 from inspector.capture.readers import Reader
 from inspector.capture.stops import Capture
@@ -294,6 +295,7 @@ def inspect(
     run_dir = run_dir or new_run_dir(f"inspect-{req.label()}")
     with paused_session(req, run_dir, quiet=quiet) as ses:
         out = Inspection(run_dir, ses.build)
+        write_build_record(run_dir, ses.build, ses.layout, ses.facts)
         gdb, machine = ses.gdb, ses.machine
         kernel = KernelId(req.version.name, ses.build.release, req.arch.name)
         cap = (

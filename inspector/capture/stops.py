@@ -13,7 +13,16 @@ from inspector.capture.readers import Reader
 from inspector.debug.gdb import Stop
 from inspector.debug.layout import View
 from inspector.errors import InspectorError
-from inspector.schema import Inputs, KernelId, Node, Snapshot
+from inspector.schema import (
+    GLOBALS_BUDDY,
+    GLOBALS_SIZED,
+    GLOBALS_WMARKS,
+    GLOBALS_ZONELISTS,
+    Inputs,
+    KernelId,
+    Node,
+    Snapshot,
+)
 
 _INT = re.compile(r"^-?(0x[0-9a-fA-F]+|\d+)")
 
@@ -94,7 +103,11 @@ class Capture:
         pgdat = r.read_pgdat(nid)
         if pgdat["node_id"] != nid:
             raise InspectorError(f"{stop}: NODE_DATA({nid})->node_id is {pgdat['node_id']}")
-        snap = self._snapshot(stop, nodes=[r.node(pgdat, r.zones(pgdat, managed=False))])
+        snap = self._snapshot(
+            stop,
+            nodes=[r.node(pgdat, r.zones(pgdat, managed=False))],
+            globals=r.mm_globals(GLOBALS_SIZED, r.online_nodes()),
+        )
         self._unsettled.append((nid, snap))
         return snap
 
@@ -136,7 +149,9 @@ class Capture:
             zone.zone_start_pfn, zone.spanned_pages
         )
         node = r.node(pgdat, [zone])
-        return self._snapshot(stop, nodes=[node], globals={f"arg.{k}": v for k, v in a.items()})
+        g = r.mm_globals(GLOBALS_SIZED, r.online_nodes())
+        g.update({f"arg.{k}": v for k, v in a.items()})
+        return self._snapshot(stop, nodes=[node], globals=g)
 
     # -- 4 -------------------------------------------------------------------------------------
     def _nodes(self, **zone_kw: bool) -> tuple[list[Node], dict[int, View]]:
@@ -150,10 +165,9 @@ class Capture:
 
     def on_zonelists(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
         r = self.reader
-        nodes, pgdats = self._nodes()
-        g = {"page_group_by_mobility_disabled": r.var_int("page_group_by_mobility_disabled")}
-        if r.layout.has_symbol("vm_total_pages"):  # a local of build_all_zonelists in 6.12
-            g["vm_total_pages"] = r.var_int("vm_total_pages")
+        nodes, pgdats = self._nodes(pageblocks=True)
+        # vm_total_pages is a local of build_all_zonelists in 6.12: left out there
+        g = r.mm_globals(GLOBALS_ZONELISTS, list(pgdats))
         for cpu, nid in enumerate(r.cpu_to_node()):
             g[f"cpu_to_node.{cpu}"] = nid
         zonelists = r.zonelists(pgdats)
@@ -165,15 +179,9 @@ class Capture:
         inputs = Inputs(max_zone_pfn=[], zone_names=r.zone_names, memblock=r.memblock())
         return self._snapshot(stop, inputs=inputs)
 
-    def _totalram(self) -> int:
-        r = self.reader
-        if r.layout.has_symbol("_totalram_pages"):  # 6.12: atomic_long_t (commit ca79b0c211af)
-            return r.var_int("_totalram_pages")
-        return r.var_int("totalram_pages")
-
     def on_buddy(self, stop: str, hit: int, done: Stop | None) -> Snapshot:
-        nodes, _ = self._nodes(buddy=True)
-        g = {"totalram_pages": self._totalram()}
+        nodes, pgdats = self._nodes(buddy=True, pageblocks=True)
+        g = self.reader.mm_globals(GLOBALS_BUDDY, list(pgdats))
         if done is not None and done.return_value and (n := parse_int(done.return_value)):
             g["return"] = n
         return self._snapshot(stop, nodes=nodes, globals=g)
@@ -181,6 +189,6 @@ class Capture:
     # -- 6 -------------------------------------------------------------------------------------
     def on_watermarks(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
         r = self.reader
-        nodes, _ = self._nodes(wmarks=True)
-        g = {"min_free_kbytes": r.var_int("min_free_kbytes"), "totalram_pages": self._totalram()}
+        nodes, pgdats = self._nodes(wmarks=True)
+        g = r.mm_globals(GLOBALS_WMARKS, list(pgdats))
         return self._snapshot(stop, nodes=nodes, globals=g)

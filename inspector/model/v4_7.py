@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from inspector.errors import InspectorError
 from inspector.model.common import (
     MEMBLOCK_MIRROR,
     PageGeometry,
@@ -40,12 +41,15 @@ from inspector.model.common import (
     rounddown_pow_of_two,
     roundup,
 )
+from inspector.model.inputs import ModelInputs
 from inspector.schema import (
+    GLOBALS_BUDDY,
+    GLOBALS_SIZED,
+    GLOBALS_WMARKS,
+    GLOBALS_ZONELISTS,
     MIGRATETYPES,
     FreeArea,
-    Inputs,
     KernelId,
-    Memblock,
     Node,
     PerCpuPages,
     Snapshot,
@@ -64,6 +68,9 @@ MIGRATE_TYPES = len(MIGRATETYPES)
 ZONELIST_ORDER_DEFAULT, ZONELIST_ORDER_NODE, ZONELIST_ORDER_ZONE = 0, 1, 2
 ZONELIST_ORDER_NAME = ("Default", "Node", "Zone")
 
+INIT_MEMBLOCK_REGIONS = 128  # include/linux/memblock.h
+START_KERNEL_MAP = 0xFFFFFFFF80000000  # __START_KERNEL_map (arch/x86/include/asm/page_64_types.h)
+NR_CPUS_DEFAULT = 1 << 31  # setup_max_cpus = NR_CPUS unless maxcpus= (init/main.c); any > 1
 PENALTY_FOR_NODE_WITH_CPUS = 1  # include/linux/topology.h
 WATERMARK_SCALE_FACTOR = 10  # mm/page_alloc.c default
 # The snapshots the model predicts, named like the capture's stop plan (inspector/capture/plan.py):
@@ -168,43 +175,38 @@ class FreeBlock:
 class Linux47:
     """One boot of a 4.7 kernel, replayed: call ``run()`` then read the snapshots."""
 
-    def __init__(
-        self,
-        inputs: Inputs,
-        arch: str,
-        *,
-        config_numa: bool = True,
-        memblock_at_free_all_bootmem: Memblock | None = None,
-        managed_delta_before_initcalls: dict[tuple[int, int], int] | None = None,
-        release: str = "4.7",
-    ) -> None:
+    def __init__(self, inputs: ModelInputs) -> None:
+        arch = inputs.arch
         if arch not in ARCHES:
             raise ValueError(f"no 4.7 model for arch {arch!r}: choose one of {sorted(ARCHES)}")
+        config_numa = inputs.config_numa
         if not config_numa and arch != "arm64":
             raise ValueError("the CONFIG_NUMA=n path is modelled for arm64 only")
         self.arch = ARCHES[arch]
         self.inputs = inputs
         self.config_numa = config_numa
-        self.release = release
-        c = inputs.constants
-        max_order = c.get("MAX_ORDER", 11)
+        self.release = inputs.release
         self.geo = PageGeometry(
-            page_shift=(c.get("PAGE_SIZE", 4096)).bit_length() - 1,
-            max_order=max_order,
-            pageblock_order=c.get("pageblock_order", max_order - 1),
-            sizeof_struct_page=c.get("sizeof_struct_page", 64),
+            page_shift=inputs.page_size.bit_length() - 1,
+            max_order=inputs.max_order,
+            pageblock_order=inputs.pageblock_order,
+            sizeof_struct_page=inputs.sizeof_struct_page,
         )
-        names = tuple(inputs.zone_names) if inputs.zone_names else self.arch.zone_names
+        names = tuple(inputs.zone_names)
         self.zone_names = names
         self.max_nr_zones = len(names)
         self.zone_movable = names.index("Movable")
         self.zone_normal = names.index("Normal")
         self.memblock = inputs.memblock
-        self.memblock_bootmem = memblock_at_free_all_bootmem or inputs.memblock
-        self.managed_delta = managed_delta_before_initcalls or {}
-        self.nr_cpu_ids = c.get("nr_cpu_ids", max(1, len(inputs.cpu_to_node)))
-        self.max_numnodes = 1 << c.get("NODES_SHIFT", self.arch.nodes_shift) if config_numa else 1
-        self.max_low_pfn = c.get("max_low_pfn", inputs.max_zone_pfn[self.zone_normal])
+        self.memblock_bootmem = inputs.memblock_at_handoff
+        if len(self.memblock_bootmem.reserved) > INIT_MEMBLOCK_REGIONS:
+            raise InspectorError(
+                f"memblock.reserved holds {len(self.memblock_bootmem.reserved)} regions at the "
+                f"hand-off: a reallocated array (memblock_double_array) is not modelled"
+            )
+        self.nr_cpu_ids = inputs.nr_possible_cpus
+        self.max_numnodes = 1 << inputs.nodes_shift if config_numa else 1
+        self.max_low_pfn = inputs.max_low_pfn
         self.log: list[str] = []
         # globals of mm/page_alloc.c
         self.arch_zone_lowest_possible_pfn = [0] * self.max_nr_zones
@@ -232,6 +234,7 @@ class Linux47:
         self.pagesets: dict[tuple[int, int], tuple[int, int]] = {}  # (high, batch)
         self.snapshots: dict[str, Snapshot] = {}
         self.memmap_zone_pageblocks: dict[tuple[int, int], list[int]] = {}
+        self.memmap_calls: list[dict[str, int]] = []  # memmap_init_zone() arguments, in order
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -342,7 +345,6 @@ class Linux47:
     def find_zone_movable_pfns_for_nodes(self) -> None:
         # mirrors find_zone_movable_pfns_for_nodes() (mm/page_alloc.c, 4.7)
         totalpages, memory_nodes = self.early_calculate_totalpages()
-        usable_nodes = len(memory_nodes)
         self.find_usable_zone_for_movable()
         zmp = self.zone_movable_pfn
         if self.mirrored_kernelcore:
@@ -355,11 +357,21 @@ class Linux47:
                 zmp[r.nid] = min(start, zmp[r.nid]) if zmp.get(r.nid) else start
             self._align_zone_movable_pfn()
             return
-        required_kernelcore = self.required_kernelcore
+        # the kernel works on the globals themselves: their final values are compared
         if self.required_movablecore:
             movable = roundup(self.required_movablecore, self.geo.max_order_nr_pages)
-            movable = min(totalpages, movable)
-            required_kernelcore = max(required_kernelcore, totalpages - movable)
+            self.required_movablecore = min(totalpages, movable)
+            self.required_kernelcore = max(
+                self.required_kernelcore, totalpages - self.required_movablecore
+            )
+        self._spread_kernelcore(totalpages, memory_nodes)
+        self._align_zone_movable_pfn()
+
+    def _spread_kernelcore(self, totalpages: int, memory_nodes: list[int]) -> None:
+        # the restart: loop of find_zone_movable_pfns_for_nodes() (mm/page_alloc.c, 4.7)
+        zmp = self.zone_movable_pfn
+        usable_nodes = len(memory_nodes)
+        required_kernelcore = self.required_kernelcore
         if not required_kernelcore or required_kernelcore >= totalpages:
             return
         usable_startpfn = self.arch_zone_lowest_possible_pfn[self.movable_zone]
@@ -392,7 +404,7 @@ class Linux47:
             usable_nodes -= 1
             if not (usable_nodes and required_kernelcore > usable_nodes):
                 break
-        self._align_zone_movable_pfn()
+        self.required_kernelcore = required_kernelcore
 
     def _align_zone_movable_pfn(self) -> None:
         # the out2: label of find_zone_movable_pfns_for_nodes(): align to MAX_ORDER_NR_PAGES
@@ -401,9 +413,6 @@ class Linux47:
 
     def memblock_find_dma_reserve(self) -> None:
         # mirrors memblock_find_dma_reserve() (arch/x86/kernel/e820.c, 4.7; x86_64 only)
-        if "dma_reserve" in self.inputs.constants:
-            self.dma_reserve = self.inputs.constants["dma_reserve"]
-            return
         limit = self.arch.max_dma_pfn
         if limit is None:
             return
@@ -681,6 +690,9 @@ class Linux47:
     def memmap_init_zone(self, size: int, nid: int, zone: int, start_pfn: int) -> None:
         # mirrors memmap_init_zone() (mm/page_alloc.c, 4.7): pageblock-aligned pfns get
         # set_pageblock_migratetype(MIGRATE_MOVABLE); every pfn gets its zone links
+        self.memmap_calls.append(
+            {"size": size, "nid": nid, "zone": zone, "start_pfn": start_pfn, "context": 0}
+        )
         end_pfn = start_pfn + size
         nr = self.geo.pageblock_nr_pages
         first = roundup(start_pfn, nr)
@@ -806,7 +818,8 @@ class Linux47:
     def nr_free_zone_pages(self, offset: int) -> int:
         # mirrors nr_free_zone_pages() (mm/page_alloc.c, 4.7): managed above the high watermark,
         # zones up to ``offset`` in the boot CPU's node fallback zonelist
-        boot_node = self.inputs.cpu_to_node[0] if self.inputs.cpu_to_node else 0
+        m = self.inputs.cpu_to_node_at_zonelists
+        boot_node = m[0] if m and m[0] >= 0 else 0
         lists = [z for z in self.zonelists if z.kind == "fallback" and z.node == boot_node]
         if not lists:
             lists = [z for z in self.zonelists if z.kind == "fallback"][:1]
@@ -901,16 +914,12 @@ class Linux47:
 
     def free_low_memory_core_early(self) -> int:
         # mirrors free_low_memory_core_early() (mm/nobootmem.c, 4.7); reserve_bootmem_region()
-        # only sets PageReserved, so the reserved list matters through the free ranges alone
+        # only sets PageReserved, so the reserved list matters through the free ranges alone.
+        # CONFIG_ARCH_DISCARD_MEMBLOCK (x86) also frees reallocated region arrays: there are
+        # none while the arrays stay within INIT_MEMBLOCK_REGIONS (checked in __init__).
         count = 0
         for start, end, _ in for_each_free_mem_range(self.memblock_bootmem):
             count += self.__free_memory_core(start, end)
-        c = self.inputs.constants
-        for key in ("memblock_reserved_regions", "memblock_memory_regions"):
-            # CONFIG_ARCH_DISCARD_MEMBLOCK (x86): a reallocated regions array is freed too
-            base, size = c.get(f"{key}_base", 0), c.get(f"{key}_size", 0)
-            if size and self.arch.name == "x86_64":
-                count += self.__free_memory_core(base, base + size)
         return count
 
     def free_all_bootmem(self) -> None:
@@ -977,12 +986,33 @@ class Linux47:
             total += min(reserve, zone.managed_pages)
         self.totalreserve_pages = total
 
+    def alternative_instructions(self) -> None:
+        # mirrors alternative_instructions() (arch/x86/kernel/alternative.c, 4.7), CONFIG_SMP:
+        # unless the kernel was patched to UP while more CPUs are possible, free_init_pages()
+        # (arch/x86/mm/init.c) hands [__smp_locks, __smp_locks_end) back page by page through
+        # free_reserved_area(): adjust_managed_page_count(+1) per page. Present CPUs = possible
+        # CPUs on these machines (no hotplug slots).
+        if self.arch.name != "x86_64" or self.inputs.smp_locks is None:
+            return
+        noreplace_smp = any(n == "noreplace-smp" for n, _ in early_params(self.inputs.cmdline))
+        maxcpus = early_param_last(self.inputs.cmdline, "maxcpus")
+        setup_max_cpus = int(maxcpus) if maxcpus and maxcpus.isdigit() else NR_CPUS_DEFAULT
+        if any(n == "nosmp" for n, _ in early_params(self.inputs.cmdline)):
+            setup_max_cpus = 0
+        uniproc_patched = not noreplace_smp and (self.nr_cpu_ids == 1 or setup_max_cpus <= 1)
+        if uniproc_patched and self.nr_cpu_ids != 1:
+            return
+        begin, end = self.inputs.smp_locks
+        # free_reserved_area(): PAGE_ALIGN(start) .. end & PAGE_MASK, via __pa_symbol()
+        start_pfn = pfn_up(begin - START_KERNEL_MAP + (self.inputs.phys_base or 0), 12)
+        end_pfn = pfn_down(end - START_KERNEL_MAP + (self.inputs.phys_base or 0), 12)
+        for pfn in range(start_pfn, end_pfn):
+            self.zone(*self.page_zone(pfn)).managed_pages += 1  # adjust_managed_page_count()
+            self.totalram_pages += 1
+
     def init_per_zone_wmark_min(self) -> None:
         # mirrors init_per_zone_wmark_min() (mm/page_alloc.c, 4.7); watermarks are still zero, so
         # nr_free_buffer_pages() is the managed pages of zones up to ZONE_NORMAL
-        for (nid, idx), delta in self.managed_delta.items():
-            self.zone(nid, idx).managed_pages += delta  # adjust_managed_page_count()
-            self.totalram_pages += delta
         lowmem_kbytes = self.nr_free_zone_pages(self.zone_normal) * (self.geo.page_size >> 10)
         self.min_free_kbytes = clamp(int_sqrt(lowmem_kbytes * 16), 128, 65536)
         self.setup_per_zone_wmarks()
@@ -1027,6 +1057,7 @@ class Linux47:
         self.mem_init_print_info()
         self.snapshots[BOOTMEM] = self.snapshot(BOOTMEM)
         self.setup_per_cpu_pageset()
+        self.alternative_instructions()
         self.init_per_zone_wmark_min()
         self.snapshots[WMARKS] = self.snapshot(WMARKS)
         return self.snapshots
@@ -1038,14 +1069,19 @@ class Linux47:
         nodes = []
         for nid in sorted(self.pgdats):
             p = self.pgdats[nid]
-            zones = [self.zone_snapshot(z, stop) for z in p.zones]
+            # memmap_init_zone() is called for zones that span pages: its stop shows only those
+            zones = [
+                self.zone_snapshot(z, stop) for z in p.zones if stop != MEMMAP or z.spanned_pages
+            ]
+            if not zones:
+                continue
             nodes.append(
                 Node(
                     node_id=nid,
                     node_start_pfn=p.node_start_pfn,
                     node_spanned_pages=p.node_spanned_pages,
                     node_present_pages=p.node_present_pages,
-                    nr_zones=None if stop == CORE else p.nr_zones,  # 0 at entry
+                    nr_zones=0 if stop == CORE else p.nr_zones,  # set after entry
                     zones=zones,
                 )
             )
@@ -1054,7 +1090,7 @@ class Linux47:
             kernel=KernelId(version=VERSION, release=self.release, arch=self.arch.name),
             nodes=nodes,
             zonelists=[replace(z, zones=list(z.zones)) for z in self.zonelists]
-            if stop in (ZONELISTS, BOOTMEM, WMARKS)
+            if stop == ZONELISTS
             else None,
             globals=self.globals_at(stop),
         )
@@ -1067,8 +1103,10 @@ class Linux47:
             zone_start_pfn=z.zone_start_pfn,
             spanned_pages=z.spanned_pages,
             present_pages=z.present_pages,
-            managed_pages=z.managed_pages,
-            memmap_pages=z.memmap_pages,
+            # free_area_init_core() sets managed_pages after its entry, where CORE stops
+            managed_pages=None if stop == CORE else z.managed_pages,
+            # calc_memmap_size() is seen at memmap_init_zone(), by the capture's arithmetic
+            memmap_pages=z.memmap_pages if stop == MEMMAP else None,
         )
         if stop == MEMMAP:
             zone.pageblock_migratetypes = self.memmap_zone_pageblocks.get((z.node, z.idx), [])
@@ -1084,36 +1122,43 @@ class Linux47:
             zone.watermark = list(z.watermark)
             zone.lowmem_reserve = list(z.lowmem_reserve)
             high, batch = self.pagesets[(z.node, z.idx)]
-            # count is runtime state: the model says 0 (compare ignores it by default)
-            zone.pageset = [
-                PerCpuPages(cpu=c, count=0, high=high, batch=batch) for c in range(self.nr_cpu_ids)
-            ]
+            # count is runtime state: the model says 0 (compare ignores it by default). A zone
+            # with no present pages keeps the shared boot_pageset: not a per-zone value.
+            if z.populated():
+                zone.pageset = [
+                    PerCpuPages(cpu=c, count=0, high=high, batch=batch)
+                    for c in range(self.nr_cpu_ids)
+                ]
         return zone
 
+    def global_value(self, name: str) -> dict[str, int]:
+        """One entry of schema.GLOBALS_* as the model holds it (arrays keyed like the capture)."""
+        base = name.removesuffix("[]")
+        if base.startswith("arch_zone_"):
+            values = getattr(self, base)
+            return {f"{base}[{zn}]": values[i] for i, zn in enumerate(self.zone_names)}
+        if base == "zone_movable_pfn":
+            return {f"{base}[{nid}]": self.zone_movable_pfn.get(nid, 0) for nid in self.pgdats}
+        if base == "nr_online_nodes":
+            return {base: len(self.pgdats)}  # node_set_state(N_ONLINE) as nodes come online
+        return {base: getattr(self, base)}
+
     def globals_at(self, stop: str) -> dict[str, int]:
+        table = {
+            CORE: GLOBALS_SIZED,
+            MEMMAP: GLOBALS_SIZED,
+            ZONELISTS: GLOBALS_ZONELISTS,
+            BOOTMEM: GLOBALS_BUDDY,
+            WMARKS: GLOBALS_WMARKS,
+        }[stop]
         g: dict[str, int] = {}
-        for i, name in enumerate(self.zone_names):
-            g[f"arch_zone_lowest_possible_pfn[{name}]"] = self.arch_zone_lowest_possible_pfn[i]
-            g[f"arch_zone_highest_possible_pfn[{name}]"] = self.arch_zone_highest_possible_pfn[i]
-        for nid in sorted(self.pgdats):
-            g[f"zone_movable_pfn[{nid}]"] = self.zone_movable_pfn.get(nid, 0)
-        g["movable_zone"] = self.movable_zone
-        g["required_kernelcore"] = self.required_kernelcore
-        g["required_movablecore"] = self.required_movablecore
-        g["dma_reserve"] = self.dma_reserve
-        g["nr_kernel_pages"] = self.nr_kernel_pages
-        g["nr_all_pages"] = self.nr_all_pages
-        if stop in (ZONELISTS, BOOTMEM, WMARKS):
-            g["vm_total_pages"] = self.vm_total_pages
-            g["page_group_by_mobility_disabled"] = self.page_group_by_mobility_disabled
-            g["current_zonelist_order"] = self.current_zonelist_order
-            g["policy_zone"] = self.policy_zone
-            g["nr_online_nodes"] = len(self.pgdats)
-        if stop in (BOOTMEM, WMARKS):
-            g["totalram_pages"] = self.totalram_pages
-        if stop == WMARKS:
-            g["min_free_kbytes"] = self.min_free_kbytes
-            g["totalreserve_pages"] = self.totalreserve_pages
+        for name in table:
+            g.update(self.global_value(name))
+        if stop == MEMMAP and self.memmap_calls:
+            # the arguments of the last memmap_init_zone() call (the capture keeps the last hit)
+            g.update({f"arg.{k}": v for k, v in self.memmap_calls[-1].items()})
+        if stop == BOOTMEM:
+            g["return"] = self.totalram_pages  # free_all_bootmem()'s pages, all it counted
         return g
 
 
@@ -1127,48 +1172,16 @@ def _hex018(x: int) -> str:
     return format(x, "#018x")
 
 
-def predict(
-    inputs: Inputs,
-    arch: str,
-    *,
-    config_numa: bool = True,
-    memblock_at_free_all_bootmem: Memblock | None = None,
-    managed_delta_before_initcalls: dict[tuple[int, int], int] | None = None,
-    release: str = "4.7",
-) -> dict[str, Snapshot]:
-    """The model's snapshot at every stop, keyed by stop name (see ``STOPS``).
-
-    ``memblock_at_free_all_bootmem``: memblock as captured at free_all_bootmem() entry (start_kernel
-    reserves a lot after free_area_init_nodes(); without it the stop-1 memblock is used).
-    ``managed_delta_before_initcalls``: pages freed to (node, zone) between free_all_bootmem() and
-    the core_initcall init_per_zone_wmark_min() (x86 UP frees its SMP alternatives there).
-    """
-    return Linux47(
-        inputs,
-        arch,
-        config_numa=config_numa,
-        memblock_at_free_all_bootmem=memblock_at_free_all_bootmem,
-        managed_delta_before_initcalls=managed_delta_before_initcalls,
-        release=release,
-    ).run()
+def predict(inputs: ModelInputs) -> dict[str, Snapshot]:
+    """The model's snapshot at every stop, keyed by stop name (see ``STOPS``)."""
+    return Linux47(inputs).run()
 
 
-def boot_log_lines(
-    inputs: Inputs,
-    arch: str,
-    *,
-    config_numa: bool = True,
-    memblock_at_free_all_bootmem: Memblock | None = None,
-) -> list[str]:
+def boot_log_lines(inputs: ModelInputs) -> list[str]:
     """The kernel's own memory-init boot-log lines (message text, without the timestamp).
 
     The ``Memory:`` line is predicted up to ``available``; the rest of it depends on the image.
     """
-    model = Linux47(
-        inputs,
-        arch,
-        config_numa=config_numa,
-        memblock_at_free_all_bootmem=memblock_at_free_all_bootmem,
-    )
+    model = Linux47(inputs)
     model.run()
     return model.log

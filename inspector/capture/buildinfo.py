@@ -1,0 +1,51 @@
+"""What the model may take from the build: a few vmlinux symbols and ``.config`` options, written
+to ``build.json`` in the run directory at inspect time, so that a run is judged without the build
+at hand and every build input is declared in one file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from inspector.capture.plan import KernelFacts, read_config
+from inspector.debug.layout import Layout
+from inspector.errors import InspectorError
+from inspector.kernel.build import Build
+
+BUILD_RECORD = "build.json"
+# vmlinux symbols the model reads (absent ones are left out; the model says which it needs):
+# x86's SMP-alternatives area, freed by alternative_instructions() before the initcalls.
+SYMBOLS = ("__smp_locks", "__smp_locks_end")
+CONFIG = ("CONFIG_NODES_SHIFT", "CONFIG_NR_CPUS", "CONFIG_HUGETLB_PAGE", "CONFIG_NUMA")
+
+
+def _address(layout: Layout, name: str) -> int | None:
+    """A symbol's address from DWARF or, for a linker symbol, the ELF symbol table."""
+    try:
+        return layout.address(name)
+    except InspectorError:
+        return None
+
+
+def build_record(build: Build, layout: Layout, facts: KernelFacts) -> dict[str, Any]:
+    cfg = read_config(build.config)
+    return {
+        "version": build.version.name,
+        "arch": build.arch.name,
+        "release": build.release,
+        "vmlinux": str(build.vmlinux),
+        "config_file": str(build.config),
+        "symbols": {s: a for s in SYMBOLS if (a := _address(layout, s)) is not None},
+        "config": {k: cfg[k] for k in CONFIG if k in cfg},
+        "pageblock_order": facts.pageblock_order,
+        "section_size_bits": facts.section_size_bits,
+    }
+
+
+def write_build_record(run_dir: Path, build: Build, layout: Layout, facts: KernelFacts) -> None:
+    path = run_dir / BUILD_RECORD
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(build_record(build, layout, facts), indent=1) + "\n")
+    tmp.replace(path)
