@@ -165,8 +165,9 @@ class Reader:
         return want.split(b"\0", 1)[0].decode(errors="replace").strip()
 
     # -- stop 1: inputs ----------------------------------------------------------------------
-    def memblock(self) -> Memblock:
-        mb = self.var("memblock")
+    def memblock(self, mb: View | None = None) -> Memblock:
+        """memblock.memory and .reserved (``mb``: the ``memblock`` struct if already read)."""
+        mb = mb or self.var("memblock")
         return Memblock(self._regions(mb.sub("memory")), self._regions(mb.sub("reserved")))
 
     def _regions(self, mtype: View) -> list[MemblockRegion]:
@@ -236,7 +237,8 @@ class Reader:
             int.from_bytes(b, "little")
             for b in _chunks(self.gdb.read(max_zone_pfn_addr, 8 * self.max_nr_zones), 8)
         ]
-        mb = self.memblock()
+        mb_view = self.var("memblock")
+        mb = self.memblock(mb_view)
         nodes = self.online_nodes()
         return Inputs(
             max_zone_pfn=max_zone_pfn,
@@ -247,17 +249,17 @@ class Reader:
             cpu_to_node=_trim_unassigned(self.cpu_to_node()),
             firmware_map=self.firmware_map(mb),
             cmdline=self.var("boot_command_line").data.split(b"\0", 1)[0].decode(errors="replace"),
-            constants=self.constants() | self.stop1_variables(),
+            constants=self.constants() | self.stop1_variables(mb_view),
             online_nodes=nodes,
         )
 
-    def stop1_variables(self) -> dict[str, int]:
+    def stop1_variables(self, mb: View) -> dict[str, int]:
         """Kernel variables the model starts from, as they stand at stop 1: max_low_pfn (the
         clamp of nobootmem's __free_memory_core), memblock.current_limit (the top of early
         allocations), x86's phys_base (__pa_symbol() of the kernel image)."""
         out = {
             "max_low_pfn": self.var_int("max_low_pfn"),
-            "memblock.current_limit": self.var("memblock")["current_limit"],
+            "memblock.current_limit": mb["current_limit"],
         }
         if self.layout.arch.name == "x86_64":  # an asm symbol (head_64.S): no DWARF type
             out["phys_base"] = self.ulong(self.layout.address("phys_base"))

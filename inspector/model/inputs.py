@@ -193,7 +193,7 @@ def model_inputs(
         "cpu_to_node_at_zonelists",
         [cpus[i] for i in sorted(cpus)] or None,
         "later",
-        f"{zonelists}: cpu_to_node ({LATER_INPUTS['nr_possible_cpus'][0]})",
+        f"{zonelists}: cpu_to_node ({LATER_INPUTS['cpu_to_node_at_zonelists'][0]})",
     )
     return ModelInputs(
         version=start.kernel.version,
