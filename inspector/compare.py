@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inspector.schema import MIGRATETYPES, Snapshot
+from inspector.schema import GLOBALS_HASHES, GLOBALS_PERCPU_SWIOTLB, MIGRATETYPES, Snapshot
 
 # Fields that are runtime state rather than a prediction: skipped unless asked for.
 DEFAULT_IGNORE: frozenset[str] = frozenset(
@@ -29,6 +29,7 @@ DEFAULT_IGNORE: frozenset[str] = frozenset(
         "zone.pageset.count",
         "inputs",
         "globals.cpu_to_node",
+        "globals.dma_reserve",
         "init_per_zone_wmark_min:zone.nr_free_pages",
     }
 )
@@ -38,6 +39,9 @@ IGNORED_WHY = {
     "zone.pageset.count": "pages on a per-cpu list right now: runtime state, not initialisation",
     "inputs": "stop 1's inputs are what the model starts from",
     "globals.cpu_to_node": "the CPU topology, parsed after stop 1: a declared later-stop input",
+    "globals.dma_reserve": "a stop-1 input: x86's memblock_find_dma_reserve() runs in setup_arch() "
+    "before paging_init (its effect, the 'pages reserved' line and DMA's managed pages, is "
+    "compared)",
     "init_per_zone_wmark_min:zone.nr_free_pages": "pages start_kernel allocates after the "
     "hand-off (slab caches, page tables, ...) are not modelled; nr_free is compared at the "
     "hand-off",
@@ -50,6 +54,7 @@ NOT_CAPTURED: dict[tuple[str, str], dict[str, str]] = {
 # Classes of compared values (generic path prefixes, longest first wins), for the counts.
 CLASSES: tuple[tuple[str, str], ...] = (
     ("zone.pageblock_migratetypes", "pageblocks"),
+    ("zone.free_area.blocks", "free blocks"),
     ("zone.free_area", "free-list counts"),
     ("zone.nr_free_pages", "free-list counts"),
     ("zone.free_blocks", "free blocks"),
@@ -57,8 +62,10 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("zone.lowmem_reserve", "lowmem_reserve"),
     ("zone.pageset", "pcp"),
     ("zonelist", "zonelists"),
+    *((f"globals.{g}", "hash tables") for g in GLOBALS_HASHES),
+    *((f"globals.{g}", "per-cpu and swiotlb") for g in GLOBALS_PERCPU_SWIOTLB),
     ("globals", "globals"),
-    ("memblock", "memblock"),
+    ("memblock", "memblock at the hand-off"),
     ("log", "log lines"),
     ("stop", "stops"),
     ("kernel", "kernel id"),
@@ -97,6 +104,7 @@ FUNCTIONS_4_7: dict[str, str] = {
     "zone.free_area": "__free_one_page()",
     "zone.free_area.nr_free": "__free_one_page()",
     "zone.free_area.free_list": "__free_one_page()",
+    "zone.free_area.blocks": "__free_one_page() (list_add / list_add_tail)",
     "zone.watermark": "__setup_per_zone_wmarks()",
     "zone.lowmem_reserve": "setup_per_zone_lowmem_reserve()",
     "zone.pageset": "setup_zone_pageset()",
@@ -123,6 +131,17 @@ FUNCTIONS_4_7: dict[str, str] = {
     "globals.required_movablecore": "cmdline_parse_movablecore()",
     "globals.arch_zone_lowest_possible_pfn": "free_area_init_nodes()",
     "globals.arch_zone_highest_possible_pfn": "free_area_init_nodes()",
+    "globals.pid_hash": "alloc_large_system_hash() (pidhash_init)",
+    "globals.pidhash_shift": "alloc_large_system_hash() (pidhash_init)",
+    "globals.dentry_hashtable": "alloc_large_system_hash() (dcache_init_early)",
+    "globals.d_hash_shift": "alloc_large_system_hash() (dcache_init_early)",
+    "globals.inode_hashtable": "alloc_large_system_hash() (inode_init_early)",
+    "globals.i_hash_shift": "alloc_large_system_hash() (inode_init_early)",
+    "globals.pcpu_base_addr": "pcpu_embed_first_chunk()",
+    "globals.pcpu_unit_size": "pcpu_build_alloc_info()",
+    "globals.io_tlb_start": "swiotlb_init()",
+    "globals.io_tlb_end": "swiotlb_init()",
+    "memblock": "memblock_add_range() / memblock_remove_range() (start_kernel's early allocations)",
 }
 
 FUNCTIONS: dict[str, dict[str, str]] = {"4.7": FUNCTIONS_4_7}
@@ -239,7 +258,7 @@ class _Walker:
             self.value(f"{path}[{self.label(name, i)}]", x, y)
 
     def label(self, name: str, i: int) -> str:
-        if name == "free_list" and i < len(MIGRATETYPES):
+        if name in ("free_list", "blocks") and i < len(MIGRATETYPES):
             return MIGRATETYPES[i]
         if name == "watermark" and i < len(WMARK_NAMES):
             return WMARK_NAMES[i]
@@ -343,6 +362,8 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
             out.zonelists = (out.zonelists or []) + snap.zonelists
         if snap.inputs is not None:
             out.inputs = snap.inputs
+        if snap.memblock is not None:
+            out.memblock = snap.memblock
     out.nodes = [nodes[n] for n in sorted(nodes)]
     return out
 
@@ -363,7 +384,9 @@ LOG_LINES_4_7 = re.compile(
     r"|  Node \d+: 0x|Early memory node ranges|  node +\d+: \[mem|Initmem setup node"
     r"|On node \d+ totalpages:|  \w+ zone: \d+ pages (used for memmap|reserved|exceeds freesize)"
     r"|  \w+ zone: \d+ pages, LIFO batch:|Built \d+ zonelists|Policy zone:"
-    r"|Could not find start_pfn|Memory: \d+K/\d+K available)"
+    r"|Could not find start_pfn|Memory: \d+K/\d+K available"
+    r"|percpu: Embedded |(PID|Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table"
+    r"|software IO TLB \[mem)"
 )
 _TIMESTAMP = re.compile(r"^\[ *\d+\.\d+\] ")
 MEMORY_LINE = re.compile(r"^(Memory: \d+K/\d+K available).*")
@@ -400,9 +423,55 @@ def judge_log(predicted: list[str], printed: list[str]) -> tuple[list[Difference
     return out, max(len(predicted), len(printed))
 
 
-# Stops whose snapshot is a model input, not a prediction: stop 1, and memblock at the hand-off
-# (a declared later-stop input, see inspector.model.inputs.LATER_INPUTS).
-INPUT_STOPS = ("free_area_init_nodes", "free_all_bootmem")
+# Stop 1's snapshot is the model's input, not a prediction. At the hand-off stop only memblock is
+# compared; its ``inputs`` carry the ACPI-parsed later-stop inputs (LATER_INPUTS).
+INPUT_STOPS = ("free_area_init_nodes",)
+HANDOFF_STOP = "free_all_bootmem"
+
+# The kernel's own trace of memblock (``memblock=debug``): every reserve and free with its range.
+_TRACE = re.compile(
+    r"^\s*(memblock_reserve|memblock_free|__memblock_free_early): "
+    r"\[(0x[0-9a-f]+)-(0x[0-9a-f]+)\]"
+)
+_TRACE_START = re.compile(r"^On node \d+ totalpages:")
+TRACE_NOTE = (
+    "memblock=debug: the kernel's reserve/free trace from the first 'On node N totalpages' to "
+    "'Memory:' is held against the model's allocations, range by range"
+)
+
+
+def kernel_memblock_trace(dmesg: str) -> list[str] | None:
+    """The reserve and free ranges the kernel logged between stop 1 and the hand-off, or None
+    when the guest did not boot with ``memblock=debug``."""
+    out: list[str] = []
+    started = False
+    seen = False
+    for raw in dmesg.splitlines():
+        line = _TIMESTAMP.sub("", raw)
+        if _TRACE_START.match(line):
+            started = True
+        if line.startswith("Memory: ") and started:
+            break
+        m = _TRACE.match(line)
+        if m:
+            seen = True
+            if started:
+                op = "reserve" if m.group(1) == "memblock_reserve" else "free"
+                start, last = int(m.group(2), 16), int(m.group(3), 16)
+                out.append(f"{op} [{start:#x}-{last + 1:#x})")
+    return out if seen else None
+
+
+def model_memblock_trace(calls: list[Any]) -> list[str]:
+    """The model's memblock calls as the kernel's trace prints them: each successful allocation
+    reserves its range, each free frees its range."""
+    out = []
+    for c in calls:
+        if c.op == "alloc" and not c.base:
+            continue
+        op = "reserve" if c.op == "alloc" else "free"
+        out.append(f"{op} [{c.base:#x}-{c.base + c.size:#x})")
+    return out
 
 
 @dataclass
@@ -474,7 +543,7 @@ def compare(run_dir: Path) -> Comparison:
     version = start.kernel.version if start else next(iter(captured.values())).kernel.version
     if version != v4_7.VERSION:
         raise InspectorError(f"{run_dir}: no model for Linux {version} yet")
-    inputs = model_inputs(run_dir, captured, INPUT_STOPS[0], INPUT_STOPS[1], v4_7.ZONELISTS)
+    inputs = model_inputs(run_dir, captured, INPUT_STOPS[0], HANDOFF_STOP, v4_7.ZONELISTS)
     model = v4_7.Linux47(inputs)
     predicted = model.run()
     diffs: dict[str, list[Difference]] = {}
@@ -508,6 +577,18 @@ def compare(run_dir: Path) -> Comparison:
     diffs["dmesg"] = log_diffs
     counts["log lines"] += n
     per_stop["dmesg"] = n
+    notes = [LOG_NOTE]
+    trace = kernel_memblock_trace(dmesg.read_text(errors="replace")) if dmesg.exists() else None
+    if trace is not None and model.early is not None:
+        tdiffs, n = judge_log(model_memblock_trace(model.early.mb.calls), trace)
+        for d in tdiffs:
+            d.path = d.path.replace("log[", "memblock_trace[")
+            d.function = "memblock_reserve() / memblock_free()"
+            d.stop = "memblock=debug"
+        diffs["memblock=debug"] = tdiffs
+        counts["memblock trace"] += n
+        per_stop["memblock=debug"] = n
+        notes.append(TRACE_NOTE)
     later = {name: sum(per_stop[s] for s in LATER_INPUTS[name][1]) for name in inputs.later()}
     return Comparison(
         run_dir=run_dir,
@@ -518,7 +599,7 @@ def compare(run_dir: Path) -> Comparison:
         later=later,
         not_captured=NOT_CAPTURED.get((version, inputs.arch), {}),
         ignored=dict(IGNORED_WHY),
-        notes=[LOG_NOTE],
+        notes=notes,
     )
 
 

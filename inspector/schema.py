@@ -19,7 +19,7 @@ from typing import Any
 
 from inspector.errors import InspectorError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The mm globals a snapshot carries, by how far mm init has got (4.7 names; a symbol a version
 # lacks is left out by the capture and declared in compare.NOT_CAPTURED). Capture reads them and
@@ -43,6 +43,18 @@ GLOBALS_ZONELISTS = (
     "policy_zone",
     "nr_online_nodes",
 )
+# What start_kernel's early allocations leave behind, at free_all_bootmem / memblock_free_all
+# entry: the hash tables (pointer and log2 of the entries), the first per-cpu chunk, swiotlb.
+GLOBALS_HASHES = (
+    "pid_hash",
+    "pidhash_shift",
+    "dentry_hashtable",
+    "d_hash_shift",
+    "inode_hashtable",
+    "i_hash_shift",
+)
+GLOBALS_PERCPU_SWIOTLB = ("pcpu_base_addr", "pcpu_unit_size", "io_tlb_start", "io_tlb_end")
+GLOBALS_HANDOFF = (*GLOBALS_HASHES, *GLOBALS_PERCPU_SWIOTLB)
 GLOBALS_BUDDY = (*GLOBALS_ZONELISTS, "totalram_pages")
 GLOBALS_WMARKS = (*GLOBALS_BUDDY, "min_free_kbytes", "totalreserve_pages")
 
@@ -95,6 +107,8 @@ class FreeArea:
     order: int
     nr_free: int
     free_list: list[int] | None = None  # list length per migratetype (MIGRATETYPES order)
+    # the pfn of each free block, per migratetype, in list order (head first): at the hand-off
+    blocks: list[list[int]] | None = None
 
 
 @dataclass
@@ -156,6 +170,7 @@ class Snapshot:
     nodes: list[Node] = field(default_factory=list)
     zonelists: list[Zonelist] | None = None
     globals: dict[str, int] = field(default_factory=dict)  # totalram_pages, vm_total_pages, …
+    memblock: Memblock | None = None  # at free_all_bootmem / memblock_free_all entry
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> str:

@@ -54,7 +54,64 @@ MATRIX: tuple[Case, ...] = (
     Case("zone-order", numa="768M,256M", smp=2, append=("numa_zonelist_order=zone",)),
     # 4.7 arm64 oopses with a memoryless node (seen at ~1.4 s of boot): x86_64 only
     Case("memoryless-node", numa="512M,0,512M", smp=3, arches=("x86_64",)),
+    # CPUs: 8 of them, odd counts per node, maxcpus=, noreplace-smp (the per-cpu chunk, the
+    # SMP-alternatives free, nr_cpu_ids in the pcp arithmetic)
+    Case("8cpus", mem="2G", smp=8),
+    Case("maxcpus-1", mem="1G", smp=4, append=("maxcpus=1",)),
+    Case("noreplace-smp", mem="1G", smp=2, append=("noreplace-smp",)),
+    Case("odd-smp-per-node", numa="1G@0-2,512M@3,512M@4-6", smp=7),
+    # nodes: 8 (x86_64; arm64's NODES_SHIFT is 2), odd sizes, zonelist orders over 3 nodes
+    Case(
+        "8nodes-smp8",
+        numa="256M,256M,128M,128M,256M,256M,384M,384M",
+        smp=8,
+        arches=("x86_64",),
+    ),
+    Case("4nodes-smp7", numa="256M@0-2,256M@3,512M@4-5,256M@6", smp=7, arches=("arm64",)),
+    Case("odd-node-sizes", numa="333M,555M,111M", smp=3),
+    Case(
+        "zone-order-3nodes",
+        numa="512M,512M,512M",
+        smp=3,
+        numa_dist="0-1=20,0-2=40,1-2=20",
+        append=("numa_zonelist_order=zone",),
+    ),
+    Case(
+        "node-order-3nodes",
+        numa="256M,768M,512M",
+        smp=3,
+        numa_dist="0-1=30,0-2=20,1-2=25",
+        append=("numa_zonelist_order=node",),
+    ),
+    # limits that fall inside a pageblock, and the other memmap= types (x86_64 parameters)
+    Case("mem-inside-pageblock", mem="1G", append=("mem=777M",)),
+    Case("memmap-inside-pageblock", mem="1G", append=("memmap=3M$301M",), arches=("x86_64",)),
+    Case("memmap-acpi", mem="1G", append=("memmap=16M#512M",), arches=("x86_64",)),
+    Case("memmap-pmem", mem="2G", append=("memmap=16M!512M",), arches=("x86_64",)),
+    Case("tiny-160M", mem="160M"),
+    # a node boundary one pageblock (2 MiB) above and below a zone boundary: DMA/DMA32 at 16 MiB
+    # on x86_64, DMA/Normal at 4 GiB on arm64 (RAM from 1 GiB)
+    Case("node-pageblock-above-zone", numa="18M,1006M", smp=2, arches=("x86_64",)),
+    Case("node-pageblock-below-zone", numa="14M,1010M", smp=2, arches=("x86_64",)),
+    Case("node-pageblock-above-zone-a", numa="3074M,1022M", smp=2, arches=("arm64",)),
+    Case("node-pageblock-below-zone-a", numa="3070M,1026M", smp=2, arches=("arm64",)),
+    # ZONE_MOVABLE on several nodes
+    Case("numa-movablecore", numa="1G,1G", smp=2, append=("movablecore=768M",)),
+    Case("numa-kernelcore", numa="512M,1G,512M", smp=3, append=("kernelcore=1G",)),
+    # the early hash tables: from memblock without hashdist, sized by the command line
+    Case("hashdist-0", numa="512M,512M", smp=2, append=("hashdist=0",)),
+    Case(
+        "hash-entries",
+        mem="1G",
+        append=("hashdist=0", "dhash_entries=4096", "ihash_entries=1024", "mhash_entries=64"),
+    ),
+    # the swiotlb bounce buffer: x86_64 above 4 GiB, arm64 always; sized by swiotlb=
+    Case("6G-2nodes", numa="3G,3G", smp=2),
+    Case("swiotlb-small", mem="6G", append=("swiotlb=4096",)),
 )
+# Every cell boots with memblock=debug (so the kernel logs each reserve and free with its range,
+# held against the model's allocations) except these, which check the plain boot.
+NO_TRACE = frozenset({"1G", "4G-crosses-4G", "2nodes-uneven"})
 
 
 @dataclass
@@ -68,12 +125,13 @@ class Result:
     error: str = ""
     details: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. a guest command the kernel oopsed
+    compared: dict[str, int] = field(default_factory=dict)  # compared values per class
 
 
 def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: float) -> Result:
     """One matrix cell, in a worker process (its own QEMU and gdb)."""
     from inspector.capture.run import inspect
-    from inspector.compare import compare_run
+    from inspector.compare import compare
 
     start = time.monotonic()
     res = Result(arch, case.name)
@@ -82,15 +140,16 @@ def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: floa
             get_version(version),
             get_arch(arch),
             parse_topology(case.mem, case.smp, case.numa, case.numa_dist),
-            append=case.append,
+            append=case.append if case.name in NO_TRACE else (*case.append, "memblock=debug"),
         )
         run_dir = new_run_dir(f"validate-{version}-{arch}-{case.name}", runs)
         res.run_dir = str(run_dir)
         out = inspect(req, run_dir, stop_timeout=stop_timeout, quiet=True)
         res.stops = len(out.records)
         res.warnings = [f"guest: {what}" for what in out.guest_failures.values()]
-        diffs = compare_run(run_dir)
-        flat = [f"{stop}: {d}" for stop, ds in diffs.items() for d in ds]
+        result = compare(run_dir)
+        res.compared = dict(result.counts)
+        flat = [f"{stop}: {d.text()}" for stop, ds in result.diffs.items() for d in ds]
         res.differences = len(flat)
         res.details = flat[:50]
     except (InspectorError, ValueError) as e:
@@ -145,5 +204,15 @@ def report(results: list[Result], wall: float) -> str:
         note = r.error or (r.details[0] if r.details else "; ".join(r.warnings))
         lines.append(f"{r.arch:7} {r.case:18} {r.stops:5} {diffs:>5} {r.seconds:6.1f}  {note}")
     ok = sum(1 for r in results if r.differences == 0)
+    totals: dict[str, int] = {}
+    for r in results:
+        for k, v in r.compared.items():
+            totals[k] = totals.get(k, 0) + v
+    if totals:
+        lines.append(
+            "compared values: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
+            + f"; total {sum(totals.values())}"
+        )
     lines.append(f"{ok}/{len(results)} topologies with 0 differences; wall time {wall:.0f} s")
     return "\n".join(lines)

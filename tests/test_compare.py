@@ -204,8 +204,8 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
     # a "capture" made of the model's own snapshots and log, one value altered: exactly that
     # shows up, and the report lists the inputs with their sources
     from inspector.model import v4_7
-    from inspector.model.inputs import synthetic_inputs
-    from inspector.schema import Inputs, Memblock, MemblockRegion
+    from inspector.model.inputs import SYNTHETIC_SIZEOF, synthetic_inputs
+    from inspector.schema import FirmwareRange, Inputs, Memblock, MemblockRegion
 
     mem = [MemblockRegion(base=1 << 20, size=63 << 20, nid=0)]
     inp = Inputs(
@@ -220,7 +220,11 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
             "PAGE_SIZE": 4096,
             "max_low_pfn": 16384,
             "phys_base": 0,
+            "memblock.current_limit": 64 << 20,
+            "max_possible_pfn": 16384,
+            "dma_reserve": 0,
         },
+        firmware_map=[FirmwareRange(1 << 20, 64 << 20, "ram")],
     )
     model = v4_7.Linux47(synthetic_inputs(inp, "x86_64"))
     snaps = model.run()
@@ -228,14 +232,36 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
         json.dumps(
             {
                 "pageblock_order": 10,
-                "config": {"CONFIG_NODES_SHIFT": "6", "CONFIG_NUMA": "y"},
-                "symbols": {"__smp_locks": 1 << 63, "__smp_locks_end": 1 << 63},
+                "config": {
+                    "CONFIG_NODES_SHIFT": "6",
+                    "CONFIG_NUMA": "y",
+                    "CONFIG_SWIOTLB": "y",
+                    "CONFIG_HPET_TIMER": "y",
+                    "CONFIG_X86_L1_CACHE_SHIFT": "6",
+                    "CONFIG_LOG_BUF_SHIFT": "18",
+                    "CONFIG_LOG_CPU_MAX_BUF_SHIFT": "12",
+                    "CONFIG_HAVE_MEMBLOCK_NODE_MAP": "y",
+                    "CONFIG_SPARSEMEM_VMEMMAP": "y",
+                },
+                "symbols": {
+                    "__smp_locks": 1 << 63,
+                    "__smp_locks_end": 1 << 63,
+                    "__per_cpu_start": 0,
+                    "__per_cpu_end": 78480,
+                },
+                "sizeof": SYNTHETIC_SIZEOF,
             }
         )
     )
     (tmp_path / "dmesg.txt").write_text("".join(f"[    0.000000] {x}\n" for x in model.log))
     Snapshot(stop="free_area_init_nodes", kernel=K, inputs=inp).write(tmp_path / "00-a.json")
-    bootmem_entry = Snapshot(stop="free_all_bootmem", kernel=K, inputs=inp)
+    acpi = Inputs(
+        max_zone_pfn=[],
+        zone_names=inp.zone_names,
+        memblock=Memblock(),
+        constants={"nr_ioapics": 1, "hpet_address": 0xFED00000},
+    )
+    bootmem_entry = Snapshot(stop="free_all_bootmem", kernel=K, inputs=acpi)
     bootmem_entry.write(tmp_path / "05-b.json")
     for i, (stop, snap) in enumerate(snaps.items()):
         snap.kernel = K
@@ -251,7 +277,7 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
     assert main([str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "globals[vm_total_pages]: model" in out
-    assert "memblock_at_handoff    later: free_all_bootmem entry" in out
+    assert "nr_ioapics             later: free_all_bootmem entry" in out
     # a printed line the model did not predict is a difference
     with (tmp_path / "dmesg.txt").open("a") as f:
         f.write("[    0.000000] On node 7 totalpages: 1\n")

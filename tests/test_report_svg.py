@@ -97,7 +97,7 @@ def synthetic_run() -> dict[str, Snapshot]:
             "free_area_init_nodes", KERNEL, inputs=_inputs(memory, reserved_at_start)
         ),
         "free_all_bootmem": Snapshot(
-            "free_all_bootmem", KERNEL, inputs=_inputs(memory, reserved_at_bootmem)
+            "free_all_bootmem", KERNEL, memblock=_inputs(memory, reserved_at_bootmem).memblock
         ),
         "free_all_bootmem.return": Snapshot("free_all_bootmem.return", KERNEL, nodes=nodes),
     }

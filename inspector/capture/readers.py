@@ -8,6 +8,7 @@ Differences between 4.7 and 6.12 are handled where they occur (does the member e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -263,7 +264,19 @@ class Reader:
         }
         if self.layout.arch.name == "x86_64":  # an asm symbol (head_64.S): no DWARF type
             out["phys_base"] = self.ulong(self.layout.address("phys_base"))
+        for name in ("max_pfn", "max_possible_pfn", "memstart_addr", "dma_reserve"):
+            # the top of RAM (x86's pci_swiotlb_detect_4gb()), arm64's PHYS_OFFSET, and x86's
+            # memblock_find_dma_reserve() result (computed in setup_arch(), before stop 1)
+            if self.layout.has_symbol(name):
+                out[name] = self.var_int(name)
         return out
+
+    def handoff_variables(self) -> dict[str, int]:
+        """What ACPI's MADT and HPET tables set after stop 1 (x86_64): the IOAPIC count and
+        the HPET base, which size ioapic_setup_resources() and acpi_parse_hpet()."""
+        return {
+            n: self.var_int(n) for n in ("nr_ioapics", "hpet_address") if self.layout.has_symbol(n)
+        }
 
     # -- nodes and zones ---------------------------------------------------------------------
     def nodes_in(self, state: str) -> list[int]:
@@ -480,15 +493,26 @@ class Reader:
         return out
 
     # -- buddy state -------------------------------------------------------------------------
-    def list_length(self, head: int) -> int:
-        """Entries on the list_head at ``head`` (one 8-byte read per entry: ->next)."""
-        n, pos = 0, self.ulong(head)
+    def list_entries(self, head: int) -> list[int]:
+        """The entries on the list_head at ``head``, head first (one 8-byte read each: ->next)."""
+        out: list[int] = []
+        pos = self.ulong(head)
         while pos != head:
-            n += 1
-            if n > _MAX_LIST or not pos:
+            out.append(pos)
+            if len(out) > _MAX_LIST or not pos:
                 raise InspectorError(f"free list at {head:#x} does not come back to its head")
             pos = self.ulong(pos)
-        return n
+        return out
+
+    def list_length(self, head: int) -> int:
+        """Entries on the list_head at ``head``."""
+        return len(self.list_entries(head))
+
+    def lru_to_pfn(self, entry: int, mem_map: int) -> int:
+        """page_to_pfn() of the page whose ->lru is ``entry``; ``mem_map`` is the address of
+        pfn 0's struct page (SPARSEMEM_VMEMMAP: one base for every section)."""
+        page = entry - self.layout.offsetof("struct page", "lru")
+        return ((page - mem_map) & _MASK64) // self.layout.sizeof("struct page")
 
     def zone_is_initialized(self, zone: View) -> bool:
         """zone_is_initialized() (include/linux/mmzone.h): 4.7 ``!!zone->wait_table``, 6.12
@@ -498,21 +522,29 @@ class Reader:
             return bool(zone["wait_table"])
         return bool(zone["initialized"])
 
-    def zone_free_area(self, zone: View, walk: bool = True) -> list[FreeArea]:
-        """zone->free_area: nr_free, and with ``walk`` the length of each free list. The lists of
-        a zone that free_area_init_core() never initialised (no spanned pages: its list heads
-        are still zeroed) hold nothing: their lengths are 0, as the model has them."""
+    def zone_free_area(
+        self, zone: View, walk: bool = True, mem_map: int | None = None
+    ) -> list[FreeArea]:
+        """zone->free_area: nr_free, and with ``walk`` the length of each free list and the pfn
+        of each block on it, head first (``mem_map``: pfn 0's struct page). The lists of a zone
+        that free_area_init_core() never initialised (no spanned pages: its list heads are
+        still zeroed) hold nothing: their lengths are 0, as the model has them."""
         initialized = self.zone_is_initialized(zone)
         out = []
         for order, fa in enumerate(zone.views("free_area")):
-            lengths = None
+            lengths = blocks = None
             if walk:
                 lengths = [0] * len(MIGRATETYPES)
+                blocks = [[] for _ in MIGRATETYPES]
                 for mt, lh in enumerate(fa.views("free_list")):
                     # an empty list points at itself: no round trip needed
                     if initialized and lh["next"] != lh.address:
-                        lengths[mt] = self.list_length(lh.address)
-            out.append(FreeArea(order, fa["nr_free"], lengths))
+                        entries = self.list_entries(lh.address)
+                        lengths[mt] = len(entries)
+                        if mem_map is None:
+                            raise InspectorError("a free list holds pages of a zone with no memmap")
+                        blocks[mt] = [self.lru_to_pfn(e, mem_map) for e in entries]
+            out.append(FreeArea(order, fa["nr_free"], lengths, blocks))
         return out
 
     def zone_state(
@@ -534,7 +566,14 @@ class Reader:
             )
         if buddy:
             zone.nr_free_pages = z[f"vm_stat[{nr_free}]"]
-            zone.free_area = self.zone_free_area(z, walk=walk)
+            mem_map = None
+            if walk and zone.present_pages:
+                # pfn_to_page(zone_start_pfn) - zone_start_pfn: the vmemmap base
+                size = self.layout.sizeof("struct page")
+                with contextlib.suppress(InspectorError):  # a zone that starts in a hole
+                    first = self.pfn_to_page(zone.zone_start_pfn)
+                    mem_map = (first - zone.zone_start_pfn * size) & _MASK64
+            zone.free_area = self.zone_free_area(z, walk=walk, mem_map=mem_map)
         if wmarks:
             member = (
                 "watermark"

@@ -266,12 +266,16 @@ def paused_session(req: BootRequest, run_dir: Path, *, quiet: bool = False) -> I
         yield Session(build, machine, gdb, layout, facts)
 
 
-def save_guest_file(out: Inspection, name: str, command: str, rc: int, text: str) -> None:
+def save_guest_file(
+    out: Inspection, name: str, command: str, rc: int, text: str, console_log: str = ""
+) -> None:
     """Write what ``command`` printed to ``name``. A command the kernel killed with an oops is
     a finding, not a capture failure (4.7 with ZONE_MOVABLE carved out: pagetypeinfo_show()
     walks the never-initialised free lists of ZONE_NORMAL, whose present_pages wrapped): its
-    output, oops included, is kept and the failure noted. Any other failure is an error."""
-    if rc != 0 and not (rc > 128 and OOPS.search(text)):
+    output, oops included, is kept and the failure noted. The oops may reach the console while
+    the shell still echoes the command, before the output's start marker, so the console log
+    since the command was typed is searched too. Any other failure is an error."""
+    if rc != 0 and not (rc > 128 and (OOPS.search(text) or OOPS.search(console_log))):
         raise InspectorError(f"guest command {command!r} exited {rc}", detail=text[-2000:])
     path = out.run_dir / name
     path.write_text(text)
@@ -313,8 +317,12 @@ def inspect(
         assert console is not None
         console.wait_for_shell(req.timeout)
         out.shell_seconds = ses.elapsed()
+        log = machine.paths.console_log
         for name, command in GUEST_FILES.items():
-            save_guest_file(out, name, command, *console.run(command, 60))
+            before = log.stat().st_size if log.exists() else 0
+            rc, text = console.run(command, 60)
+            since = log.read_bytes()[before:].decode(errors="replace") if log.exists() else ""
+            save_guest_file(out, name, command, rc, text, since)
         (run_dir / "summary.txt").write_text(
             summary_text(out, cap.banner, gdb.round_trips, gdb.bytes_read)
         )

@@ -15,11 +15,13 @@ from inspector.debug.layout import View
 from inspector.errors import InspectorError
 from inspector.schema import (
     GLOBALS_BUDDY,
+    GLOBALS_HANDOFF,
     GLOBALS_SIZED,
     GLOBALS_WMARKS,
     GLOBALS_ZONELISTS,
     Inputs,
     KernelId,
+    Memblock,
     Node,
     Snapshot,
 )
@@ -176,8 +178,15 @@ class Capture:
     # -- 5 -------------------------------------------------------------------------------------
     def on_memblock(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
         r = self.reader
-        inputs = Inputs(max_zone_pfn=[], zone_names=r.zone_names, memblock=r.memblock())
-        return self._snapshot(stop, inputs=inputs)
+        # memblock is compared with the model's; the ACPI-parsed counts are later-stop inputs
+        inputs = Inputs(
+            max_zone_pfn=[],
+            zone_names=r.zone_names,
+            memblock=Memblock(),
+            constants=r.handoff_variables(),
+        )
+        g = r.mm_globals(GLOBALS_HANDOFF, r.online_nodes())
+        return self._snapshot(stop, inputs=inputs, memblock=r.memblock(), globals=g)
 
     def on_buddy(self, stop: str, hit: int, done: Stop | None) -> Snapshot:
         nodes, pgdats = self._nodes(buddy=True, pageblocks=True)

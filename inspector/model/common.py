@@ -227,6 +227,21 @@ def for_each_free_mem_range(
                 yield max(m_start, r_start), min(m_end, r_end), m.nid
 
 
+def memblock_find_dma_reserve(memblock: Memblock, max_dma_pfn: int, page_shift: int = 12) -> int:
+    """memblock_find_dma_reserve() (arch/x86/kernel/e820.c, 4.7): pages below MAX_DMA_PFN that
+    are memory but not free in ``memblock``."""
+    nr_pages = 0
+    for start, end, _ in for_each_mem_pfn_range(memblock, None, page_shift):
+        nr_pages += min(end, max_dma_pfn) - min(start, max_dma_pfn)
+    nr_free = 0
+    for start, end, _ in for_each_free_mem_range(memblock):
+        s = min(pfn_up(start, page_shift), max_dma_pfn)
+        e = min(pfn_down(end, page_shift), max_dma_pfn)
+        if s < e:
+            nr_free += e - s
+    return nr_pages - nr_free
+
+
 def memblock_start_of_dram(memblock: Memblock) -> int:
     """memblock_start_of_DRAM() (mm/memblock.c)."""
     return min(r.base for r in memblock.memory)

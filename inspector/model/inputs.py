@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.errors import InspectorError
+from inspector.model.common import memblock_find_dma_reserve
 from inspector.schema import Inputs, Memblock, Snapshot
 
 
@@ -33,21 +34,31 @@ class Source:
 # Later-stop inputs: why each cannot come from stop 1 and the build (yet), and which stops'
 # compared values it feeds.
 LATER_INPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "memblock_at_handoff": (
-        "start_kernel allocates from memblock between free_area_init_nodes and free_all_bootmem "
-        "(wait tables, ACPI resources, command lines, the per-cpu first chunk, the PID hash); "
-        "those allocations are not modelled yet",
-        ("free_all_bootmem.return", "init_per_zone_wmark_min"),
-    ),
     "nr_possible_cpus": (
         "the possible-CPU count comes from ACPI's MADT (x86_64) or the device tree's cpus "
         "(arm64), both parsed after free_area_init_nodes; taken as the number of cpu_to_node "
         "entries captured at build_all_zonelists",
-        ("init_per_zone_wmark_min",),
+        ("free_all_bootmem", "free_all_bootmem.return", "init_per_zone_wmark_min"),
     ),
     "cpu_to_node_at_zonelists": (
-        "the same CPU topology: nr_free_zone_pages() counts from the boot CPU's node",
-        ("build_all_zonelists", "free_all_bootmem.return", "init_per_zone_wmark_min"),
+        "the same CPU topology: nr_free_zone_pages() counts from the boot CPU's node, and "
+        "pcpu_build_alloc_info() groups the per-cpu units by node",
+        (
+            "build_all_zonelists",
+            "free_all_bootmem",
+            "free_all_bootmem.return",
+            "init_per_zone_wmark_min",
+        ),
+    ),
+    "nr_ioapics": (
+        "x86_64: the IOAPIC count comes from ACPI's MADT, parsed by acpi_boot_init() after "
+        "stop 1; it sizes ioapic_setup_resources()'s allocation",
+        ("free_all_bootmem", "free_all_bootmem.return", "init_per_zone_wmark_min"),
+    ),
+    "hpet_address": (
+        "x86_64: the HPET base comes from ACPI's HPET table, parsed by acpi_boot_init() after "
+        "stop 1; acpi_parse_hpet() allocates its resource when there is one",
+        ("free_all_bootmem", "free_all_bootmem.return", "init_per_zone_wmark_min"),
     ),
 }
 
@@ -71,16 +82,32 @@ class ModelInputs:
     sizeof_struct_page: int
     page_size: int
     max_low_pfn: int
+    dma_reserve: int  # x86_64: memblock_find_dma_reserve(), before paging_init(); else 0
     phys_base: int | None  # x86_64 only
+    memblock_current_limit: int
+    nr_e820: int  # x86_64: e820.nr_map (0 on arm64)
+    max_possible_pfn: int | None  # x86_64
+    memstart_addr: int | None  # arm64: PHYS_OFFSET
     # build
     pageblock_order: int
     nodes_shift: int
     config_numa: bool
     smp_locks: tuple[int, int] | None  # x86_64: [__smp_locks, __smp_locks_end)
+    percpu_static_size: int  # __per_cpu_end - __per_cpu_start
+    config_modules: bool
+    config_swiotlb: bool
+    config_hpet_timer: bool
+    have_memblock_node_map: bool
+    sparsemem_vmemmap: bool
+    smp_cache_bytes: int
+    log_buf_shift: int
+    log_cpu_max_buf_shift: int
+    sizeof: dict[str, int]
     # later stops (LATER_INPUTS)
-    memblock_at_handoff: Memblock
     nr_possible_cpus: int
     cpu_to_node_at_zonelists: list[int]
+    nr_ioapics: int
+    hpet_address: int
     sources: dict[str, Source] = field(default_factory=dict)
 
     def later(self) -> list[str]:
@@ -124,7 +151,8 @@ def model_inputs(
     run_dir: Path, stops: dict[str, Snapshot], first: str, handoff: str, zonelists: str
 ) -> ModelInputs:
     """Collect the model's inputs from a run: ``first`` is stop 1's name, ``handoff`` the stop
-    at whose entry memblock is taken, ``zonelists`` the stop that shows the possible CPUs."""
+    at whose entry the ACPI-parsed counts are read, ``zonelists`` the stop that shows the
+    possible CPUs."""
     c = _Collector(str(run_dir))
     start = stops.get(first)
     if start is None or start.inputs is None:
@@ -143,11 +171,32 @@ def model_inputs(
     c.put("sizeof_struct_page", k.get("sizeof_struct_page"), "stop1", f"{s1}: sizeof(struct page)")
     c.put("page_size", k.get("PAGE_SIZE"), "stop1", f"{s1}: PAGE_SIZE")
     c.put("max_low_pfn", k.get("max_low_pfn"), "stop1", f"{s1}: max_low_pfn")
-    if start.kernel.arch == "x86_64":
+    c.put(
+        "dma_reserve",
+        k.get("dma_reserve"),
+        "stop1",
+        f"{s1}: dma_reserve (memblock_find_dma_reserve() ran in setup_arch(), before paging_init)",
+    )
+    x86 = start.kernel.arch == "x86_64"
+    c.put(
+        "memblock_current_limit",
+        k.get("memblock.current_limit"),
+        "stop1",
+        f"{s1}: memblock.current_limit",
+    )
+    if x86:
         c.put("phys_base", k.get("phys_base"), "stop1", f"{s1}: phys_base")
+        c.put("nr_e820", len(inp.firmware_map) or None, "stop1", f"{s1}: e820.nr_map")
+        c.put("max_possible_pfn", k.get("max_possible_pfn"), "stop1", f"{s1}: max_possible_pfn")
+        c.values["memstart_addr"] = None
+        c.sources["memstart_addr"] = Source("stop1", "not used on x86_64")
     else:
-        c.values["phys_base"] = None
-        c.sources["phys_base"] = Source("stop1", "not used on arm64")
+        c.put("memstart_addr", k.get("memstart_addr"), "stop1", f"{s1}: memstart_addr")
+        for name in ("phys_base", "max_possible_pfn"):
+            c.values[name] = None
+            c.sources[name] = Source("stop1", "not used on arm64")
+        c.values["nr_e820"] = 0
+        c.sources["nr_e820"] = Source("stop1", "not used on arm64")
     b = load_build_record(run_dir)
     cfg = b.get("config", {})
     c.put("pageblock_order", b.get("pageblock_order"), "build", ".config: pageblock_order")
@@ -170,13 +219,49 @@ def model_inputs(
     else:
         c.values["smp_locks"] = None
         c.sources["smp_locks"] = Source("build", "not used on arm64")
-    at = stops.get(handoff)
+    sym_range = (sym.get("__per_cpu_start"), sym.get("__per_cpu_end"))
     c.put(
-        "memblock_at_handoff",
-        at.inputs.memblock if at is not None and at.inputs is not None else None,
-        "later",
-        f"{handoff} entry: memblock ({LATER_INPUTS['memblock_at_handoff'][0]})",
+        "percpu_static_size",
+        sym_range[1] - sym_range[0] if None not in sym_range else None,  # type: ignore[operator]
+        "build",
+        "vmlinux symbols __per_cpu_end - __per_cpu_start",
     )
+    for name, opt in (
+        ("config_modules", "CONFIG_MODULES"),
+        ("config_swiotlb", "CONFIG_SWIOTLB"),
+        ("config_hpet_timer", "CONFIG_HPET_TIMER"),
+        ("have_memblock_node_map", "CONFIG_HAVE_MEMBLOCK_NODE_MAP"),
+        ("sparsemem_vmemmap", "CONFIG_SPARSEMEM_VMEMMAP"),
+    ):
+        c.put(name, cfg.get(opt) == "y", "build", f".config: {opt}")
+    for name, opt in (
+        ("log_buf_shift", "CONFIG_LOG_BUF_SHIFT"),
+        ("log_cpu_max_buf_shift", "CONFIG_LOG_CPU_MAX_BUF_SHIFT"),
+    ):
+        c.put(name, int(cfg[opt]) if opt in cfg else None, "build", f".config: {opt}")
+    if x86:
+        shift = cfg.get("CONFIG_X86_L1_CACHE_SHIFT")
+        c.put(
+            "smp_cache_bytes",
+            1 << int(shift) if shift else None,
+            "build",
+            ".config: CONFIG_X86_L1_CACHE_SHIFT (SMP_CACHE_BYTES)",
+        )
+    else:
+        c.values["smp_cache_bytes"] = 128
+        c.sources["smp_cache_bytes"] = Source(
+            "build", "SMP_CACHE_BYTES: L1_CACHE_SHIFT 7 (arch/arm64/include/asm/cache.h, 4.7)"
+        )
+    c.put("sizeof", b.get("sizeof") or None, "build", "DWARF: sizeof() of the types in build.json")
+    at = stops.get(handoff)
+    hk = at.inputs.constants if at is not None and at.inputs is not None else {}
+    if x86:
+        for name in ("nr_ioapics", "hpet_address"):
+            c.put(name, hk.get(name), "later", f"{handoff} entry: {name} ({LATER_INPUTS[name][0]})")
+    else:
+        for name in ("nr_ioapics", "hpet_address"):
+            c.values[name] = 0
+            c.sources[name] = Source("stop1", "not used on arm64")
     zl = stops.get(zonelists)
     cpus = {
         int(key.split(".", 1)[1]): v
@@ -204,13 +289,24 @@ def model_inputs(
     )
 
 
+# Type sizes of the 4.7 builds here (x86_64 and arm64 agree), for synthetic layouts only.
+SYNTHETIC_SIZEOF = {
+    "struct resource": 64,
+    "wait_queue_head_t": 24,
+    "struct pcpu_chunk": 88,
+    "struct pcpu_alloc_info": 64,
+    "struct pcpu_group_info": 24,
+    "struct hlist_head": 8,
+    "struct hlist_bl_head": 8,
+}
+
+
 def synthetic_inputs(
     inputs: Inputs,
     arch: str,
     *,
     version: str = "4.7",
     config_numa: bool = True,
-    memblock_at_handoff: Memblock | None = None,
     nr_possible_cpus: int | None = None,
     smp_locks: tuple[int, int] | None = None,
     nodes_shift: int | None = None,
@@ -233,14 +329,39 @@ def synthetic_inputs(
         "sizeof_struct_page": k.get("sizeof_struct_page", 64),
         "page_size": k.get("PAGE_SIZE", 4096),
         "max_low_pfn": k.get("max_low_pfn", max(inputs.max_zone_pfn)),
+        # the kernel computes it before stop 1; a synthetic layout takes it from its memblock
+        "dma_reserve": k.get(
+            "dma_reserve",
+            memblock_find_dma_reserve(inputs.memblock, inputs.max_zone_pfn[0])
+            if arch == "x86_64"
+            else 0,
+        ),
         "phys_base": 0 if arch == "x86_64" else None,
         "pageblock_order": k.get("pageblock_order", max_order - 1),
         "nodes_shift": nodes_shift if nodes_shift is not None else (6 if arch == "x86_64" else 2),
         "config_numa": config_numa,
         "smp_locks": smp_locks,
-        "memblock_at_handoff": memblock_at_handoff or inputs.memblock,
+        "memblock_current_limit": k.get(
+            "memblock.current_limit",
+            1 << 64 if arch != "x86_64" else max(inputs.max_zone_pfn) << 12,
+        ),
+        "nr_e820": len(inputs.firmware_map) or (4 if arch == "x86_64" else 0),
+        "max_possible_pfn": max(inputs.max_zone_pfn) if arch == "x86_64" else None,
+        "memstart_addr": None if arch == "x86_64" else k.get("memstart_addr", 0x40000000),
+        "percpu_static_size": k.get("percpu_static_size", 78480),
+        "config_modules": False,
+        "config_swiotlb": True,
+        "config_hpet_timer": arch == "x86_64",
+        "have_memblock_node_map": config_numa,
+        "sparsemem_vmemmap": True,
+        "smp_cache_bytes": 64 if arch == "x86_64" else 128,
+        "log_buf_shift": 18,
+        "log_cpu_max_buf_shift": 12,
+        "sizeof": dict(SYNTHETIC_SIZEOF),
         "nr_possible_cpus": n,
         "cpu_to_node_at_zonelists": [cpus[i] if i < len(cpus) else 0 for i in range(n)],
+        "nr_ioapics": 1 if arch == "x86_64" else 0,
+        "hpet_address": 0xFED00000 if arch == "x86_64" else 0,
     }
     return ModelInputs(
         version=version,

@@ -42,6 +42,7 @@ from inspector.model.common import (
     roundup,
 )
 from inspector.model.inputs import ModelInputs
+from inspector.model.v4_7_early import EarlyAllocs47
 from inspector.schema import (
     GLOBALS_BUDDY,
     GLOBALS_SIZED,
@@ -50,6 +51,7 @@ from inspector.schema import (
     MIGRATETYPES,
     FreeArea,
     KernelId,
+    Memblock,
     Node,
     PerCpuPages,
     Snapshot,
@@ -78,9 +80,10 @@ WATERMARK_SCALE_FACTOR = 10  # mm/page_alloc.c default
 CORE = "free_area_init_core"  # entry, per node: sizes from calculate_node_totalpages()
 MEMMAP = "memmap_init_zone"  # return, per zone: pageblocks as memmap_init_zone() leaves them
 ZONELISTS = "build_all_zonelists"  # return
+HANDOFF = "free_all_bootmem"  # entry: memblock as the buddy allocator is handed it
 BOOTMEM = "free_all_bootmem.return"  # return: the buddy allocator after the hand-off
 WMARKS = "init_per_zone_wmark_min"  # return: watermarks, lowmem_reserve, pagesets
-STOPS = (CORE, MEMMAP, ZONELISTS, BOOTMEM, WMARKS)
+STOPS = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, WMARKS)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,6 @@ class Arch47:
     arch_pfn_valid: bool  # HAVE_ARCH_PFN_VALID: pfn_valid() = memblock_is_map_memory() (arm64)
     nodes_span_other_nodes: bool  # CONFIG_NODES_SPAN_OTHER_NODES (x86_64 ACPI NUMA)
     lowmem_reserve_ratio: tuple[int, ...]  # sysctl_lowmem_reserve_ratio[MAX_NR_ZONES-1]
-    max_dma_pfn: int | None  # memblock_find_dma_reserve() runs on x86_64 only
     # Nodes whose cpumask_of_node() is non-empty when start_kernel() calls build_all_zonelists():
     # x86 adds CPUs in identify_cpu() (check_bugs(), later); arm64's numa_init() maps CPU 0 to node
     # 0.
@@ -109,7 +111,6 @@ X86_64 = Arch47(
     arch_pfn_valid=False,
     nodes_span_other_nodes=True,
     lowmem_reserve_ratio=(256, 256, 32),
-    max_dma_pfn=(16 << 20) >> 12,  # MAX_DMA_PFN (arch/x86/include/asm/dma.h)
     nodes_with_cpus_at_zonelists=frozenset(),
 )
 ARM64 = Arch47(
@@ -120,7 +121,6 @@ ARM64 = Arch47(
     arch_pfn_valid=True,
     nodes_span_other_nodes=False,
     lowmem_reserve_ratio=(256, 32),
-    max_dma_pfn=None,
     nodes_with_cpus_at_zonelists=frozenset({0}),
 )
 ARCHES = {"x86_64": X86_64, "arm64": ARM64}
@@ -170,12 +170,16 @@ class FreeBlock:
     order: int
     migratetype: int
     zone: tuple[int, int]  # (nid, zone idx) of the page that heads it: page_zone_id()
+    key: int = 0  # place in its free list: list_add() heads get ever smaller keys, tails larger
 
 
 class Linux47:
     """One boot of a 4.7 kernel, replayed: call ``run()`` then read the snapshots."""
 
-    def __init__(self, inputs: ModelInputs) -> None:
+    def __init__(self, inputs: ModelInputs, *, handoff: Memblock | None = None) -> None:
+        """``handoff`` is for unit tests of the buddy arithmetic on a synthetic layout: memblock
+        as the test states it at free_all_bootmem() entry, instead of the model's replay of
+        the early allocations (compare never passes it)."""
         arch = inputs.arch
         if arch not in ARCHES:
             raise ValueError(f"no 4.7 model for arch {arch!r}: choose one of {sorted(ARCHES)}")
@@ -198,12 +202,15 @@ class Linux47:
         self.zone_movable = names.index("Movable")
         self.zone_normal = names.index("Normal")
         self.memblock = inputs.memblock
-        self.memblock_bootmem = inputs.memblock_at_handoff
-        if len(self.memblock_bootmem.reserved) > INIT_MEMBLOCK_REGIONS:
+        if len(self.memblock.reserved) > INIT_MEMBLOCK_REGIONS:
             raise InspectorError(
-                f"memblock.reserved holds {len(self.memblock_bootmem.reserved)} regions at the "
-                f"hand-off: a reallocated array (memblock_double_array) is not modelled"
+                f"memblock.reserved holds {len(self.memblock.reserved)} regions at stop 1: a "
+                f"reallocated array (memblock_double_array) is not modelled"
             )
+        # memblock as free_all_bootmem() finds it: predicted by EarlyAllocs47 (run())
+        self.early: EarlyAllocs47 | None = None
+        self.memblock_bootmem = inputs.memblock
+        self.handoff_override = handoff
         self.nr_cpu_ids = inputs.nr_possible_cpus
         self.max_numnodes = 1 << inputs.nodes_shift if config_numa else 1
         self.max_low_pfn = inputs.max_low_pfn
@@ -216,13 +223,15 @@ class Linux47:
         self.required_kernelcore = 0
         self.required_movablecore = 0
         self.mirrored_kernelcore = False
-        self.dma_reserve = 0
+        # set by memblock_find_dma_reserve() in setup_arch() before paging_init(): an input
+        self.dma_reserve = inputs.dma_reserve
         self.nr_kernel_pages = 0
         self.nr_all_pages = 0
         self.pgdats: dict[int, PgdatState] = {}
         self.pageblock_mt: dict[int, int] = {}  # pageblock index -> migratetype (sparse usemaps)
         self.page_zone_cache: dict[int, tuple[int, int]] = {}
         self.free_blocks: dict[int, FreeBlock] = {}
+        self.list_seq = 0
         self.zonelists: list[Zonelist] = []
         self.current_zonelist_order = ZONELIST_ORDER_DEFAULT
         self.policy_zone = 0
@@ -410,22 +419,6 @@ class Linux47:
         # the out2: label of find_zone_movable_pfns_for_nodes(): align to MAX_ORDER_NR_PAGES
         for nid, pfn in list(self.zone_movable_pfn.items()):
             self.zone_movable_pfn[nid] = roundup(pfn, self.geo.max_order_nr_pages)
-
-    def memblock_find_dma_reserve(self) -> None:
-        # mirrors memblock_find_dma_reserve() (arch/x86/kernel/e820.c, 4.7; x86_64 only)
-        limit = self.arch.max_dma_pfn
-        if limit is None:
-            return
-        nr_pages = 0
-        for start, end, _ in for_each_mem_pfn_range(self.memblock, None, self.geo.page_shift):
-            nr_pages += min(end, limit) - min(start, limit)
-        nr_free = 0
-        for start, end, _ in for_each_free_mem_range(self.memblock):
-            s = min(pfn_up(start, self.geo.page_shift), limit)
-            e = min(pfn_down(end, self.geo.page_shift), limit)
-            if s < e:
-                nr_free += e - s
-        self.dma_reserve = nr_pages - nr_free
 
     def free_area_init_nodes(self) -> None:
         # mirrors free_area_init_nodes() (mm/page_alloc.c, 4.7)
@@ -862,6 +855,13 @@ class Linux47:
             zone.nr_free_pages = 0
             zone.free_area = [[0] * MIGRATE_TYPES for _ in range(self.geo.max_order)]
 
+    def free_lists(self) -> dict[tuple[int, int], dict[tuple[int, int], list[int]]]:
+        """zone -> (order, migratetype) -> the pfns on that free list, head first."""
+        out: dict[tuple[int, int], dict[tuple[int, int], list[tuple[int, int]]]] = {}
+        for pfn, b in self.free_blocks.items():
+            out.setdefault(b.zone, {}).setdefault((b.order, b.migratetype), []).append((b.key, pfn))
+        return {z: {k: [p for _, p in sorted(v)] for k, v in d.items()} for z, d in out.items()}
+
     def get_pfnblock_migratetype(self, pfn: int) -> int:
         # mirrors get_pfnblock_migratetype() (mm/page_alloc.c, 4.7)
         return self.pageblock_mt.get(pfn >> self.geo.pageblock_order, MIGRATE_UNMOVABLE)
@@ -880,7 +880,16 @@ class Linux47:
             self.zone(*buddy.zone).free_area[order][buddy.migratetype] -= 1
             pfn &= buddy_pfn
             order += 1
-        self.free_blocks[pfn] = FreeBlock(order=order, migratetype=mt, zone=zone_key)
+        # done_merging: if the buddy of the next-highest order is free, list_add_tail() (it may
+        # coalesce soon), else list_add()
+        tail = False
+        if order < self.geo.max_order - 2:
+            combined = (pfn ^ (1 << order)) & pfn
+            higher = self.free_blocks.get(combined ^ (1 << (order + 1)))
+            tail = higher is not None and higher.order == order + 1 and higher.zone == zone_key
+        self.list_seq += 1
+        key = self.list_seq if tail else -self.list_seq
+        self.free_blocks[pfn] = FreeBlock(order=order, migratetype=mt, zone=zone_key, key=key)
         zone.free_area[order][mt] += 1
 
     def __free_pages_boot_core(self, pfn: int, order: int) -> None:
@@ -1044,23 +1053,60 @@ class Linux47:
 
     def run(self) -> dict[str, Snapshot]:
         """Replay the boot from free_area_init_nodes to init_per_zone_wmark_min."""
-        self.memblock_find_dma_reserve()
         if self.config_numa:
             self.free_area_init_nodes()
         else:
             self.zone_sizes_init_nonuma()
         self.snapshots[CORE] = self.snapshot(CORE)
         self.snapshots[MEMMAP] = self.snapshot(MEMMAP)
+        early = EarlyAllocs47(
+            self.inputs, nr_kernel_pages=self.nr_kernel_pages, nr_all_pages=self.nr_all_pages
+        )
+        self.early = early
+        # free_area_init_core()'s wait tables, the rest of setup_arch(), setup_command_line()
+        # and setup_per_cpu_areas() (init/main.c start_kernel(), 4.7)
+        early.after_free_area_init(
+            [(z.node, z.spanned_pages) for p in self.pgdats.values() for z in p.zones]
+        )
+        self.log += early.log
         self.build_all_zonelists()
         self.snapshots[ZONELISTS] = self.snapshot(ZONELISTS)
+        early.log = []
+        early.after_zonelists()  # pidhash_init(), vfs_caches_init_early(), mem_init()'s start
+        self.log += early.log
+        self.memblock_bootmem = self.handoff_override or early.mb.snapshot()
+        self.snapshots[HANDOFF] = Snapshot(
+            stop=HANDOFF,
+            kernel=KernelId(version=VERSION, release=self.release, arch=self.arch.name),
+            memblock=self.memblock_bootmem,
+            globals=early.handoff_globals(),
+        )
         self.free_all_bootmem()
         self.mem_init_print_info()
         self.snapshots[BOOTMEM] = self.snapshot(BOOTMEM)
+        self.log += self.late_hash_lines()
         self.setup_per_cpu_pageset()
         self.alternative_instructions()
         self.init_per_zone_wmark_min()
         self.snapshots[WMARKS] = self.snapshot(WMARKS)
         return self.snapshots
+
+    def late_hash_lines(self) -> list[str]:
+        """The lines start_kernel prints after the hand-off from what the model knows: with
+        hashdist the dentry and inode hashes (vmalloc), mnt_init()'s two (fs/namespace.c, 4.7),
+        each through alloc_large_system_hash() (mm/page_alloc.c), and x86's swiotlb banner."""
+        assert self.early is not None
+        sizer = EarlyAllocs47(
+            self.inputs, nr_kernel_pages=self.nr_kernel_pages, nr_all_pages=self.nr_all_pages
+        )
+        if self.early.hashdist():
+            sizer.vfs_caches(early=False)  # vfs_caches_init() (fs/dcache.c)
+        sizer.hash_from_param("Mount-cache", "struct hlist_head", "mhash_entries", 19)
+        sizer.hash_from_param("Mountpoint-cache", "struct hlist_head", "mphash_entries", 19)
+        if self.arch.name == "x86_64" and self.early.swiotlb is not None:
+            # pci_swiotlb_late_init() (arch/x86/kernel/pci-swiotlb.c, 4.7), a rootfs_initcall
+            sizer.log.append(self.early.swiotlb_line())
+        return sizer.log
 
     # --- snapshots --------------------------------------------------------------------------------
 
@@ -1114,8 +1160,14 @@ class Linux47:
             zone.pageblock_migratetypes = self.zone_pageblock_migratetypes(z)
         if stop == BOOTMEM:
             zone.nr_free_pages = z.nr_free_pages
+            lists = self.free_lists().get((z.node, z.idx), {})
             zone.free_area = [
-                FreeArea(order=o, nr_free=sum(z.free_area[o]), free_list=list(z.free_area[o]))
+                FreeArea(
+                    order=o,
+                    nr_free=sum(z.free_area[o]),
+                    free_list=list(z.free_area[o]),
+                    blocks=[lists.get((o, mt), []) for mt in range(MIGRATE_TYPES)],
+                )
                 for o in range(self.geo.max_order)
             ]
         if stop == WMARKS:
@@ -1172,16 +1224,16 @@ def _hex018(x: int) -> str:
     return format(x, "#018x")
 
 
-def predict(inputs: ModelInputs) -> dict[str, Snapshot]:
+def predict(inputs: ModelInputs, *, handoff: Memblock | None = None) -> dict[str, Snapshot]:
     """The model's snapshot at every stop, keyed by stop name (see ``STOPS``)."""
-    return Linux47(inputs).run()
+    return Linux47(inputs, handoff=handoff).run()
 
 
-def boot_log_lines(inputs: ModelInputs) -> list[str]:
+def boot_log_lines(inputs: ModelInputs, *, handoff: Memblock | None = None) -> list[str]:
     """The kernel's own memory-init boot-log lines (message text, without the timestamp).
 
     The ``Memory:`` line is predicted up to ``available``; the rest of it depends on the image.
     """
-    model = Linux47(inputs)
+    model = Linux47(inputs, handoff=handoff)
     model.run()
     return model.log

@@ -160,8 +160,8 @@ def reserved_regions(snapshots: dict[str, Snapshot]) -> list[MemblockRegion]:
     """memblock.reserved at ``free_all_bootmem`` entry if captured, else at stop 1."""
     for name in BOOTMEM_STOPS:
         snap = snapshots.get(name)
-        if snap is not None and snap.inputs is not None:
-            return snap.inputs.memblock.reserved
+        if snap is not None and snap.memblock is not None:
+            return snap.memblock.reserved
     first = input_snapshot(snapshots)
     return first.inputs.memblock.reserved if first and first.inputs else []
 
