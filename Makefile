@@ -52,8 +52,11 @@ kernels: deps
 sources: deps
 	@$(MMI) sources
 
+# ruff (lint and format) over the code and tests, mypy --strict over the package.
 lint: deps
 	@$(VENV)/bin/ruff check inspector tests bench
+	@$(VENV)/bin/ruff format --check --quiet inspector tests bench
+	@$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected no test: that is not a failure of the suite.
 test: deps kernels

@@ -15,11 +15,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inspector.model import functions_for, model_for
+from inspector.registry import Role, stop_name
+from inspector.rundir import load_run
 from inspector.schema import GLOBALS_HASHES, GLOBALS_PERCPU_SWIOTLB, MIGRATETYPES, Snapshot
 
 # Fields that are runtime state rather than a prediction: skipped unless asked for.
@@ -84,68 +87,6 @@ def value_class(path: str) -> str:
 
 WMARK_NAMES = ("min", "low", "high")
 
-# Which 4.7 function computes a field. Keys are the generic path (indexes dropped); a key of the
-# form "stop:path" wins over the plain one at that stop.
-FUNCTIONS_4_7: dict[str, str] = {
-    "node.node_start_pfn": "free_area_init_node()",
-    "node.node_spanned_pages": "calculate_node_totalpages()",
-    "node.node_present_pages": "calculate_node_totalpages()",
-    "node.nr_zones": "init_currently_empty_zone()",
-    "zone.zone_start_pfn": "zone_spanned_pages_in_node()",
-    "zone.spanned_pages": "zone_spanned_pages_in_node()",
-    "zone.present_pages": "zone_absent_pages_in_node()",
-    "zone.memmap_pages": "calc_memmap_size()",
-    "zone.managed_pages": "free_area_init_core()",
-    "free_all_bootmem.return:zone.managed_pages": "__free_pages_boot_core()",
-    "init_per_zone_wmark_min:zone.managed_pages": "__free_pages_boot_core()",
-    "zone.pageblock_flags_bytes": "usemap_size()",
-    "zone.pageblock_migratetypes": "memmap_init_zone()",
-    "zone.nr_free_pages": "__free_one_page()",
-    "zone.free_area": "__free_one_page()",
-    "zone.free_area.nr_free": "__free_one_page()",
-    "zone.free_area.free_list": "__free_one_page()",
-    "zone.free_area.blocks": "__free_one_page() (list_add / list_add_tail)",
-    "zone.watermark": "__setup_per_zone_wmarks()",
-    "zone.lowmem_reserve": "setup_per_zone_lowmem_reserve()",
-    "zone.pageset": "setup_zone_pageset()",
-    "zone.pageset.high": "pageset_set_batch()",
-    "zone.pageset.batch": "pageset_set_batch()",
-    "zone": "free_area_init_core()",
-    "node": "free_area_init_nodes()",
-    "zonelist": "build_zonelists()",
-    "zonelist.zones": "build_zonelists()",
-    "globals.vm_total_pages": "build_all_zonelists()",
-    "globals.page_group_by_mobility_disabled": "build_all_zonelists()",
-    "globals.current_zonelist_order": "set_zonelist_order()",
-    "globals.policy_zone": "check_highest_zone()",
-    "globals.nr_online_nodes": "free_area_init_nodes()",
-    "globals.totalram_pages": "free_all_bootmem()",
-    "globals.min_free_kbytes": "init_per_zone_wmark_min()",
-    "globals.totalreserve_pages": "calculate_totalreserve_pages()",
-    "globals.nr_kernel_pages": "free_area_init_core()",
-    "globals.nr_all_pages": "free_area_init_core()",
-    "globals.dma_reserve": "memblock_find_dma_reserve()",
-    "globals.movable_zone": "find_usable_zone_for_movable()",
-    "globals.zone_movable_pfn": "find_zone_movable_pfns_for_nodes()",
-    "globals.required_kernelcore": "cmdline_parse_kernelcore()",
-    "globals.required_movablecore": "cmdline_parse_movablecore()",
-    "globals.arch_zone_lowest_possible_pfn": "free_area_init_nodes()",
-    "globals.arch_zone_highest_possible_pfn": "free_area_init_nodes()",
-    "globals.pid_hash": "alloc_large_system_hash() (pidhash_init)",
-    "globals.pidhash_shift": "alloc_large_system_hash() (pidhash_init)",
-    "globals.dentry_hashtable": "alloc_large_system_hash() (dcache_init_early)",
-    "globals.d_hash_shift": "alloc_large_system_hash() (dcache_init_early)",
-    "globals.inode_hashtable": "alloc_large_system_hash() (inode_init_early)",
-    "globals.i_hash_shift": "alloc_large_system_hash() (inode_init_early)",
-    "globals.pcpu_base_addr": "pcpu_embed_first_chunk()",
-    "globals.pcpu_unit_size": "pcpu_build_alloc_info()",
-    "globals.io_tlb_start": "swiotlb_init()",
-    "globals.io_tlb_end": "swiotlb_init()",
-    "memblock": "memblock_add_range() / memblock_remove_range() (start_kernel's early allocations)",
-}
-
-FUNCTIONS: dict[str, dict[str, str]] = {"4.7": FUNCTIONS_4_7}
-
 
 @dataclass
 class Difference:
@@ -171,8 +112,10 @@ def generic_path(path: str) -> str:
 
 
 def function_for(path: str, version: str, stop: str) -> str:
-    """The kernel function computing ``path``: the longest matching table entry."""
-    table = FUNCTIONS.get(version, {})
+    """The kernel function computing ``path``: the longest matching entry of the table the
+    version's model registers."""
+
+    table = functions_for(version)
     parts = generic_path(path).split(".")
     for n in range(len(parts), 0, -1):
         key = ".".join(parts[:n])
@@ -285,7 +228,8 @@ class _Walker:
         prefix = f"{path}." if path else ""
         for f in dataclasses.fields(a):
             sub = prefix + f.name
-            x, y = getattr(a, f.name), getattr(b, f.name, None)
+            x: Any = getattr(a, f.name)
+            y: Any = getattr(b, f.name, None)
             if f.name in ("stop", "schema") and not path:
                 continue  # the snapshot's own identity
             if self.ignored(sub) or self.one_sided(sub, x, y):
@@ -342,41 +286,6 @@ def diff(
     return _walk(model, captured, ignore).out
 
 
-def merge(snapshots: list[Snapshot]) -> Snapshot:
-    """One snapshot from several hits of the same stop (per node or per zone); later hits win.
-
-    Nodes are merged by node_id and zones by idx; globals and zonelists are combined.
-    """
-    if not snapshots:
-        raise ValueError("merge() needs at least one snapshot")
-    out = dataclasses.replace(snapshots[0], nodes=[], globals={}, zonelists=None)
-    nodes: dict[int, Any] = {}
-    for snap in snapshots:
-        for node in snap.nodes:
-            old = nodes.get(node.node_id)
-            zones = {z.idx: z for z in (old.zones if old else [])}
-            zones.update({z.idx: z for z in node.zones})
-            nodes[node.node_id] = dataclasses.replace(node, zones=[zones[i] for i in sorted(zones)])
-        out.globals.update(snap.globals)
-        if snap.zonelists is not None:
-            out.zonelists = (out.zonelists or []) + snap.zonelists
-        if snap.inputs is not None:
-            out.inputs = snap.inputs
-        if snap.memblock is not None:
-            out.memblock = snap.memblock
-    out.nodes = [nodes[n] for n in sorted(nodes)]
-    return out
-
-
-def load_run(run_dir: Path) -> dict[str, Snapshot]:
-    """The numbered snapshots of a capture run (``NN-<stop>.json``), merged per stop."""
-    by_stop: dict[str, list[Snapshot]] = defaultdict(list)
-    for path in sorted(run_dir.glob("[0-9]*.json")):
-        snap = Snapshot.read(path)
-        by_stop[snap.stop].append(snap)
-    return {stop: merge(snaps) for stop, snaps in by_stop.items()}
-
-
 # Memory-init lines of the kernel's log that the 4.7 model predicts: each one printed must be
 # predicted, and each predicted must have been printed (mm/page_alloc.c, mm/nobootmem.c).
 LOG_LINES_4_7 = re.compile(
@@ -423,10 +332,9 @@ def judge_log(predicted: list[str], printed: list[str]) -> tuple[list[Difference
     return out, max(len(predicted), len(printed))
 
 
-# Stop 1's snapshot is the model's input, not a prediction. At the hand-off stop only memblock is
-# compared; its ``inputs`` carry the ACPI-parsed later-stop inputs (LATER_INPUTS).
-INPUT_STOPS = ("free_area_init_nodes",)
-HANDOFF_STOP = "free_all_bootmem"
+# Stop 1's snapshot (inspector.registry Role.INPUTS) is the model's input, not a prediction. At
+# the hand-off stop memblock and the early allocations' globals are compared; its ``inputs``
+# carry the ACPI-parsed later-stop inputs (LATER_INPUTS).
 
 # The kernel's own trace of memblock (``memblock=debug``): every reserve and free with its range.
 _TRACE = re.compile(
@@ -531,7 +439,6 @@ def compare(run_dir: Path) -> Comparison:
     """Run the model on a capture run's declared inputs and diff every stop, strictly, and the
     boot log against the guest's dmesg."""
     from inspector.errors import InspectorError
-    from inspector.model import v4_7
     from inspector.model.inputs import LATER_INPUTS, model_inputs
 
     if not run_dir.is_dir():
@@ -539,18 +446,23 @@ def compare(run_dir: Path) -> Comparison:
     captured = load_run(run_dir)
     if not captured:
         raise InspectorError(f"{run_dir} holds no snapshots (NN-<stop>.json): not an inspect run")
-    start = captured.get(INPUT_STOPS[0])
-    version = start.kernel.version if start else next(iter(captured.values())).kernel.version
-    if version != v4_7.VERSION:
-        raise InspectorError(f"{run_dir}: no model for Linux {version} yet")
-    inputs = model_inputs(run_dir, captured, INPUT_STOPS[0], HANDOFF_STOP, v4_7.ZONELISTS)
-    model = v4_7.Linux47(inputs)
-    predicted = model.run()
+    version = next(iter(captured.values())).kernel.version
+    spec = model_for(version)
+    first = stop_name(version, Role.INPUTS)
+    inputs = model_inputs(
+        run_dir,
+        captured,
+        first,
+        stop_name(version, Role.HANDOFF),
+        stop_name(version, Role.ZONELISTS),
+    )
+    rep = spec.replay(inputs)
+    predicted = rep.snapshots
     diffs: dict[str, list[Difference]] = {}
     counts: Counter[str] = Counter()
     per_stop: Counter[str] = Counter()
     for stop in list(predicted) + [s for s in captured if s not in predicted]:
-        if stop in INPUT_STOPS:
+        if stop == first:  # the model's input, not a prediction
             continue
         if stop not in predicted or stop not in captured:
             d = Difference(
@@ -570,7 +482,7 @@ def compare(run_dir: Path) -> Comparison:
         per_stop[stop] = sum(w.counts.values())
     dmesg = run_dir / "dmesg.txt"
     if dmesg.exists():
-        log_diffs, n = judge_log(model.log, kernel_log_lines(dmesg.read_text(errors="replace")))
+        log_diffs, n = judge_log(rep.log, kernel_log_lines(dmesg.read_text(errors="replace")))
     else:
         log_diffs = [Difference("log", "present", "missing (no dmesg.txt)", "printk()", "dmesg")]
         n = 1
@@ -579,8 +491,8 @@ def compare(run_dir: Path) -> Comparison:
     per_stop["dmesg"] = n
     notes = [LOG_NOTE]
     trace = kernel_memblock_trace(dmesg.read_text(errors="replace")) if dmesg.exists() else None
-    if trace is not None and model.early is not None:
-        tdiffs, n = judge_log(model_memblock_trace(model.early.mb.calls), trace)
+    if trace is not None:
+        tdiffs, n = judge_log(model_memblock_trace(rep.memblock_calls), trace)
         for d in tdiffs:
             d.path = d.path.replace("log[", "memblock_trace[")
             d.function = "memblock_reserve() / memblock_free()"
@@ -589,7 +501,10 @@ def compare(run_dir: Path) -> Comparison:
         counts["memblock trace"] += n
         per_stop["memblock=debug"] = n
         notes.append(TRACE_NOTE)
-    later = {name: sum(per_stop[s] for s in LATER_INPUTS[name][1]) for name in inputs.later()}
+    later = {
+        name: sum(per_stop[stop_name(version, role)] for role in LATER_INPUTS[name][1])
+        for name in inputs.later()
+    }
     return Comparison(
         run_dir=run_dir,
         diffs=diffs,

@@ -187,7 +187,8 @@ class Snapshot:
                 f"snapshot schema {data.get('schema')} is not {SCHEMA_VERSION}: "
                 "capture it again with this mm-inspector"
             )
-        return _build(cls, data)
+        snap: Snapshot = _build(cls, data)
+        return snap
 
     @classmethod
     def read(cls, path: Path) -> Snapshot:
@@ -198,7 +199,7 @@ def _build(tp: Any, data: Any) -> Any:
     """Rebuild a value of type ``tp`` (dataclass, list, tuple, dict, Optional) from JSON data."""
     if data is None:
         return None
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         kwargs = {
             f.name: _build(hints[f.name], data[f.name])

@@ -14,10 +14,10 @@ from inspector.compare import (
     function_for,
     generic_path,
     main,
-    merge,
     report_json,
     report_text,
 )
+from inspector.rundir import merge
 from inspector.schema import (
     FreeArea,
     KernelId,

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inspector.capture.plan import KernelFacts, read_config
+from inspector.capture.facts import KernelFacts, read_config
 from inspector.debug.layout import Layout
 from inspector.errors import InspectorError
 from inspector.kernel.build import Build

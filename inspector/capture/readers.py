@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import drgn
 
-from inspector.capture.plan import KernelFacts
+from inspector.capture.facts import KernelFacts
 from inspector.debug.gdb import GdbError, GdbSession
 from inspector.debug.layout import Layout, View
 from inspector.errors import InspectorError
@@ -351,7 +351,7 @@ class Reader:
         """A mem_section flag: BIT(enumerator) in 6.12 (an enum, in DWARF); 4.7 #defines the
         flags (absent from DWARF: ``default``)."""
         try:
-            return 1 << self.layout.prog.constant(enumerator).value_()
+            return 1 << int(self.layout.prog.constant(enumerator).value_())
         except LookupError:
             return default
 
@@ -532,18 +532,19 @@ class Reader:
         initialized = self.zone_is_initialized(zone)
         out = []
         for order, fa in enumerate(zone.views("free_area")):
-            lengths = blocks = None
-            if walk:
-                lengths = [0] * len(MIGRATETYPES)
-                blocks = [[] for _ in MIGRATETYPES]
-                for mt, lh in enumerate(fa.views("free_list")):
-                    # an empty list points at itself: no round trip needed
-                    if initialized and lh["next"] != lh.address:
-                        entries = self.list_entries(lh.address)
-                        lengths[mt] = len(entries)
-                        if mem_map is None:
-                            raise InspectorError("a free list holds pages of a zone with no memmap")
-                        blocks[mt] = [self.lru_to_pfn(e, mem_map) for e in entries]
+            if not walk:
+                out.append(FreeArea(order, fa["nr_free"]))
+                continue
+            lengths = [0] * len(MIGRATETYPES)
+            blocks: list[list[int]] = [[] for _ in MIGRATETYPES]
+            for mt, lh in enumerate(fa.views("free_list")):
+                # an empty list points at itself: no round trip needed
+                if initialized and lh["next"] != lh.address:
+                    entries = self.list_entries(lh.address)
+                    lengths[mt] = len(entries)
+                    if mem_map is None:
+                        raise InspectorError("a free list holds pages of a zone with no memmap")
+                    blocks[mt] = [self.lru_to_pfn(e, mem_map) for e in entries]
             out.append(FreeArea(order, fa["nr_free"], lengths, blocks))
         return out
 

@@ -12,13 +12,15 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pexpect
 
 from inspector.capture.buildinfo import write_build_record
-from inspector.capture.plan import ARG_REGISTERS, KernelFacts, StopSpec, kernel_facts, plan_for
+from inspector.capture.facts import KernelFacts, kernel_facts
+from inspector.capture.inspection import Inspection, StopRecord
+from inspector.capture.plan import ARG_REGISTERS, StopSpec, plan_for
 from inspector.capture.readers import Reader
 from inspector.capture.stops import Capture
 from inspector.capture.summary import summary_text
@@ -26,6 +28,7 @@ from inspector.debug.gdb import GdbSession, Stop, StopTimeout
 from inspector.debug.layout import Layout, layout_for
 from inspector.errors import GuestPanic, InspectorError
 from inspector.kernel.build import Build
+from inspector.registry import RETURN
 from inspector.schema import KernelId, Snapshot
 from inspector.vm.console import PANIC, Console, tail
 from inspector.vm.guest import BootRequest, prepare
@@ -43,40 +46,13 @@ GUEST_FILES = {
 }
 
 
-@dataclass
-class StopRecord:
-    """One captured snapshot: when (seconds since QEMU started), at what cost."""
-
-    index: int
-    name: str
-    path: Path
-    at_seconds: float
-    capture_seconds: float
-    round_trips: int
-    bytes_read: int
-
-
-@dataclass
-class Inspection:
-    run_dir: Path
-    build: Build
-    records: list[StopRecord] = field(default_factory=list)
-    snapshots: list[Snapshot] = field(default_factory=list)
-    shell_seconds: float = 0.0  # QEMU start to the guest's shell
-    last_stop_seconds: float = 0.0  # QEMU start to the end of the last capture
-    guest_files: dict[str, Path] = field(default_factory=dict)
-    guest_failures: dict[str, str] = field(default_factory=dict)  # file -> what went wrong
-
-    def by_stop(self, name: str) -> list[Snapshot]:
-        return [s for s in self.snapshots if s.stop == name]
-
-
 def drain(console: Console) -> None:
     """Read what the guest printed so far into the console's buffer (kept for later matches):
     a serial port that nobody reads stalls the guest once the socket buffer fills."""
     with contextlib.suppress(pexpect.ExceptionPexpect, OSError):
         console.child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0)
-    if m := PANIC.search(console.child.buffer[-4096:]):
+    buffer: bytes = console.child.buffer  # type: ignore[assignment]  # bytes: no encoding
+    if m := PANIC.search(buffer[-4096:]):
         msg = m.group(0).decode(errors="replace").strip()
         raise GuestPanic(f"guest panic before the last stop: {msg}", detail=tail(console.log_path))
 
@@ -211,13 +187,13 @@ class Walker:
         t0, rt0, b0 = self._elapsed(), self.gdb.round_trips, self.gdb.bytes_read
         entry_snap = None
         if spec.entry and self.capture is not None:
-            entry_snap = self.capture.handler(spec.entry)(spec.name, hit, None)
+            entry_snap = spec.entry(self.capture, spec.name, hit, None)
             self._record(entry_snap, spec.name, t0, rt0, b0)
         if spec.on_return and self.capture is not None:
             done = self._finish(spec)
             t0, rt0, b0 = self._elapsed(), self.gdb.round_trips, self.gdb.bytes_read
-            name = f"{spec.name}.return" if entry_snap is not None else spec.name
-            snap = self.capture.handler(spec.on_return)(name, hit, done)
+            name = spec.name + RETURN if entry_snap is not None else spec.name
+            snap = spec.on_return(self.capture, name, hit, done)
             self._record(snap, name, t0, rt0, b0)
 
 

@@ -7,7 +7,6 @@ when it only remembers something for the return handler (``memmap_args``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from inspector.capture.readers import Reader
 from inspector.debug.gdb import Stop
@@ -54,12 +53,6 @@ class Capture:
         self.banner = ""
         # free_area_init_core snapshots whose node sizes are re-read at the next stop
         self._unsettled: list[tuple[int, Snapshot]] = []
-
-    def handler(self, name: str) -> Callable[[str, int, Stop | None], Snapshot | None]:
-        fn = getattr(self, f"on_{name}", None)
-        if fn is None:
-            raise InspectorError(f"stop plan names an unknown capture {name!r}")
-        return fn  # type: ignore[no-any-return]
 
     def _snapshot(self, stop: str, **kw: object) -> Snapshot:
         return Snapshot(stop=stop, kernel=self.kernel, **kw)  # type: ignore[arg-type]

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from inspector.capture.inspection import Inspection
 from inspector.schema import Snapshot
-
-if TYPE_CHECKING:
-    from inspector.capture.run import Inspection
 
 MiB = 1 << 20
 

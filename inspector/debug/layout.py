@@ -193,7 +193,7 @@ class Layout:
         return self._types[name]
 
     def sizeof(self, name: str) -> int:
-        return drgn.sizeof(self.type(name))
+        return int(drgn.sizeof(self.type(name)))
 
     def offsetof(self, name: str, member: str) -> int:
         return resolve(self.type(name), member)[0]
@@ -219,13 +219,14 @@ class Layout:
             raise InspectorError(f"{self.vmlinux} has no variable {name!r}") from None
 
     def address(self, name: str) -> int:
+        addr: int | None
         try:
             addr = self.prog.object(name).address_
         except LookupError:
             addr = None
         if addr is None:
             try:
-                addr = self.prog.symbol(name).address
+                addr = int(self.prog.symbol(name).address)
             except LookupError:
                 raise InspectorError(f"{self.vmlinux} has no symbol {name!r}") from None
         return addr
@@ -254,7 +255,7 @@ class Layout:
         return out
 
     def symbol_size(self, name: str) -> int:
-        return self.prog.symbol(name).size
+        return int(self.prog.symbol(name).size)
 
     def enumerators(self, name: str) -> dict[str, int]:
         t = self.type(name)

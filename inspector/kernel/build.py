@@ -52,7 +52,8 @@ class Build:
         return self.dir / ".config"
 
     def info(self) -> dict[str, object]:
-        return json.loads((self.dir / STAMP).read_text())
+        info: dict[str, object] = json.loads((self.dir / STAMP).read_text())
+        return info
 
 
 def _tool_version(tool: str) -> str:
@@ -193,7 +194,11 @@ def _build_locked(
     out = result.dir
     log = out / "build.log"
     argv = make_args(version, arch, source.path, out)
-    say = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
     say(f"building Linux {source.release} for {arch.name} in {out} (log: {log})")
     for q in version.quirks_for(arch):
         say(f"  quirk {q.name}: {q.why}")

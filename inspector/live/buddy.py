@@ -164,7 +164,7 @@ def _totalram(prog: drgn.Program) -> int | None:
             obj = prog[name]
         except LookupError:
             continue
-        return (
+        return int(
             obj.counter.value_()
             if obj.type_.unaliased().kind == drgn.TypeKind.STRUCT
             else obj.value_()

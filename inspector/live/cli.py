@@ -12,6 +12,7 @@ from typing import Any
 
 import drgn
 
+from inspector.cli_args import add_vm_args, boot_request
 from inspector.errors import InspectorError
 from inspector.live.buddy import dump, render
 from inspector.live.invariants import CHECKS, check
@@ -58,7 +59,6 @@ def _one(lg: LiveGuest, args: argparse.Namespace) -> int:
 
 
 def cmd_buddy(args: argparse.Namespace) -> int:
-    from inspector.cli import boot_request  # lazily: inspector.cli imports this module
 
     req = boot_request(args)
     with live_guest(req, derive_vmcoreinfo=args.derive_vmcoreinfo) as lg:
@@ -75,7 +75,6 @@ def cmd_buddy(args: argparse.Namespace) -> int:
 
 
 def cmd_vmcore(args: argparse.Namespace) -> int:
-    from inspector.cli import boot_request
 
     req = boot_request(args)
     out = Path(args.output)
@@ -94,7 +93,6 @@ def cmd_vmcore(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    from inspector.cli import add_vm_args
 
     add_vm_args(p)
     p.add_argument("--run", help="run this shell command in the guest first (e.g. to fragment)")

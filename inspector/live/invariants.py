@@ -94,7 +94,8 @@ class _Checker:
 
     def walk(self, z: ZoneState, what: str, w: ListWalk) -> None:
         if not w.ok:
-            pfn = self.pfn_of(w.bad_node) if w.bad_node not in (None, w.head) else None
+            bad = w.bad_node
+            pfn = self.pfn_of(bad) if bad is not None and bad != w.head else None
             self.fail("list", z, pfn, f"{what}: {w.error}")
 
     def section_ok(self, pfn: int) -> bool:

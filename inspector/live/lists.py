@@ -59,13 +59,13 @@ class PageCache:
             nr, inner = divmod(off, self.section_bytes)
             if inner <= self.section_bytes - 8 and (chunk := self._chunk(nr)) is not None:
                 return struct.unpack_from("<Q", chunk, inner)[0]  # type: ignore[no-any-return]
-        return self.prog.read_u64(addr)
+        return int(self.prog.read_u64(addr))
 
     def page(self, pfn: int) -> bytes:
         """The ``struct page`` of ``pfn`` (drgn.FaultError if it has no memmap)."""
         chunk = self._chunk(pfn >> self.shift)
         if chunk is None:
-            return self.prog.read(self.vmemmap + pfn * self.sizeof_page, self.sizeof_page)
+            return bytes(self.prog.read(self.vmemmap + pfn * self.sizeof_page, self.sizeof_page))
         inner = (pfn & ((1 << self.shift) - 1)) * self.sizeof_page
         return chunk[inner : inner + self.sizeof_page]
 

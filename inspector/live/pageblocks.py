@@ -37,9 +37,9 @@ class PageblockReader:
         self._bitmaps: dict[int, bytes | None] = {}
 
     def _section_address(self, nr: int) -> int:
-        per_root = self.prog["SECTIONS_PER_ROOT"].value_()
-        root = self.prog["mem_section"][nr // per_root].value_()
-        return root + (nr % per_root) * self.ms_size
+        per_root = int(self.prog["SECTIONS_PER_ROOT"].value_())
+        root = int(self.prog["mem_section"][nr // per_root].value_())
+        return root + (nr % per_root) * int(self.ms_size)
 
     def _bitmap(self, nr: int) -> bytes | None:
         if nr not in self._bitmaps:
@@ -61,11 +61,11 @@ class PageblockReader:
         if bitmap is None:
             return None
         bitidx = ((pfn & ((1 << self.shift) - 1)) >> self.order) * self.bits
-        word = int.from_bytes(bitmap[bitidx // 64 * 8 : bitidx // 64 * 8 + 8], "little")
+        word: int = int.from_bytes(bitmap[bitidx // 64 * 8 : bitidx // 64 * 8 + 8], "little")
         bitidx &= 63
         if self.via_usage:
-            return (word >> bitidx) & MIGRATETYPE_MASK
-        return (word >> (64 - (bitidx + self.end_bitidx) - 1)) & MIGRATETYPE_MASK
+            return int((word >> bitidx) & MIGRATETYPE_MASK)
+        return int((word >> (64 - (bitidx + self.end_bitidx) - 1)) & MIGRATETYPE_MASK)
 
     def zone(self, start_pfn: int, end_pfn: int) -> list[int]:
         """One migratetype per pageblock step from ``start_pfn`` (as /proc/pagetypeinfo walks

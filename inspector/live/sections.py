@@ -33,7 +33,7 @@ class Section:
 
 def _map_mask(prog: drgn.Program) -> int:
     try:  # 6.12: an anonymous enum ending in SECTION_MAP_LAST_BIT
-        last = prog["SECTION_MAP_LAST_BIT"].value_()
+        last = int(prog["SECTION_MAP_LAST_BIT"].value_())
     except LookupError:  # 4.7: macros; SECTION_MAP_LAST_BIT is 2
         last = 2
     return ~((1 << last) - 1) & (1 << 64) - 1

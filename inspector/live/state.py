@@ -103,7 +103,7 @@ class KernelConsts:
 
 def _value(prog: drgn.Program, name: str, default: int | None = None) -> int:
     try:
-        return prog[name].value_()
+        return int(prog[name].value_())
     except (LookupError, drgn.FaultError):
         if default is None:
             raise
@@ -141,7 +141,7 @@ def kernel_consts(prog: drgn.Program, config: Path | None = None) -> KernelConst
 def _array_len(t: drgn.Type, member: str) -> int:
     length = t.member(member).type.length
     assert length is not None
-    return length
+    return int(length)
 
 
 def _free_list_len(free_area: drgn.Type) -> int:
@@ -153,7 +153,7 @@ def pageblock_order(prog: drgn.Program, config: Path | None) -> int:
     build's .config (HUGETLB_PAGE or TRANSPARENT_HUGEPAGE: the PMD order; else the largest
     order), and without a .config, the largest order."""
     with contextlib.suppress(LookupError):
-        return prog["pageblock_order"].value_()
+        return int(prog["pageblock_order"].value_())
     top = _array_len(prog.type("struct zone"), "free_area") - 1
     text = config.read_text() if config is not None and config.exists() else ""
     if re.search(r"^CONFIG_(HUGETLB_PAGE|TRANSPARENT_HUGEPAGE)=y", text, re.M):
@@ -164,9 +164,9 @@ def pageblock_order(prog: drgn.Program, config: Path | None) -> int:
 def _managed(zone: drgn.Object) -> int:
     managed = zone.managed_pages
     try:
-        return managed.counter.value_()
+        return int(managed.counter.value_())
     except AttributeError:
-        return managed.value_()
+        return int(managed.value_())
 
 
 def _pcp(
@@ -203,7 +203,7 @@ def _stat_diff(zone: drgn.Object, cpu: int, item: int) -> int:
         stats = per_cpu_ptr(zone.per_cpu_zonestats, cpu)
     except AttributeError:
         stats = per_cpu_ptr(zone.pageset, cpu)
-    return stats.vm_stat_diff[item].value_()
+    return int(stats.vm_stat_diff[item].value_())
 
 
 def read_zone(

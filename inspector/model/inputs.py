@@ -19,6 +19,7 @@ from typing import Any
 
 from inspector.errors import InspectorError
 from inspector.model.common import memblock_find_dma_reserve
+from inspector.registry import Role
 from inspector.schema import Inputs, Memblock, Snapshot
 
 
@@ -33,32 +34,27 @@ class Source:
 
 # Later-stop inputs: why each cannot come from stop 1 and the build (yet), and which stops'
 # compared values it feeds.
-LATER_INPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
+LATER_INPUTS: dict[str, tuple[str, tuple[Role, ...]]] = {
     "nr_possible_cpus": (
         "the possible-CPU count comes from ACPI's MADT (x86_64) or the device tree's cpus "
         "(arm64), both parsed after free_area_init_nodes; taken as the number of cpu_to_node "
         "entries captured at build_all_zonelists",
-        ("free_all_bootmem", "free_all_bootmem.return", "init_per_zone_wmark_min"),
+        (Role.HANDOFF, Role.BUDDY, Role.WMARKS),
     ),
     "cpu_to_node_at_zonelists": (
         "the same CPU topology: nr_free_zone_pages() counts from the boot CPU's node, and "
         "pcpu_build_alloc_info() groups the per-cpu units by node",
-        (
-            "build_all_zonelists",
-            "free_all_bootmem",
-            "free_all_bootmem.return",
-            "init_per_zone_wmark_min",
-        ),
+        (Role.ZONELISTS, Role.HANDOFF, Role.BUDDY, Role.WMARKS),
     ),
     "nr_ioapics": (
         "x86_64: the IOAPIC count comes from ACPI's MADT, parsed by acpi_boot_init() after "
         "stop 1; it sizes ioapic_setup_resources()'s allocation",
-        ("free_all_bootmem", "free_all_bootmem.return", "init_per_zone_wmark_min"),
+        (Role.HANDOFF, Role.BUDDY, Role.WMARKS),
     ),
     "hpet_address": (
         "x86_64: the HPET base comes from ACPI's HPET table, parsed by acpi_boot_init() after "
         "stop 1; acpi_parse_hpet() allocates its resource when there is one",
-        ("free_all_bootmem", "free_all_bootmem.return", "init_per_zone_wmark_min"),
+        (Role.HANDOFF, Role.BUDDY, Role.WMARKS),
     ),
 }
 
@@ -222,7 +218,9 @@ def model_inputs(
     sym_range = (sym.get("__per_cpu_start"), sym.get("__per_cpu_end"))
     c.put(
         "percpu_static_size",
-        sym_range[1] - sym_range[0] if None not in sym_range else None,  # type: ignore[operator]
+        sym_range[1] - sym_range[0]
+        if sym_range[0] is not None and sym_range[1] is not None
+        else None,
         "build",
         "vmlinux symbols __per_cpu_end - __per_cpu_start",
     )

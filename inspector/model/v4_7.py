@@ -42,7 +42,9 @@ from inspector.model.common import (
     roundup,
 )
 from inspector.model.inputs import ModelInputs
+from inspector.model.spec import Replay
 from inspector.model.v4_7_early import EarlyAllocs47
+from inspector.registry import Role, stop_name
 from inspector.schema import (
     GLOBALS_BUDDY,
     GLOBALS_SIZED,
@@ -75,14 +77,14 @@ START_KERNEL_MAP = 0xFFFFFFFF80000000  # __START_KERNEL_map (arch/x86/include/as
 NR_CPUS_DEFAULT = 1 << 31  # setup_max_cpus = NR_CPUS unless maxcpus= (init/main.c); any > 1
 PENALTY_FOR_NODE_WITH_CPUS = 1  # include/linux/topology.h
 WATERMARK_SCALE_FACTOR = 10  # mm/page_alloc.c default
-# The snapshots the model predicts, named like the capture's stop plan (inspector/capture/plan.py):
-# a stop whose entry capture is itself a snapshot names its return one "<stop>.return".
-CORE = "free_area_init_core"  # entry, per node: sizes from calculate_node_totalpages()
-MEMMAP = "memmap_init_zone"  # return, per zone: pageblocks as memmap_init_zone() leaves them
-ZONELISTS = "build_all_zonelists"  # return
-HANDOFF = "free_all_bootmem"  # entry: memblock as the buddy allocator is handed it
-BOOTMEM = "free_all_bootmem.return"  # return: the buddy allocator after the hand-off
-WMARKS = "init_per_zone_wmark_min"  # return: watermarks, lowmem_reserve, pagesets
+# The snapshots the model predicts, named by the registry (inspector/registry.py) as the capture
+# names them.
+CORE = stop_name(VERSION, Role.NODE)  # entry, per node: sizes from calculate_node_totalpages()
+MEMMAP = stop_name(VERSION, Role.MEMMAP)  # return, per zone: pageblocks as memmap_init_zone() sets
+ZONELISTS = stop_name(VERSION, Role.ZONELISTS)  # return
+HANDOFF = stop_name(VERSION, Role.HANDOFF)  # entry: memblock as the buddy allocator is handed it
+BOOTMEM = stop_name(VERSION, Role.BUDDY)  # return: the buddy allocator after the hand-off
+WMARKS = stop_name(VERSION, Role.WMARKS)  # return: watermarks, lowmem_reserve, pagesets
 STOPS = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, WMARKS)
 
 
@@ -1222,6 +1224,14 @@ def to_long(x: int) -> int:
 def _hex018(x: int) -> str:
     """printk's ``%#018Lx`` (lib/vsprintf.c prints the ``0x`` for zero too, unlike C)."""
     return format(x, "#018x")
+
+
+def replay(inputs: ModelInputs) -> Replay:
+    """The whole boot, as compare reads it (inspector.model registers this)."""
+    model = Linux47(inputs)
+    snaps = model.run()
+    calls = model.early.mb.calls if model.early else []
+    return Replay(snaps, model.log, calls)
 
 
 def predict(inputs: ModelInputs, *, handoff: Memblock | None = None) -> dict[str, Snapshot]:

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from inspector.registry import Role, names_of
 from inspector.schema import MIGRATETYPES, MemblockRegion, Node, Snapshot, Zone
 
 # stop 1, and the stop whose entry captures memblock just before it is handed to the buddy
-INPUT_STOPS = ("free_area_init_nodes", "free_area_init")
-BOOTMEM_STOPS = ("free_all_bootmem", "memblock_free_all")
+INPUT_STOPS = names_of(Role.INPUTS)
+BOOTMEM_STOPS = names_of(Role.HANDOFF)
 DEFAULT_PAGE_SIZE = 4096
 
 MEMMAP_FILE = "memmap.svg"
@@ -272,7 +273,7 @@ def _zone_label(z: Zone, w: float, page: int) -> list[str]:
 def memory_map_svg(snapshots: dict[str, Snapshot]) -> str:
     """Guest-physical memory per node: zones, holes and memblock.reserved on one axis.
 
-    ``snapshots`` maps stop names to (merged) snapshots, as ``inspector.compare.load_run``
+    ``snapshots`` maps stop names to (merged) snapshots, as ``inspector.rundir.load_run``
     returns them; it needs stop 1's inputs and one stop with nodes and zones.
     """
     first = input_snapshot(snapshots)
@@ -653,7 +654,7 @@ def _zone_panel(z: Zone, px: float, py: float) -> list[str]:
 def write_pictures(run_dir: Path) -> list[Path]:
     """Write ``memmap.svg`` and ``freelists.svg`` into a capture run directory; a picture whose
     snapshots are missing is skipped. Returns the paths written."""
-    from inspector.compare import load_run
+    from inspector.rundir import load_run
 
     snapshots = load_run(run_dir)
     written: list[Path] = []

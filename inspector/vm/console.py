@@ -6,6 +6,7 @@ import contextlib
 import re
 import socket
 import time
+import typing
 from pathlib import Path
 
 import pexpect
@@ -50,7 +51,7 @@ class Console:
         if idx == 0:
             return 0
         if idx == 1:
-            msg = self.child.after.decode(errors="replace").strip()
+            msg = self._bytes(self.child.after).decode(errors="replace").strip()
             self._drain()
             raise GuestPanic(f"guest panic while {what}: {msg}", detail=tail(self.log_path))
         if idx == 2:
@@ -72,7 +73,7 @@ class Console:
             timeout,
             "waiting for the guest's shell (boot)",
         )
-        self.release = self.child.match.group(1).decode()
+        self.release = self._match().group(1).decode()
         waited = time.monotonic() - start
         self.run("stty -echo", timeout)
         return waited
@@ -85,8 +86,19 @@ class Console:
         self.child.send(line.encode())
         self._expect(re.compile(re.escape(_BEGIN) + rb"\r?\n"), timeout, f"starting {command!r}")
         self._expect(_END, timeout, f"running {command!r}")
-        out = self.child.before.decode(errors="replace").replace("\r", "")
-        return int(self.child.match.group(1)), out
+        out = self._bytes(self.child.before).decode(errors="replace").replace("\r", "")
+        return int(self._match().group(1)), out
+
+    @staticmethod
+    def _bytes(data: object) -> bytes:
+        """pexpect's before/after: bytes on a socket spawned without an encoding."""
+        assert isinstance(data, bytes)
+        return data
+
+    def _match(self) -> re.Match[bytes]:
+        m = self.child.match
+        assert isinstance(m, re.Match)
+        return typing.cast(re.Match[bytes], m)
 
     def close(self) -> None:
         self.sock.close()

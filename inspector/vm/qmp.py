@@ -34,7 +34,7 @@ class QMP:
             line = self.file.readline()
             if not line:
                 raise InspectorError("QMP connection closed (QEMU exited?)")
-            msg = json.loads(line)
+            msg: dict[str, Any] = json.loads(line)
             if "event" not in msg:
                 return msg
 

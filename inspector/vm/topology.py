@@ -79,7 +79,7 @@ def parse_topology(
     numa: str | None = None,
     numa_dist: str | None = None,
 ) -> Topology:
-    ncpu = int(smp) if smp not in (None, "") else 1
+    ncpu = int(smp) if smp is not None and smp != "" else 1
     if ncpu < 1 or ncpu > 64:
         raise InspectorError(f"bad SMP={smp}: use 1 to 64 CPUs")
     nodes: list[NumaNode] = []

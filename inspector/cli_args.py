@@ -1,0 +1,51 @@
+"""The command-line arguments that name a kernel and a guest, shared by every subcommand
+(``inspector.cli`` and ``inspector.live.cli``), and the BootRequest they make."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from inspector.arch import get_arch
+from inspector.kernel.versions import get_version
+from inspector.vm.guest import DEFAULT_BOOT_TIMEOUT, BootRequest
+from inspector.vm.topology import parse_topology
+
+
+def _opt(value: str | None) -> str | None:
+    """Make passes unset variables as empty strings."""
+    return value if value not in (None, "") else None
+
+
+def add_target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--arch", required=True, help="x86_64 or arm64")
+    p.add_argument("--kver", default="4.7", help="4.7 (default) or 6.12")
+
+
+def add_vm_args(p: argparse.ArgumentParser) -> None:
+    add_target_args(p)
+    p.add_argument("--mem", help="guest RAM, e.g. 1G (default 1G, or the sum of --numa)")
+    p.add_argument("--smp", help="CPU count (default 1)")
+    p.add_argument("--numa", help="per-node memory, e.g. 512M,512M (0 = memoryless node)")
+    p.add_argument("--numa-dist", help="distances, e.g. 0-1=20,0-2=30 (others: 20)")
+    p.add_argument("--append", help="extra kernel command line")
+    p.add_argument("--machine", help="QEMU machine (default: pc on x86_64, virt on arm64)")
+    p.add_argument("--accel", default="tcg", help="tcg (default) or kvm")
+    p.add_argument("--timeout", type=float, default=DEFAULT_BOOT_TIMEOUT, help="boot timeout, s")
+
+
+def boot_request(args: argparse.Namespace, **kw: object) -> BootRequest:
+    arch = get_arch(args.arch)
+    version = get_version(_opt(args.kver) or "4.7")
+    topo = parse_topology(_opt(args.mem), _opt(args.smp), _opt(args.numa), _opt(args.numa_dist))
+    append = tuple(shlex.split(_opt(args.append) or ""))
+    return BootRequest(
+        version=version,
+        arch=arch,
+        topology=topo,
+        append=append,
+        machine=_opt(args.machine),
+        accel=_opt(args.accel) or "tcg",
+        timeout=args.timeout,
+        **kw,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,28 @@
+"""What a registered model is: its version, how it replays a boot, and which kernel function
+computes each field (inspector.model registers one per kernel version)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from inspector.model.inputs import ModelInputs
+from inspector.model.memblock import MemblockCall
+from inspector.schema import Snapshot
+
+
+@dataclass
+class Replay:
+    """One boot replayed by a model: a snapshot per stop, the boot-log lines it printed, and
+    every memblock allocation and free between stop 1 and the hand-off, in order."""
+
+    snapshots: dict[str, Snapshot]
+    log: list[str]
+    memblock_calls: list[MemblockCall] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    version: str
+    replay: Callable[[ModelInputs], Replay]
+    functions: dict[str, str]  # generic field path (or "stop:path") -> kernel function
