@@ -1,5 +1,5 @@
 """The memblock allocator model (inspector.model.memblock) and the 4.7 early allocations
-(inspector.model.v4_7_early) on synthetic layouts; every expected address is derived here by
+(inspector.model.v4_7.start_kernel) on synthetic layouts; every expected address is derived here by
 hand from the kernel's rules (top-down, aligned, node-local first, merge on reserve)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from inspector.model.inputs import synthetic_inputs
 from inspector.model.memblock import BootPanic, MemblockState
 from inspector.model.v4_7 import Linux47
-from inspector.model.v4_7_early import EarlyAllocs47
+from inspector.model.v4_7.start_kernel import EarlyAllocs47
 from inspector.schema import FirmwareRange, Inputs, Memblock, MemblockRegion
 
 MiB = 1 << 20

@@ -4,8 +4,9 @@ validate, the report and the CLI ask ``model_for``."""
 from __future__ import annotations
 
 from inspector.errors import InspectorError
-from inspector.model import v4_7, v4_7_fields
+from inspector.model import v4_7
 from inspector.model.spec import ModelSpec, Replay
+from inspector.model.v4_7 import fields as v4_7_fields
 
 MODELS: dict[str, ModelSpec] = {
     v4_7.VERSION: ModelSpec(v4_7.VERSION, v4_7.replay, v4_7_fields.FUNCTIONS),

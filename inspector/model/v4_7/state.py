@@ -1,0 +1,311 @@
+"""The state one 4.7 boot builds up (pgdats and zones, free blocks, pageblocks, mm globals), the
+constants of the configuration, and the accessors every step reads it through
+(include/linux/mmzone.h, mm/page_alloc.c). The steps themselves are functions over this record in
+the modules named after the kernel code they mirror (see the package docstring).
+
+Configuration modelled (see kernel-configs/ and the built .config): NUMA=y, SPARSEMEM_VMEMMAP,
+HAVE_MEMBLOCK_NODE_MAP, NO_BOOTMEM, no HIGHMEM, no CMA, no MEMORY_ISOLATION, no MEMORY_HOTPLUG, no
+DEFERRED_STRUCT_PAGE_INIT, no HUGETLB_PAGE (so pageblock_order = MAX_ORDER - 1 = 10, read from the
+inputs' constants when captured). The arm64 ``CONFIG_NUMA=n`` path (zone_sizes_init() with
+explicit zone and hole sizes) is available with ``config_numa=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from inspector.errors import InspectorError
+from inspector.model.common import (
+    PageGeometry,
+    for_each_mem_pfn_range,
+    memblock_is_map_memory,
+    memblock_search_pfn_nid,
+    pfn_phys,
+)
+from inspector.model.inputs import ModelInputs
+from inspector.model.v4_7.start_kernel import EarlyAllocs47
+from inspector.registry import Role, stop_name
+from inspector.schema import (
+    MIGRATETYPES,
+    Memblock,
+    Snapshot,
+    Zonelist,
+)
+
+VERSION = "4.7"
+ULONG_MASK = (1 << 64) - 1
+
+MIGRATE_UNMOVABLE = MIGRATETYPES.index("Unmovable")
+MIGRATE_MOVABLE = MIGRATETYPES.index("Movable")
+MIGRATE_PCPTYPES = 3  # include/linux/mmzone.h: Unmovable, Movable, Reclaimable
+MIGRATE_TYPES = len(MIGRATETYPES)
+
+ZONELIST_ORDER_DEFAULT, ZONELIST_ORDER_NODE, ZONELIST_ORDER_ZONE = 0, 1, 2
+ZONELIST_ORDER_NAME = ("Default", "Node", "Zone")
+
+INIT_MEMBLOCK_REGIONS = 128  # include/linux/memblock.h
+START_KERNEL_MAP = 0xFFFFFFFF80000000  # __START_KERNEL_map (arch/x86/include/asm/page_64_types.h)
+NR_CPUS_DEFAULT = 1 << 31  # setup_max_cpus = NR_CPUS unless maxcpus= (init/main.c); any > 1
+PENALTY_FOR_NODE_WITH_CPUS = 1  # include/linux/topology.h
+WATERMARK_SCALE_FACTOR = 10  # mm/page_alloc.c default
+# The snapshots the model predicts, named by the registry (inspector/registry.py) as the capture
+# names them.
+CORE = stop_name(VERSION, Role.NODE)  # entry, per node: sizes from calculate_node_totalpages()
+MEMMAP = stop_name(VERSION, Role.MEMMAP)  # return, per zone: pageblocks as memmap_init_zone() sets
+ZONELISTS = stop_name(VERSION, Role.ZONELISTS)  # return
+HANDOFF = stop_name(VERSION, Role.HANDOFF)  # entry: memblock as the buddy allocator is handed it
+BOOTMEM = stop_name(VERSION, Role.BUDDY)  # return: the buddy allocator after the hand-off
+WMARKS = stop_name(VERSION, Role.WMARKS)  # return: watermarks, lowmem_reserve, pagesets
+STOPS = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, WMARKS)
+
+
+@dataclass(frozen=True)
+class Arch47:
+    """What differs between the two 4.7 builds, each item with where the kernel says so."""
+
+    name: str
+    zone_names: tuple[str, ...]  # enum zone_type with this config (include/linux/mmzone.h)
+    section_size_bits: int  # arch/*/include/asm/sparsemem.h
+    nodes_shift: int  # CONFIG_NODES_SHIFT in the .config
+    arch_pfn_valid: bool  # HAVE_ARCH_PFN_VALID: pfn_valid() = memblock_is_map_memory() (arm64)
+    nodes_span_other_nodes: bool  # CONFIG_NODES_SPAN_OTHER_NODES (x86_64 ACPI NUMA)
+    lowmem_reserve_ratio: tuple[int, ...]  # sysctl_lowmem_reserve_ratio[MAX_NR_ZONES-1]
+    # Nodes whose cpumask_of_node() is non-empty when start_kernel() calls build_all_zonelists():
+    # x86 adds CPUs in identify_cpu() (check_bugs(), later); arm64's numa_init() maps CPU 0 to node
+    # 0.
+    nodes_with_cpus_at_zonelists: frozenset[int]
+
+
+X86_64 = Arch47(
+    name="x86_64",
+    zone_names=("DMA", "DMA32", "Normal", "Movable"),
+    section_size_bits=27,
+    nodes_shift=6,
+    arch_pfn_valid=False,
+    nodes_span_other_nodes=True,
+    lowmem_reserve_ratio=(256, 256, 32),
+    nodes_with_cpus_at_zonelists=frozenset(),
+)
+ARM64 = Arch47(
+    name="arm64",
+    zone_names=("DMA", "Normal", "Movable"),
+    section_size_bits=30,
+    nodes_shift=2,
+    arch_pfn_valid=True,
+    nodes_span_other_nodes=False,
+    lowmem_reserve_ratio=(256, 32),
+    nodes_with_cpus_at_zonelists=frozenset({0}),
+)
+ARCHES = {"x86_64": X86_64, "arm64": ARM64}
+
+
+@dataclass
+class ZoneState:
+    """The fields of one ``struct zone`` the model tracks."""
+
+    node: int
+    idx: int
+    name: str
+    zone_start_pfn: int = 0
+    spanned_pages: int = 0
+    present_pages: int = 0
+    managed_pages: int = 0
+    memmap_pages: int = 0
+    watermark: list[int] = field(default_factory=lambda: [0, 0, 0])
+    lowmem_reserve: list[int] = field(default_factory=list)
+    nr_free_pages: int = 0
+    # free_area[order][migratetype] = number of free blocks
+    free_area: list[list[int]] = field(default_factory=list)
+
+    @property
+    def zone_end_pfn(self) -> int:
+        return self.zone_start_pfn + self.spanned_pages
+
+    def populated(self) -> bool:
+        """populated_zone() (include/linux/mmzone.h)."""
+        return self.present_pages != 0
+
+
+@dataclass
+class PgdatState:
+    """The fields of one ``pg_data_t`` the model tracks."""
+
+    node_id: int
+    node_start_pfn: int = 0
+    node_spanned_pages: int = 0
+    node_present_pages: int = 0
+    nr_zones: int = 0
+    zones: list[ZoneState] = field(default_factory=list)
+
+
+@dataclass
+class FreeBlock:
+    order: int
+    migratetype: int
+    zone: tuple[int, int]  # (nid, zone idx) of the page that heads it: page_zone_id()
+    key: int = 0  # place in its free list: list_add() heads get ever smaller keys, tails larger
+
+
+class Linux47State:
+    """The state record of one 4.7 boot (``boot.Linux47`` adds ``run()``): what each step reads
+    and writes, and the accessors they share."""
+
+    def __init__(self, inputs: ModelInputs, *, handoff: Memblock | None = None) -> None:
+        """``handoff`` is for unit tests of the buddy arithmetic on a synthetic layout: memblock
+        as the test states it at free_all_bootmem() entry, instead of the model's replay of
+        the early allocations (compare never passes it)."""
+        arch = inputs.arch
+        if arch not in ARCHES:
+            raise ValueError(f"no 4.7 model for arch {arch!r}: choose one of {sorted(ARCHES)}")
+        config_numa = inputs.config_numa
+        if not config_numa and arch != "arm64":
+            raise ValueError("the CONFIG_NUMA=n path is modelled for arm64 only")
+        self.arch = ARCHES[arch]
+        self.inputs = inputs
+        self.config_numa = config_numa
+        self.release = inputs.release
+        self.geo = PageGeometry(
+            page_shift=inputs.page_size.bit_length() - 1,
+            max_order=inputs.max_order,
+            pageblock_order=inputs.pageblock_order,
+            sizeof_struct_page=inputs.sizeof_struct_page,
+        )
+        names = tuple(inputs.zone_names)
+        self.zone_names = names
+        self.max_nr_zones = len(names)
+        self.zone_movable = names.index("Movable")
+        self.zone_normal = names.index("Normal")
+        self.memblock = inputs.memblock
+        if len(self.memblock.reserved) > INIT_MEMBLOCK_REGIONS:
+            raise InspectorError(
+                f"memblock.reserved holds {len(self.memblock.reserved)} regions at stop 1: a "
+                f"reallocated array (memblock_double_array) is not modelled"
+            )
+        # memblock as free_all_bootmem() finds it: predicted by EarlyAllocs47 (run())
+        self.early: EarlyAllocs47 | None = None
+        self.memblock_bootmem = inputs.memblock
+        self.handoff_override = handoff
+        self.nr_cpu_ids = inputs.nr_possible_cpus
+        self.max_numnodes = 1 << inputs.nodes_shift if config_numa else 1
+        self.max_low_pfn = inputs.max_low_pfn
+        self.log: list[str] = []
+        # globals of mm/page_alloc.c
+        self.arch_zone_lowest_possible_pfn = [0] * self.max_nr_zones
+        self.arch_zone_highest_possible_pfn = [0] * self.max_nr_zones
+        self.zone_movable_pfn: dict[int, int] = {}
+        self.movable_zone = 0
+        self.required_kernelcore = 0
+        self.required_movablecore = 0
+        self.mirrored_kernelcore = False
+        # set by memblock_find_dma_reserve() in setup_arch() before paging_init(): an input
+        self.dma_reserve = inputs.dma_reserve
+        self.nr_kernel_pages = 0
+        self.nr_all_pages = 0
+        self.pgdats: dict[int, PgdatState] = {}
+        self.pageblock_mt: dict[int, int] = {}  # pageblock index -> migratetype (sparse usemaps)
+        self.page_zone_cache: dict[int, tuple[int, int]] = {}
+        self.free_blocks: dict[int, FreeBlock] = {}
+        self.list_seq = 0
+        self.zonelists: list[Zonelist] = []
+        self.current_zonelist_order = ZONELIST_ORDER_DEFAULT
+        self.policy_zone = 0
+        self.vm_total_pages = 0
+        self.page_group_by_mobility_disabled = 0
+        self.totalram_pages = 0
+        self.min_free_kbytes = 1024
+        self.totalreserve_pages = 0
+        self.pagesets: dict[tuple[int, int], tuple[int, int]] = {}  # (high, batch)
+        self.snapshots: dict[str, Snapshot] = {}
+        self.memmap_zone_pageblocks: dict[tuple[int, int], list[int]] = {}
+        self.memmap_calls: list[dict[str, int]] = []  # memmap_init_zone() arguments, in order
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def zone(self, nid: int, idx: int) -> ZoneState:
+        return self.pgdats[nid].zones[idx]
+
+    def all_zones(self) -> Iterable[ZoneState]:
+        """for_each_zone() over online nodes in node order."""
+        for nid in sorted(self.pgdats):
+            yield from self.pgdats[nid].zones
+
+    def online_nodes(self) -> list[int]:
+        """node_online_map at free_area_init_nodes(): the nodes the arch registered.
+
+        Taken from the inputs when captured. Otherwise inferred: x86_64 4.7 onlines only nodes with
+        memory (numa_register_memblks(); a memoryless node's CPUs move to the nearest online
+        node); arm64's numa_register_nodes() onlines every parsed node, memoryless ones too, which
+        the inputs cannot show (cpu_to_node_map is filled later, by smp_init_cpus()).
+        """
+        if not self.config_numa:
+            return [0]
+        if self.inputs.online_nodes:
+            return sorted(self.inputs.online_nodes)
+        nids = {r.nid for r in self.memblock.memory}
+        if self.arch.name == "arm64":
+            nids |= {n for n in self.inputs.cpu_to_node if n >= 0}
+        return sorted(nids) or [0]
+
+    def node_distance(self, a: int, b: int) -> int:
+        """node_distance() / __node_distance(): the captured table, 10/20 outside it."""
+        d = self.inputs.node_distance
+        if a < len(d) and b < len(d[a]):
+            return d[a][b]
+        return 10 if a == b else 20
+
+    def early_pfn_valid(self, pfn: int) -> bool:
+        """early_pfn_valid() = pfn_valid() (include/linux/mmzone.h, SPARSEMEM).
+
+        arm64 (HAVE_ARCH_PFN_VALID): memblock_is_map_memory(); x86_64: the pfn's memory section was
+        marked present by memory_present() (mm/sparse.c) for some memblock memory range.
+        """
+        if self.arch.arch_pfn_valid:
+            return memblock_is_map_memory(self.memblock, pfn_phys(pfn, self.geo.page_shift))
+        shift = self.arch.section_size_bits - self.geo.page_shift
+        section = pfn >> shift
+        for start, end, _ in for_each_mem_pfn_range(self.memblock, None, self.geo.page_shift):
+            if (start >> shift) <= section <= ((end - 1) >> shift):
+                return True
+        return False
+
+    def early_pfn_in_nid(self, pfn: int, nid: int) -> bool:
+        """early_pfn_in_nid() (mm/page_alloc.c): false only for a pfn of another node's memory."""
+        if not self.arch.nodes_span_other_nodes:
+            return True
+        found = memblock_search_pfn_nid(self.memblock, pfn, self.geo.page_shift)
+        return not (found >= 0 and found != nid)
+
+    # --- stop 1: free_area_init_nodes ----------------------------------------------------------
+
+    def _phys(self, pfn: int) -> int:
+        return pfn_phys(pfn, self.geo.page_shift)
+
+    # --- stop 4: build_all_zonelists ------------------------------------------------------------
+
+    def memory_nodes(self) -> list[int]:
+        """node_states[N_MEMORY] after free_area_init_nodes(): nodes with present pages."""
+        return [nid for nid in sorted(self.pgdats) if self.pgdats[nid].node_present_pages]
+
+    # --- stop 5: free_all_bootmem ------------------------------------------------------------
+
+    def free_lists(self) -> dict[tuple[int, int], dict[tuple[int, int], list[int]]]:
+        """zone -> (order, migratetype) -> the pfns on that free list, head first."""
+        out: dict[tuple[int, int], dict[tuple[int, int], list[tuple[int, int]]]] = {}
+        for pfn, b in self.free_blocks.items():
+            out.setdefault(b.zone, {}).setdefault((b.order, b.migratetype), []).append((b.key, pfn))
+        return {z: {k: [p for _, p in sorted(v)] for k, v in d.items()} for z, d in out.items()}
+
+    def get_pfnblock_migratetype(self, pfn: int) -> int:
+        # mirrors get_pfnblock_migratetype() (mm/page_alloc.c, 4.7)
+        return self.pageblock_mt.get(pfn >> self.geo.pageblock_order, MIGRATE_UNMOVABLE)
+
+
+def to_long(x: int) -> int:
+    """An unsigned long printed with ``%ld``."""
+    return x - (1 << 64) if x >> 63 else x
+
+
+def _hex018(x: int) -> str:
+    """printk's ``%#018Lx`` (lib/vsprintf.c prints the ``0x`` for zero too, unlike C)."""
+    return format(x, "#018x")
