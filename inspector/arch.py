@@ -25,6 +25,19 @@ class Arch:
     gdb_arch: str  # gdb's "set architecture"
     busybox_deb_arch: str  # Debian architecture of busybox-static
     ram_base: int  # guest-physical address where RAM starts
+    drgn_arch: str  # drgn.Architecture member for DWARF layouts and live programs
+    # integer argument registers at a function's first instruction (SysV AMD64, AAPCS64)
+    arg_registers: tuple[str, ...]
+    # SECTION_SIZE_BITS per kernel version: a macro, absent from DWARF
+    # (arch/*/include/asm/sparsemem.h); arm64 went from 30 to 27 with 4K pages in commit
+    # f0b13ee23241 "arm64/sparsemem: reduce SECTION_SIZE_BITS" (5.12)
+    section_size_bits_by_version: tuple[tuple[str, int], ...]
+
+    def section_size_bits(self, version: str) -> int:
+        bits = dict(self.section_size_bits_by_version)
+        if version not in bits:
+            raise InspectorError(f"no SECTION_SIZE_BITS known for {self.name} Linux {version}")
+        return bits[version]
 
     def cross_prefix(self) -> str:
         """CROSS_COMPILE to use on this host (empty when building natively)."""
@@ -60,6 +73,9 @@ X86_64 = Arch(
     gdb_arch="i386:x86-64",
     busybox_deb_arch="amd64",
     ram_base=0,
+    drgn_arch="X86_64",
+    arg_registers=("rdi", "rsi", "rdx", "rcx", "r8", "r9"),
+    section_size_bits_by_version=(("4.7", 27), ("6.12", 27)),
 )
 
 ARM64 = Arch(
@@ -74,6 +90,9 @@ ARM64 = Arch(
     gdb_arch="aarch64",
     busybox_deb_arch="arm64",
     ram_base=0x4000_0000,
+    drgn_arch="AARCH64",
+    arg_registers=("x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7"),
+    section_size_bits_by_version=(("4.7", 30), ("6.12", 27)),
 )
 
 ARCHES: dict[str, Arch] = {a.name: a for a in (X86_64, ARM64)}

@@ -1,5 +1,7 @@
 """A run directory's snapshots: the numbered ``NN-<stop>.json`` files of one inspection, loaded
-and merged per stop. compare, report and anything else that reads a run ask this module."""
+and merged per stop, and the picks the pictures draw from (stop 1's inputs, the latest nodes, the
+buddy hand-off, memblock.reserved at the hand-off). compare, report and anything else that reads
+a run ask this module."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from inspector.schema import Snapshot
+from inspector.registry import Role, names_of
+from inspector.schema import MemblockRegion, Snapshot
 
 
 def merge(snapshots: list[Snapshot]) -> Snapshot:
@@ -44,3 +47,43 @@ def load_run(run_dir: Path) -> dict[str, Snapshot]:
         snap = Snapshot.read(path)
         by_stop[snap.stop].append(snap)
     return {stop: merge(snaps) for stop, snaps in by_stop.items()}
+
+
+# stop 1 in every version, and the stop whose entry captures memblock just before the hand-off
+INPUT_STOPS = names_of(Role.INPUTS)
+BOOTMEM_STOPS = names_of(Role.HANDOFF)
+
+
+def input_snapshot(snapshots: dict[str, Snapshot]) -> Snapshot | None:
+    """Stop 1 (``free_area_init_nodes`` / ``free_area_init``): its inputs."""
+    for name in INPUT_STOPS:
+        snap = snapshots.get(name)
+        if snap is not None and snap.inputs is not None:
+            return snap
+    return next(
+        (s for k, s in snapshots.items() if s.inputs is not None and k not in BOOTMEM_STOPS),
+        None,
+    )
+
+
+def nodes_snapshot(snapshots: dict[str, Snapshot]) -> Snapshot | None:
+    """The latest stop that carries nodes (managed pages are final there)."""
+    return next((s for s in reversed(list(snapshots.values())) if s.nodes), None)
+
+
+def buddy_snapshot(snapshots: dict[str, Snapshot]) -> Snapshot | None:
+    """The buddy hand-off: the stop whose zones carry ``free_area``."""
+    for s in snapshots.values():
+        if any(z.free_area for n in s.nodes for z in n.zones):
+            return s
+    return None
+
+
+def reserved_regions(snapshots: dict[str, Snapshot]) -> list[MemblockRegion]:
+    """memblock.reserved at ``free_all_bootmem`` entry if captured, else at stop 1."""
+    for name in BOOTMEM_STOPS:
+        snap = snapshots.get(name)
+        if snap is not None and snap.memblock is not None:
+            return snap.memblock.reserved
+    first = input_snapshot(snapshots)
+    return first.inputs.memblock.reserved if first and first.inputs else []

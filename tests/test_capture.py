@@ -348,6 +348,15 @@ def test_kernel_facts_from_config_and_dwarf(target: Target) -> None:
     blocks = 1 << (facts.pfn_section_shift - facts.pageblock_order)
     assert facts.usemap_bytes * 8 == blocks * 4
     assert facts.pageblock_bits_msb_first == (target.version.name == "4.7")
+    # kept with the build: the second read comes from the file, and a stale file is replaced
+    from inspector.capture.run import FACTS_FILE
+
+    cached = b.dir / FACTS_FILE
+    assert cached.exists()
+    assert facts_for(b, layout_for(b.vmlinux, target.arch)) == facts
+    cached.write_text('{"vmlinux_mtime_ns": 1, "facts": {}}')
+    assert facts_for(b, layout_for(b.vmlinux, target.arch)) == facts
+    assert '"vmlinux_mtime_ns": 1,' not in cached.read_text()
 
 
 # -- no VM: readers and handlers on guest memory laid out by hand --------------------------------

@@ -232,6 +232,7 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
         json.dumps(
             {
                 "pageblock_order": 10,
+                "section_size_bits": 27,
                 "config": {
                     "CONFIG_NODES_SHIFT": "6",
                     "CONFIG_NUMA": "y",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from inspector.report import free_lists_svg, memory_map_svg, write_pictures
-from inspector.report.svg import Axis, hex_address, human_size
+from inspector.report.draw import Axis, hex_address, human_size
 from inspector.schema import (
     MIGRATETYPES,
     FreeArea,

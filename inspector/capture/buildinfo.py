@@ -9,10 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inspector.capture.facts import KernelFacts, read_config
+from inspector.capture.facts import KernelFacts
 from inspector.debug.layout import Layout
 from inspector.errors import InspectorError
 from inspector.kernel.build import Build
+from inspector.kernel.config import read_config
 
 BUILD_RECORD = "build.json"
 # vmlinux symbols the model reads (absent ones are left out; the model says which it needs):

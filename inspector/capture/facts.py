@@ -6,17 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from inspector import decode
+from inspector.arch import get_arch
 from inspector.errors import InspectorError
-
-# SECTION_SIZE_BITS is a macro, absent from DWARF: arch/x86/include/asm/sparsemem.h (27 on
-# x86_64, both versions); arch/arm64/include/asm/sparsemem.h (30 in 4.7; 27 with 4K pages since
-# commit f0b13ee23241 "arm64/sparsemem: reduce SECTION_SIZE_BITS", 5.12).
-_SECTION_SIZE_BITS = {
-    ("4.7", "x86_64"): 27,
-    ("6.12", "x86_64"): 27,
-    ("4.7", "arm64"): 30,
-    ("6.12", "arm64"): 27,
-}
+from inspector.kernel.config import read_config
 
 
 @dataclass(frozen=True)
@@ -43,18 +36,9 @@ class KernelFacts:
 
     @property
     def usemap_bytes(self) -> int:
-        """usemap_size(): BITS_TO_LONGS(SECTION_BLOCKFLAGS_BITS) * sizeof(unsigned long)."""
-        bits = (1 << (self.pfn_section_shift - self.pageblock_order)) * self.nr_pageblock_bits
-        return -(-bits // 64) * 8
-
-
-def read_config(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if line.startswith("CONFIG_") and "=" in line:
-            k, _, v = line.partition("=")
-            out[k] = v.strip('"')
-    return out
+        return decode.usemap_bytes(
+            self.pfn_section_shift, self.pageblock_order, self.nr_pageblock_bits
+        )
 
 
 def kernel_facts(
@@ -71,14 +55,12 @@ def kernel_facts(
                 page_size = size
     if page_size != 4096:
         raise InspectorError(f"{config}: only 4 KiB pages are supported")
-    # include/linux/pageblock-flags.h: HUGETLB_PAGE_ORDER (2 MiB pages: 9) with hugetlb pages,
-    # else the largest buddy order (4.7: MAX_ORDER - 1; 6.12: MAX_PAGE_ORDER).
-    pageblock_order = min(9, nr_orders - 1) if "CONFIG_HUGETLB_PAGE" in cfg else nr_orders - 1
+    pageblock_order = decode.pageblock_order(version, nr_orders, cfg)
     return KernelFacts(
         version=version,
         arch=arch,
         page_size=page_size,
-        section_size_bits=_SECTION_SIZE_BITS[(version, arch)],
+        section_size_bits=get_arch(arch).section_size_bits(version),
         pageblock_order=pageblock_order,
         nr_pageblock_bits=nr_pageblock_bits,
         pageblock_bits_msb_first=version == "4.7",

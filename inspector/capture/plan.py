@@ -83,14 +83,6 @@ def _plan(version: str, init_nodes: str) -> Plan:
 PLAN_4_7 = _plan("4.7", "N_ONLINE")
 PLAN_6_12 = _plan("6.12", "N_POSSIBLE")
 
-# Integer arguments at a function's first instruction (SysV AMD64 and AAPCS64): breaking at
-# the entry address and reading these avoids gdb expanding the CU's full symbol table, which
-# costs seconds on a 6.12 vmlinux.
-ARG_REGISTERS = {
-    "x86_64": ("rdi", "rsi", "rdx", "rcx", "r8", "r9"),
-    "arm64": ("x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7"),
-}
-
 PLANS = {p.version: p for p in (PLAN_4_7, PLAN_6_12)}
 
 

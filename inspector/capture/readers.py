@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import drgn
 
+from inspector import decode
 from inspector.capture.facts import KernelFacts
 from inspector.debug.gdb import GdbError, GdbSession
 from inspector.debug.layout import Layout, View
@@ -44,7 +45,7 @@ E820_TYPES = {
 }
 # walking a free list longer than this means we are reading garbage
 _MAX_LIST = 1 << 22
-_MASK64 = (1 << 64) - 1
+_MASK64 = decode.MASK64
 
 
 @dataclass
@@ -128,11 +129,9 @@ class Reader:
         out: dict[str, int] = {}
         for name in names:
             base = name.removesuffix("[]")
-            sym = (
-                "_totalram_pages"
-                if base == "totalram_pages" and self.layout.has_symbol("_totalram_pages")
-                else base
-            )  # 6.12: atomic_long_t _totalram_pages (commit ca79b0c211af)
+            sym = base
+            if base == "totalram_pages":  # 6.12: atomic_long_t _totalram_pages
+                sym = next((s for s in decode.TOTALRAM_SYMBOLS if self.layout.has_symbol(s)), base)
             if not self.layout.has_symbol(sym):
                 continue
             if not name.endswith("[]"):
@@ -411,7 +410,7 @@ class Reader:
         section = self.mem_sections({nr})[nr]
         if section is None:
             raise InspectorError(f"pfn {pfn:#x} has no memmap (mem_section {nr} is not valid)")
-        mem_map = section[0] & ~(self._section_map_last_bit - 1)  # SECTION_MAP_MASK
+        mem_map = decode.section_mem_map_addr(section[0], self._section_map_last_bit)
         return (mem_map + pfn * self.layout.sizeof("struct page")) & _MASK64
 
     def _usemaps(self, sections: dict[int, tuple[int, int]]) -> dict[int, bytes]:
@@ -459,13 +458,15 @@ class Reader:
         ``words`` of pfn's section."""
         f = self.facts
         end_bit, nbits = self._pageblock_bits
-        mask = (1 << (end_bit + 1)) - 1
-        bitidx = ((pfn & ((1 << f.pfn_section_shift) - 1)) >> f.pageblock_order) * nbits
-        word = int.from_bytes(words[bitidx // 64 * 8 : bitidx // 64 * 8 + 8], "little")
-        bitidx &= 63
-        if f.pageblock_bits_msb_first:  # 4.7: (word >> (BITS_PER_LONG - bitidx - 1))
-            return (word >> (64 - (bitidx + end_bit) - 1)) & mask
-        return (word >> bitidx) & mask  # 6.12
+        return decode.pageblock_migratetype(
+            words,
+            pfn,
+            pfn_section_shift=f.pfn_section_shift,
+            pageblock_order=f.pageblock_order,
+            nr_pageblock_bits=nbits,
+            migrate_end_bit=end_bit,
+            msb_first=f.pageblock_bits_msb_first,
+        )
 
     # -- zonelists ---------------------------------------------------------------------------
     def zonelists(self, pgdats: dict[int, View]) -> list[Zonelist]:
@@ -511,8 +512,12 @@ class Reader:
     def lru_to_pfn(self, entry: int, mem_map: int) -> int:
         """page_to_pfn() of the page whose ->lru is ``entry``; ``mem_map`` is the address of
         pfn 0's struct page (SPARSEMEM_VMEMMAP: one base for every section)."""
-        page = entry - self.layout.offsetof("struct page", "lru")
-        return ((page - mem_map) & _MASK64) // self.layout.sizeof("struct page")
+        return decode.lru_to_pfn(
+            entry,
+            mem_map,
+            self.layout.offsetof("struct page", "lru"),
+            self.layout.sizeof("struct page"),
+        )
 
     def zone_is_initialized(self, zone: View) -> bool:
         """zone_is_initialized() (include/linux/mmzone.h): 4.7 ``!!zone->wait_table``, 6.12

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import os
 import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pexpect
@@ -20,7 +22,7 @@ import pexpect
 from inspector.capture.buildinfo import write_build_record
 from inspector.capture.facts import KernelFacts, kernel_facts
 from inspector.capture.inspection import Inspection, StopRecord
-from inspector.capture.plan import ARG_REGISTERS, StopSpec, plan_for
+from inspector.capture.plan import StopSpec, plan_for
 from inspector.capture.readers import Reader
 from inspector.capture.stops import Capture
 from inspector.capture.summary import summary_text
@@ -214,14 +216,30 @@ class Session:
         return time.monotonic() - self.machine.started_at
 
 
+FACTS_FILE = "mm-inspector-facts.json"
+
+
 def facts_for(build: Build, layout: Layout) -> KernelFacts:
-    return kernel_facts(
+    """The build's facts record: read from its .config and DWARF once, then kept in the build
+    directory beside the stamp (valid while the vmlinux is the same file)."""
+    path = build.dir / FACTS_FILE
+    stamp = build.vmlinux.stat().st_mtime_ns
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        data = json.loads(path.read_text())
+        if data["vmlinux_mtime_ns"] == stamp:
+            return KernelFacts(**data["facts"])
+    facts = kernel_facts(
         build.version.name,
         build.arch.name,
         build.config,
         nr_orders=int(layout.type("struct zone").member("free_area").type.length),
         nr_pageblock_bits=layout.enumerators("enum pageblock_bits")["NR_PAGEBLOCK_BITS"],
     )
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):  # a read-only cache still works, uncached
+        tmp.write_text(json.dumps({"vmlinux_mtime_ns": stamp, "facts": asdict(facts)}))
+        tmp.replace(path)
+    return facts
 
 
 @contextlib.contextmanager
@@ -279,7 +297,7 @@ def inspect(
         gdb, machine = ses.gdb, ses.machine
         kernel = KernelId(req.version.name, ses.build.release, req.arch.name)
         cap = (
-            Capture(ses.reader(), kernel, ARG_REGISTERS[req.arch.name], plan.init_nodes)
+            Capture(ses.reader(), kernel, req.arch.arg_registers, plan.init_nodes)
             if capture
             else None
         )

@@ -22,10 +22,6 @@ import drgn
 from inspector.arch import Arch
 from inspector.errors import InspectorError
 
-_PLATFORMS = {
-    "x86_64": drgn.Architecture.X86_64,
-    "arm64": drgn.Architecture.AARCH64,
-}
 _STEP = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
 _PT_LOAD = 1
 
@@ -177,7 +173,7 @@ class Layout:
         self.vmlinux = vmlinux
         self.arch = arch
         flags = drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN
-        self.prog = drgn.Program(drgn.Platform(_PLATFORMS[arch.name], flags))
+        self.prog = drgn.Program(drgn.Platform(drgn.Architecture[arch.drgn_arch], flags))
         module = self.prog.extra_module(str(vmlinux), create=True)
         module.try_file(str(vmlinux), force=True)
         if module.debug_file_status != drgn.ModuleFileStatus.HAVE:

@@ -62,3 +62,9 @@ def check(config_path: Path, frags: list[Path]) -> None:
             + ", ".join(missing)
             + " — fix the fragments in kernel-configs/ (a missing dependency?)"
         )
+
+
+def read_config(path: Path) -> dict[str, str]:
+    """A built ``.config`` as {CONFIG_X: value}: options set, quotes stripped ("is not set"
+    lines and =n left out, so ``"CONFIG_X" in cfg`` means it is on or has a value)."""
+    return {k: v.strip('"') for k, v in parse(path.read_text()).items() if v != "n"}

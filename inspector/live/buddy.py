@@ -17,6 +17,7 @@ from pathlib import Path
 
 import drgn
 
+from inspector import decode
 from inspector.live.pageblocks import PageblockReader
 from inspector.live.program import LiveKernel
 from inspector.live.sections import sections
@@ -159,7 +160,7 @@ def _pcp_lists(z: ZoneState, k: KernelConsts) -> list[PcpList]:
 
 
 def _totalram(prog: drgn.Program) -> int | None:
-    for name in ("_totalram_pages", "totalram_pages"):  # atomic since ca79b0c211af (v5.0)
+    for name in decode.TOTALRAM_SYMBOLS:
         try:
             obj = prog[name]
         except LookupError:

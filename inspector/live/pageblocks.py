@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import drgn
 
+from inspector import decode
 from inspector.live.sections import Section
-
-MIGRATETYPE_MASK = 7
 
 
 class PageblockReader:
@@ -23,9 +22,9 @@ class PageblockReader:
         self.prog = prog
         self.sections = sections
         self.order = pageblock_order
-        self.shift = (prog["SECTION_SIZE_BITS"] - prog["PAGE_SHIFT"]).value_()
-        self.bits = prog["NR_PAGEBLOCK_BITS"].value_()
-        self.end_bitidx = prog["PB_migrate_end"].value_()
+        self.shift = int((prog["SECTION_SIZE_BITS"] - prog["PAGE_SHIFT"]).value_())
+        self.bits = int(prog["NR_PAGEBLOCK_BITS"].value_())
+        self.end_bitidx = int(prog["PB_migrate_end"].value_())
         ms = prog.type("struct mem_section")
         self.via_usage = ms.has_member("usage")
         self.bitmap_offset = drgn.offsetof(ms, "usage" if self.via_usage else "pageblock_flags")
@@ -49,8 +48,7 @@ class PageblockReader:
                 pointer = self.prog.read_u64(self._section_address(nr) + self.bitmap_offset)
                 if pointer and self.via_usage:
                     pointer += self.flags_offset
-                blocks = 1 << (self.shift - self.order)
-                size = -(-blocks * self.bits // 64) * 8
+                size = decode.usemap_bytes(self.shift, self.order, self.bits)
                 data = self.prog.read(pointer, size) if pointer else None
             self._bitmaps[nr] = data
         return self._bitmaps[nr]
@@ -60,12 +58,15 @@ class PageblockReader:
         bitmap = self._bitmap(pfn >> self.shift)
         if bitmap is None:
             return None
-        bitidx = ((pfn & ((1 << self.shift) - 1)) >> self.order) * self.bits
-        word: int = int.from_bytes(bitmap[bitidx // 64 * 8 : bitidx // 64 * 8 + 8], "little")
-        bitidx &= 63
-        if self.via_usage:
-            return int((word >> bitidx) & MIGRATETYPE_MASK)
-        return int((word >> (64 - (bitidx + self.end_bitidx) - 1)) & MIGRATETYPE_MASK)
+        return decode.pageblock_migratetype(
+            bitmap,
+            pfn,
+            pfn_section_shift=self.shift,
+            pageblock_order=self.order,
+            nr_pageblock_bits=self.bits,
+            migrate_end_bit=self.end_bitidx,
+            msb_first=not self.via_usage,
+        )
 
     def zone(self, start_pfn: int, end_pfn: int) -> list[int]:
         """One migratetype per pageblock step from ``start_pfn`` (as /proc/pagetypeinfo walks

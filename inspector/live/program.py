@@ -17,6 +17,7 @@ from pathlib import Path
 
 import drgn
 
+from inspector.arch import get_arch
 from inspector.errors import InspectorError
 from inspector.live.ram import GuestRam, RamPiece
 from inspector.live.sections import vmemmap_base
@@ -30,13 +31,12 @@ from inspector.live.vmcoreinfo import (
 from inspector.live.vmlinux import Vmlinux
 from inspector.resource import Resource
 
-_ARCHES = {"x86_64": drgn.Architecture.X86_64, "arm64": drgn.Architecture.AARCH64}
 _IMAGE_SPAN = 1 << 30  # x86_64: __START_KERNEL_map .. + KERNEL_IMAGE_SIZE (512 MiB or 1 GiB)
 
 
 def platform(arch: str) -> drgn.Platform:
     flags = drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN
-    return drgn.Platform(_ARCHES[arch], flags)
+    return drgn.Platform(drgn.Architecture[get_arch(arch).drgn_arch], flags)
 
 
 @dataclass

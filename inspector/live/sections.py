@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import drgn
 
-SECTION_MARKED_PRESENT = 1
-SECTION_HAS_MEM_MAP = 2
+from inspector.decode import SECTION_HAS_MEM_MAP, SECTION_MARKED_PRESENT, section_mem_map_addr
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,12 @@ class Section:
         return bool(self.mem_map & SECTION_HAS_MEM_MAP)
 
 
-def _map_mask(prog: drgn.Program) -> int:
-    try:  # 6.12: an anonymous enum ending in SECTION_MAP_LAST_BIT
-        last = int(prog["SECTION_MAP_LAST_BIT"].value_())
-    except LookupError:  # 4.7: macros; SECTION_MAP_LAST_BIT is 2
-        last = 2
-    return ~((1 << last) - 1) & (1 << 64) - 1
+def _map_last_bit(prog: drgn.Program) -> int:
+    """SECTION_MAP_LAST_BIT as a mask: 6.12's enum gives its bit number; 4.7 #defines it."""
+    try:
+        return 1 << int(prog["SECTION_MAP_LAST_BIT"].value_())
+    except LookupError:
+        return 1 << 2
 
 
 def sections(prog: drgn.Program) -> dict[int, Section]:
@@ -70,8 +69,8 @@ def sections(prog: drgn.Program) -> dict[int, Section]:
 def vmemmap_base(prog: drgn.Program) -> int | None:
     """SPARSEMEM_VMEMMAP encodes ``mem_map - section_nr_to_pfn(nr)`` = vmemmap in every
     section with a memmap: take the first."""
-    mask = _map_mask(prog)
+    last = _map_last_bit(prog)
     for s in sorted(sections(prog).values(), key=lambda s: s.nr):
         if s.has_mem_map:
-            return s.mem_map & mask
+            return section_mem_map_addr(s.mem_map, last)
     return None

@@ -14,7 +14,6 @@ Version differences are handled where they occur (does this member exist?):
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +27,12 @@ from drgn.helpers.linux.mmzone import (
 )
 from drgn.helpers.linux.percpu import per_cpu_ptr
 
+from inspector import decode
+from inspector.kernel.config import read_config
 from inspector.live.lists import ListWalk, PageCache, walk_list
 from inspector.live.sections import sections
 
 PAGE_ALLOC_COSTLY_ORDER = 3
-HPAGE_PMD_ORDER = 9  # 4 KiB pages on x86_64 and arm64
 
 
 @dataclass
@@ -154,11 +154,11 @@ def pageblock_order(prog: drgn.Program, config: Path | None) -> int:
     order), and without a .config, the largest order."""
     with contextlib.suppress(LookupError):
         return int(prog["pageblock_order"].value_())
-    top = _array_len(prog.type("struct zone"), "free_area") - 1
-    text = config.read_text() if config is not None and config.exists() else ""
-    if re.search(r"^CONFIG_(HUGETLB_PAGE|TRANSPARENT_HUGEPAGE)=y", text, re.M):
-        return min(HPAGE_PMD_ORDER, top)
-    return top
+    nr_orders = _array_len(prog.type("struct zone"), "free_area")
+    cfg = read_config(config) if config is not None and config.exists() else {}
+    # 4.7's struct page has no page_type (6.12 marks buddy pages there)
+    version = "6.12" if prog.type("struct page").has_member("page_type") else "4.7"
+    return decode.pageblock_order(version, nr_orders, cfg)
 
 
 def _managed(zone: drgn.Object) -> int:
@@ -188,7 +188,7 @@ def _pcp(
             orders.append(i // k.migrate_pcptypes)
             mts.append(i % k.migrate_pcptypes)
         else:  # THP lists: NR_LOWORDER_PCP_LISTS + (mt == MIGRATE_MOVABLE)
-            orders.append(HPAGE_PMD_ORDER)
+            orders.append(decode.HPAGE_PMD_ORDER)
             mts.append(1 if i - low else 0)
     base = lists.address_
     assert base is not None

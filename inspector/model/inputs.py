@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inspector.arch import get_arch
 from inspector.errors import InspectorError
 from inspector.model.common import memblock_find_dma_reserve
 from inspector.registry import Role
@@ -86,6 +87,7 @@ class ModelInputs:
     memstart_addr: int | None  # arm64: PHYS_OFFSET
     # build
     pageblock_order: int
+    section_size_bits: int  # SECTION_SIZE_BITS (the build's facts record)
     nodes_shift: int
     config_numa: bool
     smp_locks: tuple[int, int] | None  # x86_64: [__smp_locks, __smp_locks_end)
@@ -196,6 +198,12 @@ def model_inputs(
     b = load_build_record(run_dir)
     cfg = b.get("config", {})
     c.put("pageblock_order", b.get("pageblock_order"), "build", ".config: pageblock_order")
+    c.put(
+        "section_size_bits",
+        b.get("section_size_bits"),
+        "build",
+        "SECTION_SIZE_BITS (arch/*/include/asm/sparsemem.h, inspector.arch)",
+    )
     c.put(
         "nodes_shift",
         int(cfg["CONFIG_NODES_SHIFT"]) if "CONFIG_NODES_SHIFT" in cfg else 0,
@@ -336,6 +344,7 @@ def synthetic_inputs(
         ),
         "phys_base": 0 if arch == "x86_64" else None,
         "pageblock_order": k.get("pageblock_order", max_order - 1),
+        "section_size_bits": get_arch(arch).section_size_bits(version),
         "nodes_shift": nodes_shift if nodes_shift is not None else (6 if arch == "x86_64" else 2),
         "config_numa": config_numa,
         "smp_locks": smp_locks,

@@ -65,9 +65,6 @@ class Arch47:
     """What differs between the two 4.7 builds, each item with where the kernel says so."""
 
     name: str
-    zone_names: tuple[str, ...]  # enum zone_type with this config (include/linux/mmzone.h)
-    section_size_bits: int  # arch/*/include/asm/sparsemem.h
-    nodes_shift: int  # CONFIG_NODES_SHIFT in the .config
     arch_pfn_valid: bool  # HAVE_ARCH_PFN_VALID: pfn_valid() = memblock_is_map_memory() (arm64)
     nodes_span_other_nodes: bool  # CONFIG_NODES_SPAN_OTHER_NODES (x86_64 ACPI NUMA)
     lowmem_reserve_ratio: tuple[int, ...]  # sysctl_lowmem_reserve_ratio[MAX_NR_ZONES-1]
@@ -79,9 +76,6 @@ class Arch47:
 
 X86_64 = Arch47(
     name="x86_64",
-    zone_names=("DMA", "DMA32", "Normal", "Movable"),
-    section_size_bits=27,
-    nodes_shift=6,
     arch_pfn_valid=False,
     nodes_span_other_nodes=True,
     lowmem_reserve_ratio=(256, 256, 32),
@@ -89,9 +83,6 @@ X86_64 = Arch47(
 )
 ARM64 = Arch47(
     name="arm64",
-    zone_names=("DMA", "Normal", "Movable"),
-    section_size_bits=30,
-    nodes_shift=2,
     arch_pfn_valid=True,
     nodes_span_other_nodes=False,
     lowmem_reserve_ratio=(256, 32),
@@ -262,7 +253,7 @@ class Linux47State:
         """
         if self.arch.arch_pfn_valid:
             return memblock_is_map_memory(self.memblock, pfn_phys(pfn, self.geo.page_shift))
-        shift = self.arch.section_size_bits - self.geo.page_shift
+        shift = self.inputs.section_size_bits - self.geo.page_shift
         section = pfn >> shift
         for start, end, _ in for_each_mem_pfn_range(self.memblock, None, self.geo.page_shift):
             if (start >> shift) <= section <= ((end - 1) >> shift):
