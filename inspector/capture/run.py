@@ -103,7 +103,8 @@ class Walker:
         i = len(self.out.records)
         path = self.out.run_dir / f"{i:02d}-{name}.json"
         snap.stop = name
-        snap.write(path)
+        if self.capture is None or not self.capture.unsettled(snap):
+            snap.write(path)  # else written once settled (see _settle)
         self.out.snapshots.append(snap)
         now = self._elapsed()
         self.out.records.append(
@@ -146,7 +147,7 @@ class Walker:
 
     def _settle(self) -> None:
         """Let the capture complete earlier snapshots now that the guest has moved on
-        (Capture.settle) and rewrite their files; the reads are charged to the first one."""
+        (Capture.settle) and write their files, once; the reads are charged to the first one."""
         if self.capture is None:
             return
         rt0, b0 = self.gdb.round_trips, self.gdb.bytes_read

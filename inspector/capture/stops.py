@@ -106,6 +106,10 @@ class Capture:
         self._unsettled.append((nid, snap))
         return snap
 
+    def unsettled(self, snap: Snapshot) -> bool:
+        """Whether ``snap`` waits for ``settle`` (its file is written only then)."""
+        return any(s is snap for _, s in self._unsettled)
+
     def settle(self) -> list[Snapshot]:
         """Give the free_area_init_core snapshots taken so far their node's final sizes; call
         at the next stop. The inlined stop's address can come before the stores that end

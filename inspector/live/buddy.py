@@ -185,9 +185,16 @@ def walk_warnings(nodes: list[NodeState]) -> list[str]:
     return out
 
 
-def dump(lk: LiveKernel, *, blocks: bool = False) -> BuddyDump:
+def dump(
+    lk: LiveKernel,
+    *,
+    blocks: bool = False,
+    state: tuple[KernelConsts, list[NodeState]] | None = None,
+) -> BuddyDump:
+    """The buddy state of the paused guest; ``state`` is a read_state() already done (so a
+    dump and its invariant checks read the guest once)."""
     start = time.monotonic()
-    k, nodes = read_state(lk.prog, lk.config)
+    k, nodes = state if state is not None else read_state(lk.prog, lk.config)
     pageblocks = PageblockReader(lk.prog, sections(lk.prog), k.pageblock_order)
     release = lk.vmlinux.release
     snapshot = Snapshot(

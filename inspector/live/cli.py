@@ -15,8 +15,9 @@ import drgn
 from inspector.cli_args import add_vm_args, boot_request
 from inspector.errors import InspectorError
 from inspector.live.buddy import dump, render
-from inspector.live.invariants import CHECKS, check
+from inspector.live.invariants import CHECKS, check_state
 from inspector.live.session import LiveGuest, live_guest
+from inspector.live.state import read_state
 from inspector.live.vmcore import write_vmcore
 
 
@@ -31,8 +32,9 @@ def _prepare(lg: LiveGuest, run: str | None, timeout: float) -> None:
 def _one(lg: LiveGuest, args: argparse.Namespace) -> int:
     lg.pause()
     try:
-        d = dump(lg.lk, blocks=args.blocks)
-        violations = check(lg.lk) if args.check else []
+        state = read_state(lg.lk.prog, lg.lk.config)  # one read for the dump and the checks
+        d = dump(lg.lk, blocks=args.blocks, state=state)
+        violations = check_state(lg.lk, *state) if args.check else []
     except (drgn.FaultError, LookupError, ValueError) as e:
         raise InspectorError(
             f"reading the buddy state failed ({str(e).splitlines()[0]}): the guest's memory does "
