@@ -100,6 +100,8 @@ class Inputs:
     constants: dict[str, int] = field(default_factory=dict)  # MAX_ORDER, pageblock_order, …
     # node_states[N_ONLINE] at entry: arm64 onlines memoryless nodes that nothing else here names
     online_nodes: list[int] | None = None
+    # node_states[N_POSSIBLE] at entry: the nodes 6.12's free_area_init() sets up (for_each_node)
+    possible_nodes: list[int] | None = None
 
 
 @dataclass

@@ -214,6 +214,7 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
         memblock=Memblock(memory=mem, reserved=[MemblockRegion(16 << 20, 4 << 20, 0)]),
         cpu_to_node=[0],
         online_nodes=[0],
+        possible_nodes=[0],
         constants={
             "MAX_ORDER": 11,
             "sizeof_struct_page": 64,
@@ -283,3 +284,24 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
     with (tmp_path / "dmesg.txt").open("a") as f:
         f.write("[    0.000000] On node 7 totalpages: 1\n")
     assert [d.captured for d in compare_run(tmp_path)["dmesg"]] == ["On node 7 totalpages: 1"]
+
+
+def test_a_console_splice_in_dmesg_is_undone():
+    # seen on 4.7 x86_64 (numa-movablecore): the 8250 driver's complaint landed inside a
+    # memblock=debug line while dmesg ran over the serial console
+    from inspector.compare import kernel_memblock_trace, unsplice
+
+    text = (
+        "[    0.000000] On node 1 totalpages: 262112\n"
+        "[    0.000000] memblock_reserve: [0x0000"
+        "[    1.044834] serial8250: too much work for irq4\n"
+        "007fdf0000-0x0000007fdf5fff] flags 0x0 memblock_virt_alloc_internal+0x133/0x15d\n"
+        "[    0.000000] Memory: 1K/2K available\n"
+    )
+    lines = unsplice(text)
+    assert len(lines) == 3
+    assert lines[1].startswith("[    0.000000] memblock_reserve: [0x0000007fdf0000-")
+    assert kernel_memblock_trace(text) == ["reserve [0x7fdf0000-0x7fdf6000)"]
+    # an ordinary log is left alone
+    plain = "[    0.000000] a\n[    0.000001] b\n"
+    assert unsplice(plain) == ["[    0.000000] a", "[    0.000001] b"]

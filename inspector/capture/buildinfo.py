@@ -43,6 +43,7 @@ SIZEOF = (
     "struct pcpu_group_info",
     "struct hlist_head",  # the PID and inode hashes
     "struct hlist_bl_head",  # the dentry hash
+    "struct pglist_data",  # 6.12's alloc_offline_node_data()
 )
 
 

@@ -251,6 +251,7 @@ class Reader:
             cmdline=self.var("boot_command_line").data.split(b"\0", 1)[0].decode(errors="replace"),
             constants=self.constants() | self.stop1_variables(mb_view),
             online_nodes=nodes,
+            possible_nodes=self.nodes_in("N_POSSIBLE"),
         )
 
     def stop1_variables(self, mb: View) -> dict[str, int]:

@@ -3,13 +3,41 @@ validate, the report and the CLI ask ``model_for``."""
 
 from __future__ import annotations
 
+import re
+
 from inspector.errors import InspectorError
-from inspector.model import v4_7
+from inspector.model import v4_7, v6_12
 from inspector.model.spec import ModelSpec, Replay
 from inspector.model.v4_7 import fields as v4_7_fields
+from inspector.model.v6_12 import fields as v6_12_fields
+
+# The memory-init lines of each version's log that its model predicts: each one printed must be
+# predicted, and each predicted must have been printed.
+LOG_LINES_4_7 = re.compile(
+    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) +(\[mem|empty)|Movable zone start for each node"
+    r"|  Node \d+: 0x|Early memory node ranges|  node +\d+: \[mem|Initmem setup node"
+    r"|On node \d+ totalpages:|  \w+ zone: \d+ pages (used for memmap|reserved|exceeds freesize)"
+    r"|  \w+ zone: \d+ pages, LIFO batch:|Built \d+ zonelists|Policy zone:"
+    r"|Could not find start_pfn|Memory: \d+K/\d+K available"
+    r"|percpu: Embedded |(PID|Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table"
+    r"|software IO TLB \[mem)"
+)
+LOG_LINES_6_12 = re.compile(
+    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) +(\[mem|empty)|Movable zone start for each node"
+    r"|  Node \d+: 0x|Early memory node ranges|  node +\d+: \[mem|Initmem setup node"
+    r"|On node \d+, zone \w+: \d+ pages in unavailable ranges|Fallback order for Node \d+:"
+    r"|Built \d+ zonelists|Policy zone:|The system has no mirror memory)"
+)
 
 MODELS: dict[str, ModelSpec] = {
-    v4_7.VERSION: ModelSpec(v4_7.VERSION, v4_7.replay, v4_7_fields.FUNCTIONS),
+    v4_7.VERSION: ModelSpec(v4_7.VERSION, v4_7.replay, v4_7_fields.FUNCTIONS, LOG_LINES_4_7),
+    v6_12.VERSION: ModelSpec(
+        v6_12.VERSION,
+        v6_12.replay,
+        v6_12_fields.FUNCTIONS,
+        LOG_LINES_6_12,
+        not_modelled=dict(v6_12.NOT_MODELLED),
+    ),
 }
 
 
@@ -27,4 +55,12 @@ def functions_for(version: str) -> dict[str, str]:
     return spec.functions if spec else {}
 
 
-__all__ = ["MODELS", "ModelSpec", "Replay", "functions_for", "model_for"]
+__all__ = [
+    "LOG_LINES_4_7",
+    "LOG_LINES_6_12",
+    "MODELS",
+    "ModelSpec",
+    "Replay",
+    "functions_for",
+    "model_for",
+]

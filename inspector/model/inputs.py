@@ -75,6 +75,7 @@ class ModelInputs:
     cpu_to_node: list[int]
     cmdline: str
     online_nodes: list[int]
+    possible_nodes: list[int]
     max_order: int
     sizeof_struct_page: int
     page_size: int
@@ -164,17 +165,23 @@ def model_inputs(
     c.put("cpu_to_node", inp.cpu_to_node, "stop1", f"{s1}: the arch's cpu-to-node map")
     c.put("cmdline", inp.cmdline, "stop1", f"{s1}: boot_command_line")
     c.put("online_nodes", inp.online_nodes, "stop1", f"{s1}: node_states[N_ONLINE]")
+    c.put("possible_nodes", inp.possible_nodes, "stop1", f"{s1}: node_states[N_POSSIBLE]")
     k = inp.constants
     c.put("max_order", k.get("MAX_ORDER"), "stop1", f"{s1}: len(zone->free_area) from DWARF")
     c.put("sizeof_struct_page", k.get("sizeof_struct_page"), "stop1", f"{s1}: sizeof(struct page)")
     c.put("page_size", k.get("PAGE_SIZE"), "stop1", f"{s1}: PAGE_SIZE")
     c.put("max_low_pfn", k.get("max_low_pfn"), "stop1", f"{s1}: max_low_pfn")
-    c.put(
-        "dma_reserve",
-        k.get("dma_reserve"),
-        "stop1",
-        f"{s1}: dma_reserve (memblock_find_dma_reserve() ran in setup_arch(), before paging_init)",
-    )
+    if start.kernel.version == "4.7":
+        c.put(
+            "dma_reserve",
+            k.get("dma_reserve"),
+            "stop1",
+            f"{s1}: dma_reserve (memblock_find_dma_reserve() ran in setup_arch(), before "
+            "paging_init)",
+        )
+    else:
+        c.values["dma_reserve"] = 0
+        c.sources["dma_reserve"] = Source("stop1", "gone in 6.12 (commit 4e0fd1fdab4a)")
     x86 = start.kernel.arch == "x86_64"
     c.put(
         "memblock_current_limit",
@@ -331,6 +338,7 @@ def synthetic_inputs(
         "cpu_to_node": inputs.cpu_to_node,
         "cmdline": inputs.cmdline,
         "online_nodes": inputs.online_nodes or [],
+        "possible_nodes": inputs.possible_nodes or inputs.online_nodes or [],
         "max_order": max_order,
         "sizeof_struct_page": k.get("sizeof_struct_page", 64),
         "page_size": k.get("PAGE_SIZE", 4096),

@@ -3,6 +3,7 @@ computes each field (inspector.model registers one per kernel version)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,3 +27,6 @@ class ModelSpec:
     version: str
     replay: Callable[[ModelInputs], Replay]
     functions: dict[str, str]  # generic field path (or "stop:path") -> kernel function
+    log_lines: re.Pattern[str]  # the kernel's log lines this model predicts, all of them
+    # stops the model does not reach yet, with the reason (compare reports them, uncompared)
+    not_modelled: dict[str, str] = field(default_factory=dict)

@@ -142,20 +142,11 @@ def _align_zone_movable_pfn(m: Linux47State) -> None:
         m.zone_movable_pfn[nid] = roundup(pfn, m.geo.max_order_nr_pages)
 
 
-def free_area_init_nodes(m: Linux47State) -> None:
-    # mirrors free_area_init_nodes() (mm/page_alloc.c, 4.7)
-    mzp = m.inputs.max_zone_pfn
+def log_zone_ranges(m: Linux47State) -> None:
+    """The "Zone ranges", "Movable zone start" and "Early memory node ranges" lines that
+    free_area_init_nodes() (4.7, mm/page_alloc.c) and free_area_init() (6.12, mm/mm_init.c)
+    print alike."""
     lo, hi = m.arch_zone_lowest_possible_pfn, m.arch_zone_highest_possible_pfn
-    lo[0] = find_min_pfn_for_node(m, None)
-    hi[0] = mzp[0]
-    for i in range(1, m.max_nr_zones):
-        if i == m.zone_movable:
-            continue
-        lo[i] = hi[i - 1]
-        hi[i] = max(mzp[i], lo[i])
-    lo[m.zone_movable] = hi[m.zone_movable] = 0
-    cmdline_parse_kernelcore(m)
-    find_zone_movable_pfns_for_nodes(m)
     m.log.append("Zone ranges:")
     for i in range(m.max_nr_zones):
         if i == m.zone_movable:
@@ -174,6 +165,23 @@ def free_area_init_nodes(m: Linux47State) -> None:
         m.log.append(
             f"  node {nid:3d}: [mem {_hex018(m._phys(start))}-{_hex018(m._phys(end) - 1)}]"
         )
+
+
+def free_area_init_nodes(m: Linux47State) -> None:
+    # mirrors free_area_init_nodes() (mm/page_alloc.c, 4.7)
+    mzp = m.inputs.max_zone_pfn
+    lo, hi = m.arch_zone_lowest_possible_pfn, m.arch_zone_highest_possible_pfn
+    lo[0] = find_min_pfn_for_node(m, None)
+    hi[0] = mzp[0]
+    for i in range(1, m.max_nr_zones):
+        if i == m.zone_movable:
+            continue
+        lo[i] = hi[i - 1]
+        hi[i] = max(mzp[i], lo[i])
+    lo[m.zone_movable] = hi[m.zone_movable] = 0
+    cmdline_parse_kernelcore(m)
+    find_zone_movable_pfns_for_nodes(m)
+    log_zone_ranges(m)
     for nid in m.online_nodes():
         free_area_init_node(m, nid, find_min_pfn_for_node(m, nid))
 

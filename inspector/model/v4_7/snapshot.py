@@ -34,31 +34,45 @@ from inspector.schema import (
 
 def snapshot(m: Linux47State, stop: str) -> Snapshot:
     """The model's state at one stop, as the schema's dataclasses."""
-    nodes = []
-    for nid in sorted(m.pgdats):
-        p = m.pgdats[nid]
-        # memmap_init_zone() is called for zones that span pages: its stop shows only those
-        zones = [zone_snapshot(m, z, stop) for z in p.zones if stop != MEMMAP or z.spanned_pages]
-        if not zones:
-            continue
-        nodes.append(
-            Node(
-                node_id=nid,
-                node_start_pfn=p.node_start_pfn,
-                node_spanned_pages=p.node_spanned_pages,
-                node_present_pages=p.node_present_pages,
-                nr_zones=0 if stop == CORE else p.nr_zones,  # set after entry
-                zones=zones,
-            )
+    # memmap_init_zone() is called for zones that span pages: its stop shows only those
+    zones = {
+        nid: [zone_snapshot(m, z, stop) for z in p.zones if stop != MEMMAP or z.spanned_pages]
+        for nid, p in m.pgdats.items()
+    }
+    return assemble(m, stop, VERSION, zones, stop == CORE, stop == ZONELISTS, globals_at(m, stop))
+
+
+def assemble(
+    m: Linux47State,
+    stop: str,
+    version: str,
+    zones: dict[int, list[Zone]],
+    at_core: bool,
+    with_zonelists: bool,
+    globals_: dict[str, int],
+) -> Snapshot:
+    """A Snapshot from each node's zone records (nodes without any are left out), as both
+    versions' models project their state (nr_zones is set after free_area_init_core's entry)."""
+    nodes = [
+        Node(
+            node_id=nid,
+            node_start_pfn=p.node_start_pfn,
+            node_spanned_pages=p.node_spanned_pages,
+            node_present_pages=p.node_present_pages,
+            nr_zones=0 if at_core else p.nr_zones,
+            zones=zones[nid],
         )
+        for nid, p in sorted(m.pgdats.items())
+        if zones.get(nid)
+    ]
     return Snapshot(
         stop=stop,
-        kernel=KernelId(version=VERSION, release=m.release, arch=m.arch.name),
+        kernel=KernelId(version=version, release=m.release, arch=m.arch.name),
         nodes=nodes,
         zonelists=[replace(z, zones=list(z.zones)) for z in m.zonelists]
-        if stop == ZONELISTS
+        if with_zonelists
         else None,
-        globals=globals_at(m, stop),
+        globals=globals_,
     )
 
 

@@ -1,0 +1,31 @@
+"""One 6.12 boot replayed from free_area_init() to build_all_zonelists() (init/main.c
+start_kernel() → setup_arch() → … → mm_core_init()), the stops this model reaches so far."""
+
+from __future__ import annotations
+
+from inspector.model.inputs import ModelInputs
+from inspector.model.spec import Replay
+from inspector.model.v6_12.free_area_init import free_area_init
+from inspector.model.v6_12.memmap import memmap_init
+from inspector.model.v6_12.snapshot import snapshot
+from inspector.model.v6_12.state import CORE, MEMMAP, ZONELISTS, Linux612State
+from inspector.model.v6_12.zonelists import build_all_zonelists
+from inspector.schema import Snapshot
+
+
+class Linux612(Linux612State):
+    """One boot of a 6.12 kernel, replayed: call ``run()`` then read the snapshots."""
+
+    def run(self) -> dict[str, Snapshot]:
+        free_area_init(self)  # with calc_nr_kernel_pages(); memmap_init() comes last in it
+        self.snapshots[CORE] = snapshot(self, CORE)
+        memmap_init(self)
+        self.snapshots[MEMMAP] = snapshot(self, MEMMAP)
+        build_all_zonelists(self)
+        self.snapshots[ZONELISTS] = snapshot(self, ZONELISTS)
+        return self.snapshots
+
+
+def replay(inputs: ModelInputs) -> Replay:
+    model = Linux612(inputs)
+    return Replay(model.run(), model.log, model.mb.calls)

@@ -1,0 +1,88 @@
+"""memmap_init() (mm/mm_init.c, 6.12): one memmap_init_range() per (memblock range, populated
+zone of its node), pageblocks set MOVABLE only inside memblock.memory, and the holes between
+ranges given to the zone above them (init_unavailable_range(), "pages in unavailable ranges")."""
+
+from __future__ import annotations
+
+from inspector.model.common import clamp, for_each_mem_pfn_range, pageblock_range, roundup
+from inspector.model.v4_7.state import MIGRATE_MOVABLE, ZoneState
+from inspector.model.v6_12.state import Linux612State
+
+
+def memmap_init(m: Linux612State) -> None:
+    # mirrors memmap_init() (mm/mm_init.c, 6.12)
+    zone_id = 0
+    nid = 0
+    end_pfn = 0
+    for start_pfn, end_pfn, nid in for_each_mem_pfn_range(m.memblock, None, m.geo.page_shift):
+        for zone in m.pgdats[nid].zones:
+            if not zone.present_pages:  # populated_zone()
+                continue
+            memmap_init_zone_range(m, zone, start_pfn, end_pfn)
+            zone_id = zone.idx
+    section_pages = 1 << (m.inputs.section_size_bits - m.geo.page_shift)
+    end_pfn = roundup(end_pfn, section_pages)
+    if m.hole_pfn < end_pfn:
+        init_unavailable_range(m, m.hole_pfn, end_pfn, zone_id, nid)
+
+
+def memmap_init_zone_range(m: Linux612State, zone: ZoneState, start_pfn: int, end_pfn: int) -> None:
+    # mirrors memmap_init_zone_range() (mm/mm_init.c, 6.12)
+    zone_end = zone.zone_start_pfn + zone.spanned_pages
+    start_pfn = clamp(start_pfn, zone.zone_start_pfn, zone_end)
+    end_pfn = clamp(end_pfn, zone.zone_start_pfn, zone_end)
+    if start_pfn >= end_pfn:
+        return
+    memmap_init_range(m, end_pfn - start_pfn, zone.node, zone.idx, start_pfn, zone_end)
+    if m.hole_pfn < start_pfn:
+        init_unavailable_range(m, m.hole_pfn, start_pfn, zone.idx, zone.node)
+    m.hole_pfn = end_pfn
+    # the capture reads the zone's pageblocks at this call's return
+    m.memmap_zone_pageblocks[(zone.node, zone.idx)] = zone_pageblocks(m, zone)
+
+
+def memmap_init_range(
+    m: Linux612State, size: int, nid: int, zone: int, start_pfn: int, zone_end_pfn: int
+) -> None:
+    # mirrors memmap_init_range() (mm/mm_init.c, 6.12), MEMINIT_EARLY, no altmap: every
+    # pageblock-aligned pfn of the range gets MIGRATE_MOVABLE
+    m.memmap_calls.append(
+        {
+            "size": size,
+            "nid": nid,
+            "zone": zone,
+            "start_pfn": start_pfn,
+            "zone_end_pfn": zone_end_pfn,
+            "context": 0,  # MEMINIT_EARLY
+            "altmap": 0,
+            "migratetype": MIGRATE_MOVABLE,
+        }
+    )
+    nr = m.geo.pageblock_nr_pages
+    for pfn in range(roundup(start_pfn, nr), start_pfn + size, nr):
+        m.pageblock_mt[pfn >> m.geo.pageblock_order] = MIGRATE_MOVABLE
+
+
+def init_unavailable_range(m: Linux612State, spfn: int, epfn: int, zone: int, node: int) -> None:
+    # mirrors init_unavailable_range() (mm/mm_init.c, 6.12): pages of a hole in a valid
+    # pageblock become reserved pages of (node, zone); the count is logged
+    nr = m.geo.pageblock_nr_pages
+    pgcnt = 0
+    pfn = spfn
+    while pfn < epfn:
+        block = pfn & ~(nr - 1)
+        if not m.pfn_valid(block):
+            pfn = block + nr
+            continue
+        pgcnt += 1
+        pfn += 1
+    if pgcnt:
+        m.log.append(
+            f"On node {node}, zone {m.zone_names[zone]}: {pgcnt} pages in unavailable ranges"
+        )
+
+
+def zone_pageblocks(m: Linux612State, zone: ZoneState) -> list[int]:
+    """get_pageblock_migratetype() for each pageblock the zone spans (0 where never set)."""
+    blocks = pageblock_range(zone.zone_start_pfn, zone.spanned_pages, m.geo.pageblock_order)
+    return [m.pageblock_mt.get(b, 0) for b in blocks]

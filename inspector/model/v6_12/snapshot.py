@@ -1,0 +1,65 @@
+"""The 6.12 model's state at each stop it predicts, projected onto the schema's dataclasses."""
+
+from __future__ import annotations
+
+from inspector.model.v4_7.snapshot import assemble, global_value
+from inspector.model.v4_7.state import ZoneState
+from inspector.model.v6_12.memmap import zone_pageblocks
+from inspector.model.v6_12.state import CORE, MEMMAP, VERSION, ZONELISTS, Linux612State
+from inspector.schema import GLOBALS_SIZED, GLOBALS_ZONELISTS, Snapshot, Zone
+
+# 4.7 globals that 6.12 no longer has (dma_reserve: commit 4e0fd1fdab4a; the zonelist order:
+# commit c9bff3eebc09) or keeps local (vm_total_pages)
+GONE = {"dma_reserve", "current_zonelist_order", "vm_total_pages"}
+
+
+def snapshot(m: Linux612State, stop: str) -> Snapshot:
+    # memmap_init_range() is called per (range, zone): its stop shows the zones it reached
+    zones = {
+        nid: [
+            zone_snapshot(m, z, stop)
+            for z in p.zones
+            if stop != MEMMAP or (z.node, z.idx) in m.memmap_zone_pageblocks
+        ]
+        for nid, p in m.pgdats.items()
+    }
+    return assemble(m, stop, VERSION, zones, stop == CORE, stop == ZONELISTS, globals_at(m, stop))
+
+
+def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
+    zone = Zone(
+        node=z.node,
+        idx=z.idx,
+        name=z.name,
+        zone_start_pfn=z.zone_start_pfn,
+        spanned_pages=z.spanned_pages,
+        present_pages=z.present_pages,
+        # zone_init_internals() sets managed_pages after free_area_init_core()'s entry
+        managed_pages=None if stop == CORE else z.managed_pages,
+    )
+    if stop == MEMMAP:
+        zone.pageblock_migratetypes = m.memmap_zone_pageblocks[(z.node, z.idx)]
+    if stop == ZONELISTS:
+        zone.pageblock_migratetypes = zone_pageblocks(m, z)
+    return zone
+
+
+def globals_at(m: Linux612State, stop: str) -> dict[str, int]:
+    table = {CORE: GLOBALS_SIZED, MEMMAP: GLOBALS_SIZED, ZONELISTS: GLOBALS_ZONELISTS}[stop]
+    g: dict[str, int] = {}
+    for name in table:
+        if name.removesuffix("[]") not in GONE:
+            g.update(global_value(m, name))
+    if stop in (CORE, MEMMAP):
+        # the capture keys zone_movable_pfn[] by the nodes online at the stop: x86 onlines a
+        # memoryless node with CPUs later (init_cpu_to_node())
+        online = set(m.online_nodes())
+        for nid in m.pgdats:
+            if nid not in online:
+                g.pop(f"zone_movable_pfn[{nid}]", None)
+    if stop == MEMMAP and m.memmap_calls:
+        # the arguments of the last memmap_init_range() call, as many as the capture reads
+        # from the argument registers (6 on x86_64, 8 on arm64)
+        n = len(m.arch_arg_registers)
+        g.update({f"arg.{k}": v for k, v in list(m.memmap_calls[-1].items())[:n]})
+    return g

@@ -1,0 +1,74 @@
+"""The 6.12 model on synthetic layouts, each expected value derived here from the 6.12 rules
+(mm/mm_init.c, mm/page_alloc.c); real 6.12 kernels judge it in tests/test_validate.py."""
+
+from __future__ import annotations
+
+from inspector.model.inputs import synthetic_inputs
+from inspector.model.v6_12 import Linux612
+from inspector.schema import Inputs, Memblock, MemblockRegion
+
+ZONES = ["DMA", "DMA32", "Normal", "Movable"]
+
+
+def region(start_pfn: int, end_pfn: int, nid: int = 0) -> MemblockRegion:
+    return MemblockRegion(start_pfn << 12, (end_pfn - start_pfn) << 12, nid)
+
+
+def boot(memory: list[MemblockRegion], cmdline: str = "", nodes: int = 1) -> Linux612:
+    end = max((r.base + r.size) >> 12 for r in memory)
+    inp = Inputs(
+        max_zone_pfn=[4096, min(end, 1 << 20), end, 0],
+        zone_names=ZONES,
+        memblock=Memblock(memory=memory, reserved=[]),
+        node_distance=[[10 if a == b else 20 for b in range(nodes)] for a in range(nodes)],
+        cpu_to_node=list(range(nodes)),
+        online_nodes=list(range(nodes)),
+        cmdline=cmdline,
+        constants={"memblock.current_limit": end << 12},
+    )
+    model = Linux612(synthetic_inputs(inp, "x86_64", version="6.12"))
+    model.run()
+    return model
+
+
+def test_movablecore_percent_is_a_share_of_all_pages():
+    # 2 GiB from pfn 256: totalpages 524032; 25% = 131008, rounded up to MAX_ORDER_NR_PAGES
+    # (1024) = 131072; kernelcore = total - movable, spread from DMA32's start
+    m = boot([region(256, 524288)], "movablecore=25%")
+    assert m.required_movablecore == 131072
+    zmp = m.zone_movable_pfn[0]
+    assert zmp == 524288 - 131072  # the kernel part ends there, already 1024-aligned
+    dma32 = m.pgdats[0].zones[1]
+    movable = m.pgdats[0].zones[3]
+    # 6.12 clips the straddling zone at zone_movable_pfn (4.7 left DMA32 spanning it)
+    assert dma32.zone_start_pfn + dma32.spanned_pages == zmp
+    assert (movable.zone_start_pfn, movable.spanned_pages) == (zmp, 131072)
+
+
+def test_holes_go_to_the_zone_above_and_are_logged():
+    # x86-like: [1, 159) and [256, 65536): the hole [0, 1) and [159, 256) are DMA's; the
+    # trailing part up to the section end (pfn 32768 per 128 MiB section) goes to DMA32
+    m = boot([region(1, 159), region(256, 65504)])
+    lines = [x for x in m.log if "unavailable ranges" in x]
+    assert lines == [
+        "On node 0, zone DMA: 1 pages in unavailable ranges",
+        "On node 0, zone DMA: 97 pages in unavailable ranges",
+        "On node 0, zone DMA32: 32 pages in unavailable ranges",
+    ]
+    # pageblocks are MOVABLE only where memblock.memory has the aligned pfn
+    pb = m.snapshots["memmap_init_range"].nodes[0].zones[0].pageblock_migratetypes
+    assert pb is not None and pb[0] == 0  # the block at pfn 0 starts in a hole
+    assert all(x == 1 for x in pb[1:])
+
+
+def test_zonelists_are_in_node_order_with_the_6_12_load_rule():
+    # three nodes at distance 20: node 0 then 1, 2 by id (n < node adds 1 for lower ids only)
+    mem = [region(256, 65536, 0), region(65536, 131072, 1), region(131072, 196608, 2)]
+    m = boot(mem, nodes=3)
+    fallback = [z for z in m.zonelists if z.kind == "fallback"]
+    order = {z.node: list(dict.fromkeys(n for n, _ in z.zones)) for z in fallback}
+    assert order[0] == [0, 1, 2]
+    # from node 2: both others are lower, each +1; node_load then breaks the tie toward 0
+    assert order[2][0] == 2
+    assert any(line.startswith("Fallback order for Node 2: 2 ") for line in m.log)
+    assert any(line.startswith("Built 3 zonelists, mobility grouping on.") for line in m.log)
