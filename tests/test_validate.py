@@ -34,5 +34,7 @@ def test_6_12_model_matches_real_kernel(case, arch, tmp_path):
     assert res.error == ""
     assert res.stops >= 7
     assert res.differences == 0, "\n".join(res.details)
-    # what the 6.12 model compares so far: sizes, pageblocks, zonelists, globals, log lines
-    assert {"node and zone sizes", "pageblocks", "zonelists", "log lines"} <= set(res.compared)
+    # what the 6.12 model compares so far: sizes, pageblocks, zonelists, the hand-off, log lines
+    assert {"node and zone sizes", "pageblocks", "zonelists", "log lines", "free blocks"} <= set(
+        res.compared
+    )

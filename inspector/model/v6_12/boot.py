@@ -1,4 +1,4 @@
-"""One 6.12 boot replayed from free_area_init() to build_all_zonelists() (init/main.c
+"""One 6.12 boot replayed from free_area_init() to memblock_free_all()'s return (init/main.c
 start_kernel() → setup_arch() → … → mm_core_init()), the stops this model reaches so far."""
 
 from __future__ import annotations
@@ -6,9 +6,10 @@ from __future__ import annotations
 from inspector.model.inputs import ModelInputs
 from inspector.model.spec import Replay
 from inspector.model.v6_12.free_area_init import free_area_init
+from inspector.model.v6_12.memblock_free_all import memblock_free_all
 from inspector.model.v6_12.memmap import memmap_init
 from inspector.model.v6_12.snapshot import snapshot
-from inspector.model.v6_12.state import CORE, MEMMAP, ZONELISTS, Linux612State
+from inspector.model.v6_12.state import BOOTMEM, CORE, MEMMAP, ZONELISTS, Linux612State
 from inspector.model.v6_12.zonelists import build_all_zonelists
 from inspector.schema import Snapshot
 
@@ -23,6 +24,8 @@ class Linux612(Linux612State):
         self.snapshots[MEMMAP] = snapshot(self, MEMMAP)
         build_all_zonelists(self)
         self.snapshots[ZONELISTS] = snapshot(self, ZONELISTS)
+        memblock_free_all(self)  # from memblock as captured at its entry (a later input)
+        self.snapshots[BOOTMEM] = snapshot(self, BOOTMEM)
         return self.snapshots
 
 

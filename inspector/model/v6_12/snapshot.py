@@ -5,8 +5,15 @@ from __future__ import annotations
 from inspector.model.v4_7.snapshot import assemble, global_value
 from inspector.model.v4_7.state import ZoneState
 from inspector.model.v6_12.memmap import zone_pageblocks
-from inspector.model.v6_12.state import CORE, MEMMAP, VERSION, ZONELISTS, Linux612State
-from inspector.schema import GLOBALS_SIZED, GLOBALS_ZONELISTS, Snapshot, Zone
+from inspector.model.v6_12.state import BOOTMEM, CORE, MEMMAP, VERSION, ZONELISTS, Linux612State
+from inspector.schema import (
+    GLOBALS_BUDDY,
+    GLOBALS_SIZED,
+    GLOBALS_ZONELISTS,
+    FreeArea,
+    Snapshot,
+    Zone,
+)
 
 # 4.7 globals that 6.12 no longer has (dma_reserve: commit 4e0fd1fdab4a; the zonelist order:
 # commit c9bff3eebc09) or keeps local (vm_total_pages)
@@ -39,13 +46,30 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
     )
     if stop == MEMMAP:
         zone.pageblock_migratetypes = m.memmap_zone_pageblocks[(z.node, z.idx)]
-    if stop == ZONELISTS:
+    if stop in (ZONELISTS, BOOTMEM):
         zone.pageblock_migratetypes = zone_pageblocks(m, z)
+    if stop == BOOTMEM:
+        zone.nr_free_pages = z.nr_free_pages
+        lists = m.free_lists().get((z.node, z.idx), {})
+        zone.free_area = [
+            FreeArea(
+                order=o,
+                nr_free=sum(z.free_area[o]),
+                free_list=list(z.free_area[o]),
+                blocks=[lists.get((o, mt), []) for mt in range(len(z.free_area[o]))],
+            )
+            for o in range(m.geo.max_order)
+        ]
     return zone
 
 
 def globals_at(m: Linux612State, stop: str) -> dict[str, int]:
-    table = {CORE: GLOBALS_SIZED, MEMMAP: GLOBALS_SIZED, ZONELISTS: GLOBALS_ZONELISTS}[stop]
+    table = {
+        CORE: GLOBALS_SIZED,
+        MEMMAP: GLOBALS_SIZED,
+        ZONELISTS: GLOBALS_ZONELISTS,
+        BOOTMEM: GLOBALS_BUDDY,
+    }[stop]
     g: dict[str, int] = {}
     for name in table:
         if name.removesuffix("[]") not in GONE:

@@ -1,0 +1,88 @@
+"""The buddy hand-off in 6.12: memblock_free_all() → free_low_memory_core_early() →
+__free_memory_core() → __free_pages_memory() → memblock_free_pages() → __free_pages_core() →
+__free_pages_ok(FPI_TO_TAIL) → __free_one_page() (mm/memblock.c, mm/page_alloc.c, 6.12).
+
+Unlike 4.7, order-0 pages skip the boot pcp, and every block goes to the tail of its list
+(FPI_TO_TAIL), so list order is completion order. With pageblock_order == MAX_PAGE_ORDER the
+cross-migratetype merge rule (order >= pageblock_order) is never reached."""
+
+from __future__ import annotations
+
+from inspector.errors import InspectorError
+from inspector.model.common import ffs0, for_each_free_mem_range, pfn_down, pfn_up
+from inspector.model.memblock import INIT_MEMBLOCK_REGIONS
+from inspector.model.v4_7.state import FreeBlock
+from inspector.model.v6_12.state import Linux612State
+
+
+def page_zone(m: Linux612State, pfn: int) -> tuple[int, int]:
+    """page_zone_id() of a pfn in memory: the zone memmap_init_range() gave it, i.e. the zone of
+    the memblock range's node that spans it."""
+    key = pfn
+    cached = m.page_zone_cache.get(key)
+    if cached is not None:
+        return cached
+    for r in m.memblock.memory:
+        if r.base >> m.geo.page_shift <= pfn < (r.base + r.size) >> m.geo.page_shift:
+            for z in m.pgdats[r.nid].zones:
+                if z.present_pages and z.zone_start_pfn <= pfn < z.zone_end_pfn:
+                    m.page_zone_cache[key] = (r.nid, z.idx)
+                    return r.nid, z.idx
+    raise InspectorError(f"pfn {pfn:#x} is freed to the buddy allocator but lies in no zone")
+
+
+def free_one_page(m: Linux612State, pfn: int, order: int) -> None:
+    # mirrors __free_pages_core() (managed_pages) and __free_one_page() with FPI_TO_TAIL
+    zone_key = page_zone(m, pfn)
+    zone = m.zone(*zone_key)
+    zone.managed_pages += 1 << order
+    mt = m.pageblock_mt.get(pfn >> m.geo.pageblock_order, 0)  # get_pfnblock_migratetype()
+    zone.nr_free_pages += 1 << order  # account_freepages()
+    top = m.geo.max_order - 1  # MAX_PAGE_ORDER
+    while order < top:
+        buddy_pfn = pfn ^ (1 << order)
+        buddy = m.free_blocks.get(buddy_pfn)
+        if buddy is None or buddy.order != order or buddy.zone != zone_key:
+            break
+        del m.free_blocks[buddy_pfn]
+        zone.free_area[order][buddy.migratetype] -= 1
+        pfn &= buddy_pfn
+        order += 1
+    m.list_seq += 1
+    m.free_blocks[pfn] = FreeBlock(order=order, migratetype=mt, zone=zone_key, key=m.list_seq)
+    zone.free_area[order][mt] += 1
+
+
+def __free_pages_memory(m: Linux612State, start: int, end: int) -> None:
+    # mirrors __free_pages_memory() (mm/memblock.c, 6.12): start 0 counts as MAX_PAGE_ORDER
+    top = m.geo.max_order - 1
+    while start < end:
+        order = min(top, ffs0(start)) if start else top
+        while start + (1 << order) > end:
+            order -= 1
+        free_one_page(m, start, order)
+        start += 1 << order
+
+
+def memblock_free_all(m: Linux612State) -> None:
+    # mirrors memblock_free_all() → reset_all_zones_managed_pages() →
+    # free_low_memory_core_early() (mm/memblock.c, 6.12); memmap_init_reserved_pages() only
+    # marks pages reserved and renumbers reserved regions' nids, which no free range sees
+    handoff = m.inputs.memblock_at_handoff
+    if handoff is None:
+        raise InspectorError("the 6.12 model needs memblock at memblock_free_all entry")
+    if len(handoff.reserved) > INIT_MEMBLOCK_REGIONS:
+        raise InspectorError("a reallocated memblock array at the hand-off is not modelled")
+    for zone in m.all_zones():
+        zone.managed_pages = 0
+        zone.nr_free_pages = 0
+        zone.free_area = [[0] * 4 for _ in range(m.geo.max_order)]
+    count = 0
+    for start, end, _ in for_each_free_mem_range(handoff):
+        start_pfn = pfn_up(start, m.geo.page_shift)
+        end_pfn = min(pfn_down(end, m.geo.page_shift), m.max_low_pfn)
+        if start_pfn >= end_pfn:
+            continue
+        __free_pages_memory(m, start_pfn, end_pfn)
+        count += end_pfn - start_pfn
+    m.totalram_pages += count
