@@ -95,16 +95,7 @@ def zone_snapshot(m: Linux47State, z: ZoneState, stop: str) -> Zone:
         zone.pageblock_migratetypes = zone_pageblock_migratetypes(m, z)
     if stop == BOOTMEM:
         zone.nr_free_pages = z.nr_free_pages
-        lists = m.free_lists().get((z.node, z.idx), {})
-        zone.free_area = [
-            FreeArea(
-                order=o,
-                nr_free=sum(z.free_area[o]),
-                free_list=list(z.free_area[o]),
-                blocks=[lists.get((o, mt), []) for mt in range(MIGRATE_TYPES)],
-            )
-            for o in range(m.geo.max_order)
-        ]
+        zone.free_area = free_areas(m, z)
     if stop == WMARKS:
         zone.watermark = list(z.watermark)
         zone.lowmem_reserve = list(z.lowmem_reserve)
@@ -116,6 +107,21 @@ def zone_snapshot(m: Linux47State, z: ZoneState, stop: str) -> Zone:
                 PerCpuPages(cpu=c, count=0, high=high, batch=batch) for c in range(m.nr_cpu_ids)
             ]
     return zone
+
+
+def free_areas(m: Linux47State, z: ZoneState) -> list[FreeArea]:
+    """zone->free_area[] after the hand-off: per order, the count, each list's length and the
+    pfns on it, head first."""
+    lists = m.free_lists().get((z.node, z.idx), {})
+    return [
+        FreeArea(
+            order=o,
+            nr_free=sum(z.free_area[o]),
+            free_list=list(z.free_area[o]),
+            blocks=[lists.get((o, mt), []) for mt in range(MIGRATE_TYPES)],
+        )
+        for o in range(m.geo.max_order)
+    ]
 
 
 def global_value(m: Linux47State, name: str) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.model.v4_7.snapshot import assemble, global_value
+from inspector.model.v4_7.snapshot import assemble, free_areas, global_value
 from inspector.model.v4_7.state import ZoneState
 from inspector.model.v6_12.memmap import zone_pageblocks
 from inspector.model.v6_12.state import BOOTMEM, CORE, MEMMAP, VERSION, ZONELISTS, Linux612State
@@ -10,7 +10,6 @@ from inspector.schema import (
     GLOBALS_BUDDY,
     GLOBALS_SIZED,
     GLOBALS_ZONELISTS,
-    FreeArea,
     Snapshot,
     Zone,
 )
@@ -50,16 +49,7 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
         zone.pageblock_migratetypes = zone_pageblocks(m, z)
     if stop == BOOTMEM:
         zone.nr_free_pages = z.nr_free_pages
-        lists = m.free_lists().get((z.node, z.idx), {})
-        zone.free_area = [
-            FreeArea(
-                order=o,
-                nr_free=sum(z.free_area[o]),
-                free_list=list(z.free_area[o]),
-                blocks=[lists.get((o, mt), []) for mt in range(len(z.free_area[o]))],
-            )
-            for o in range(m.geo.max_order)
-        ]
+        zone.free_area = free_areas(m, z)
     return zone
 
 
