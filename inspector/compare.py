@@ -50,6 +50,13 @@ IGNORED_WHY = {
     "hand-off",
 }
 # Fields a version/arch does not capture: None there on the capture side is not a difference.
+# Fields ignored for one version only, with the reason (printed like the rest).
+IGNORED_BY_VERSION: dict[str, dict[str, str]] = {
+    "6.12": {
+        "zone.pageset.high": "pcp->high is auto-tuned at runtime in 6.12 (between high_min and "
+        "high_max), not initialisation",
+    },
+}
 NOT_CAPTURED: dict[tuple[str, str], dict[str, str]] = {
     ("6.12", "x86_64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
     ("6.12", "arm64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
@@ -274,6 +281,7 @@ def _walk(model: Snapshot, captured: Snapshot, ignore: frozenset[str] = DEFAULT_
             by_idx.update({z.idx: z.name for z in node.zones})
     names = [by_idx.get(i, str(i)) for i in range(max(by_idx, default=-1) + 1)]
     version = captured.kernel.version or model.kernel.version
+    ignore = ignore | frozenset(IGNORED_BY_VERSION.get(version, {}))
     w = _Walker(version, captured.kernel.arch, captured.stop, ignore, names)
     w.value("", model, captured)
     return w
@@ -543,7 +551,7 @@ def compare(run_dir: Path) -> Comparison:
             **NOT_CAPTURED.get((version, inputs.arch), {}),
             **{f"stop {k}": why for k, why in spec.not_modelled.items()},
         },
-        ignored=dict(IGNORED_WHY),
+        ignored={**IGNORED_WHY, **IGNORED_BY_VERSION.get(version, {})},
         notes=notes,
     )
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 from inspector.model.v4_7.snapshot import assemble, free_areas, global_value
 from inspector.model.v4_7.state import ZoneState
 from inspector.model.v6_12.memmap import zone_pageblocks
-from inspector.model.v6_12.state import BOOTMEM, CORE, MEMMAP, VERSION, ZONELISTS, Linux612State
+from inspector.model.v6_12.state import (
+    BOOTMEM,
+    CORE,
+    MEMMAP,
+    VERSION,
+    WMARKS,
+    ZONELISTS,
+    Linux612State,
+)
 from inspector.schema import (
     GLOBALS_BUDDY,
     GLOBALS_SIZED,
+    GLOBALS_WMARKS,
     GLOBALS_ZONELISTS,
+    PerCpuPages,
     Snapshot,
     Zone,
 )
@@ -47,6 +57,15 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
         zone.pageblock_migratetypes = m.memmap_zone_pageblocks[(z.node, z.idx)]
     if stop in (ZONELISTS, BOOTMEM):
         zone.pageblock_migratetypes = zone_pageblocks(m, z)
+    if stop == WMARKS:
+        zone.watermark = list(z.watermark)
+        zone.lowmem_reserve = list(z.lowmem_reserve)
+        zone.nr_free_pages = z.nr_free_pages
+        if z.present_pages:  # the capture reads pagesets of zones with present pages
+            high, batch = m.pagesets[(z.node, z.idx)]
+            zone.pageset = [
+                PerCpuPages(cpu=c, count=0, high=high, batch=batch) for c in range(m.nr_cpu_ids)
+            ]
     if stop == BOOTMEM:
         zone.nr_free_pages = z.nr_free_pages
         zone.free_area = free_areas(m, z)
@@ -59,6 +78,7 @@ def globals_at(m: Linux612State, stop: str) -> dict[str, int]:
         MEMMAP: GLOBALS_SIZED,
         ZONELISTS: GLOBALS_ZONELISTS,
         BOOTMEM: GLOBALS_BUDDY,
+        WMARKS: GLOBALS_WMARKS,
     }[stop]
     g: dict[str, int] = {}
     for name in table:

@@ -1,0 +1,80 @@
+"""init_per_zone_wmark_min() in 6.12 (mm/page_alloc.c), a postcore initcall: min_free_kbytes
+(clamped to 128..262144), four watermarks with PROMO, the Movable zone's own minimum, pcp batch
+through zone_pcp_update(), and lowmem_reserve that stays 0 for an empty lower zone."""
+
+from __future__ import annotations
+
+from inspector.model.common import clamp, int_sqrt, mult_frac, rounddown_pow_of_two
+from inspector.model.v4_7.state import WATERMARK_SCALE_FACTOR
+from inspector.model.v6_12.state import Linux612State
+from inspector.model.v6_12.zonelists import nr_free_zone_pages
+
+# sysctl_lowmem_reserve_ratio (mm/page_alloc.c, 6.12): DMA, DMA32, Normal, Movable
+LOWMEM_RESERVE_RATIO = {"DMA": 256, "DMA32": 256, "Normal": 32, "Movable": 0}
+SWAP_CLUSTER_MAX = 32
+
+
+def zone_batchsize(m: Linux612State, managed: int) -> int:
+    # mirrors zone_batchsize() (mm/page_alloc.c, 6.12), CONFIG_MMU: at most SZ_1M / PAGE_SIZE
+    batch = min(managed >> 10, (1 << 20) // m.geo.page_size)
+    batch //= 4
+    if batch < 1:
+        batch = 1
+    return rounddown_pow_of_two(batch + batch // 2) - 1
+
+
+def calculate_min_free_kbytes(m: Linux612State) -> None:
+    # mirrors calculate_min_free_kbytes() (mm/page_alloc.c, 6.12): nr_free_buffer_pages() is
+    # the managed pages up to ZONE_NORMAL (watermarks still 0)
+    lowmem_kbytes = nr_free_zone_pages(m, m.zone_normal) * (m.geo.page_size >> 10)
+    m.min_free_kbytes = clamp(int_sqrt(lowmem_kbytes * 16), 128, 262144)
+
+
+def setup_per_zone_wmarks(m: Linux612State) -> None:
+    # mirrors __setup_per_zone_wmarks() and zone_pcp_update() (mm/page_alloc.c, 6.12)
+    pages_min = m.min_free_kbytes >> (m.geo.page_shift - 10)
+    lowmem = sum(z.managed_pages for z in m.all_zones() if z.idx != m.zone_movable)
+    for zone in m.all_zones():
+        tmp = pages_min * zone.managed_pages // lowmem if lowmem else 0
+        if zone.idx == m.zone_movable:
+            wmin = clamp(zone.managed_pages // 1024, SWAP_CLUSTER_MAX, 128)
+        else:
+            wmin = tmp
+        tmp = max(tmp >> 2, mult_frac(zone.managed_pages, WATERMARK_SCALE_FACTOR, 10000))
+        zone.watermark = [wmin, wmin + tmp, wmin + 2 * tmp, wmin + 3 * tmp]
+        # zone_pcp_update() → zone_set_pageset_high_and_batch(): high is auto-tuned at
+        # runtime (between high_min and high_max), batch is fixed here
+        m.pagesets[(zone.node, zone.idx)] = (0, max(1, zone_batchsize(m, zone.managed_pages)))
+    calculate_totalreserve_pages(m)
+
+
+def setup_per_zone_lowmem_reserve(m: Linux612State) -> None:
+    # mirrors setup_per_zone_lowmem_reserve() (mm/page_alloc.c, 6.12)
+    for pgdat in m.pgdats.values():
+        for zone in pgdat.zones:
+            zone.lowmem_reserve = [0] * m.max_nr_zones
+        for i, zone in enumerate(pgdat.zones[:-1]):
+            ratio = LOWMEM_RESERVE_RATIO.get(zone.name, 0)
+            clear = not ratio or not zone.managed_pages
+            managed = 0
+            for j in range(i + 1, m.max_nr_zones):
+                managed += pgdat.zones[j].managed_pages
+                zone.lowmem_reserve[j] = 0 if clear else managed // ratio
+    calculate_totalreserve_pages(m)
+
+
+def calculate_totalreserve_pages(m: Linux612State) -> None:
+    # mirrors calculate_totalreserve_pages() (mm/page_alloc.c, 6.12)
+    total = 0
+    for zone in m.all_zones():
+        reserve = max([0, *zone.lowmem_reserve[zone.idx :]]) if zone.lowmem_reserve else 0
+        reserve += zone.watermark[2] if zone.watermark else 0
+        total += min(reserve, zone.managed_pages)
+    m.totalreserve_pages = total
+
+
+def init_per_zone_wmark_min(m: Linux612State) -> None:
+    # mirrors init_per_zone_wmark_min() (mm/page_alloc.c, 6.12)
+    calculate_min_free_kbytes(m)
+    setup_per_zone_wmarks(m)
+    setup_per_zone_lowmem_reserve(m)
