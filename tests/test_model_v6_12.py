@@ -72,3 +72,28 @@ def test_zonelists_are_in_node_order_with_the_6_12_load_rule():
     assert order[2][0] == 2
     assert any(line.startswith("Fallback order for Node 2: 2 ") for line in m.log)
     assert any(line.startswith("Built 3 zonelists, mobility grouping on.") for line in m.log)
+
+
+def test_watermarks_have_promo_and_an_empty_movable_zone_its_own_minimum():
+    m = boot([region(256, 262144)])  # 1 GiB from 1 MiB: DMA and DMA32
+    wm = m.snapshots["init_per_zone_wmark_min"]
+    zones = {z.name: z for z in wm.nodes[0].zones}
+    # lowmem excludes ZONE_MOVABLE; min_free_kbytes = int_sqrt(managed KiB * 16)
+    managed = sum(z.managed_pages for z in zones.values() if z.name != "Movable")
+    kib = managed * 4
+    assert wm.globals["min_free_kbytes"] == max(128, min(262144, _isqrt(kib * 16)))
+    dma32 = zones["DMA32"]
+    assert dma32.watermark is not None and len(dma32.watermark) == 4  # MIN, LOW, HIGH, PROMO
+    wmin, low, high, promo = dma32.watermark
+    assert low - wmin == high - low == promo - high > 0
+    # an empty Movable zone: clamp(0 / 1024, SWAP_CLUSTER_MAX, 128) and no spread
+    assert zones["Movable"].watermark == [32, 32, 32, 32]
+    # lowmem_reserve stays 0 for a zone with no managed pages (4.7 filled it)
+    assert zones["Normal"].lowmem_reserve == [0, 0, 0, 0]
+    assert zones["DMA"].lowmem_reserve == [0] + [dma32.managed_pages // 256] * 3
+
+
+def _isqrt(x: int) -> int:
+    import math
+
+    return math.isqrt(x)

@@ -187,7 +187,7 @@ def model_inputs(
         )
     else:
         c.values["dma_reserve"] = 0
-        c.sources["dma_reserve"] = Source("stop1", "gone in 6.12 (commit 4e0fd1fdab4a)")
+        c.sources["dma_reserve"] = Source("stop1", "gone in 6.12: mm/mm_init.c has no dma_reserve")
     x86 = start.kernel.arch == "x86_64"
     c.put(
         "memblock_current_limit",

@@ -24,8 +24,8 @@ from inspector.schema import (
     Zone,
 )
 
-# 4.7 globals that 6.12 no longer has (dma_reserve: commit 4e0fd1fdab4a; the zonelist order:
-# commit c9bff3eebc09) or keeps local (vm_total_pages)
+# 4.7 globals that 6.12 no longer has (dma_reserve; current_zonelist_order, with the zone-order
+# zonelists and numa_zonelist_order=) or keeps local to build_all_zonelists() (vm_total_pages)
 GONE = {"dma_reserve", "current_zonelist_order", "vm_total_pages"}
 
 
