@@ -76,19 +76,24 @@ def assemble(
     )
 
 
-def zone_snapshot(m: Linux47State, z: ZoneState, stop: str) -> Zone:
-    zone = Zone(
+def zone_record(z: ZoneState, at_core: bool) -> Zone:
+    """A zone's sizes as every stop shows them; managed_pages is set after free_area_init_core()'s
+    entry (4.7: free_area_init_core() itself; 6.12: zone_init_internals()), where CORE stops."""
+    return Zone(
         node=z.node,
         idx=z.idx,
         name=z.name,
         zone_start_pfn=z.zone_start_pfn,
         spanned_pages=z.spanned_pages,
         present_pages=z.present_pages,
-        # free_area_init_core() sets managed_pages after its entry, where CORE stops
-        managed_pages=None if stop == CORE else z.managed_pages,
-        # calc_memmap_size() is seen at memmap_init_zone(), by the capture's arithmetic
-        memmap_pages=z.memmap_pages if stop == MEMMAP else None,
+        managed_pages=None if at_core else z.managed_pages,
     )
+
+
+def zone_snapshot(m: Linux47State, z: ZoneState, stop: str) -> Zone:
+    zone = zone_record(z, stop == CORE)
+    # calc_memmap_size() is seen at memmap_init_zone(), by the capture's arithmetic
+    zone.memmap_pages = z.memmap_pages if stop == MEMMAP else None
     if stop == MEMMAP:
         zone.pageblock_migratetypes = m.memmap_zone_pageblocks.get((z.node, z.idx), [])
     if stop in (ZONELISTS, BOOTMEM):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.model.v4_7.snapshot import assemble, free_areas, global_value
+from inspector.model.v4_7.snapshot import assemble, free_areas, global_value, zone_record
 from inspector.model.v4_7.state import ZoneState
 from inspector.model.v6_12.memmap import zone_pageblocks
 from inspector.model.v6_12.state import (
@@ -43,16 +43,7 @@ def snapshot(m: Linux612State, stop: str) -> Snapshot:
 
 
 def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
-    zone = Zone(
-        node=z.node,
-        idx=z.idx,
-        name=z.name,
-        zone_start_pfn=z.zone_start_pfn,
-        spanned_pages=z.spanned_pages,
-        present_pages=z.present_pages,
-        # zone_init_internals() sets managed_pages after free_area_init_core()'s entry
-        managed_pages=None if stop == CORE else z.managed_pages,
-    )
+    zone = zone_record(z, stop == CORE)
     if stop == MEMMAP:
         zone.pageblock_migratetypes = m.memmap_zone_pageblocks[(z.node, z.idx)]
     if stop in (ZONELISTS, BOOTMEM):
