@@ -71,6 +71,8 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("zone.watermark", "watermarks"),
     ("zone.lowmem_reserve", "lowmem_reserve"),
     ("zone.pageset", "pcp"),
+    ("zone.pcp_high_min", "pcp"),
+    ("zone.pcp_high_max", "pcp"),
     ("zonelist", "zonelists"),
     *((f"globals.{g}", "hash tables") for g in GLOBALS_HASHES),
     *((f"globals.{g}", "per-cpu and swiotlb") for g in GLOBALS_PERCPU_SWIOTLB),

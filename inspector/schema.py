@@ -137,6 +137,9 @@ class Zone:
     nr_free_pages: int | None = None  # vm_stat[NR_FREE_PAGES]
     free_area: list[FreeArea] | None = None
     pageset: list[PerCpuPages] | None = None
+    # 6.12: zone->pageset_high_min / pageset_high_max (the bounds pcp->high is tuned within)
+    pcp_high_min: int | None = None
+    pcp_high_max: int | None = None
     pageblock_migratetypes: list[int] | None = None  # one per pageblock from zone_start_pfn
 
 

@@ -591,6 +591,9 @@ class Reader:
             zone.lowmem_reserve = z.array("lowmem_reserve")
             zone.nr_free_pages = z[f"vm_stat[{nr_free}]"]
             zone.pageset = self.pagesets(z) if zone.present_pages else None
+            if self.layout.has_member("struct zone", "pageset_high_min"):  # 6.12
+                zone.pcp_high_min = z["pageset_high_min"]
+                zone.pcp_high_max = z["pageset_high_max"]
         return zone
 
     def pagesets(self, zone: View) -> list[PerCpuPages]:

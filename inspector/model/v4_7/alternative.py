@@ -18,10 +18,7 @@ def alternative_instructions(m: Linux47State) -> None:
     if m.arch.name != "x86_64" or m.inputs.smp_locks is None:
         return
     noreplace_smp = any(n == "noreplace-smp" for n, _ in early_params(m.inputs.cmdline))
-    maxcpus = early_param_last(m.inputs.cmdline, "maxcpus")
-    setup_max_cpus = int(maxcpus) if maxcpus and maxcpus.isdigit() else NR_CPUS_DEFAULT
-    if any(n == "nosmp" for n, _ in early_params(m.inputs.cmdline)):
-        setup_max_cpus = 0
+    setup_max_cpus = max_cpus(m)
     uniproc_patched = not noreplace_smp and (m.nr_cpu_ids == 1 or setup_max_cpus <= 1)
     if uniproc_patched and m.nr_cpu_ids != 1:
         return
@@ -32,3 +29,12 @@ def alternative_instructions(m: Linux47State) -> None:
     for pfn in range(start_pfn, end_pfn):
         m.zone(*page_zone(m, pfn)).managed_pages += 1  # adjust_managed_page_count()
         m.totalram_pages += 1
+
+
+def max_cpus(m: Linux47State) -> int:
+    """setup_max_cpus (init/main.c, 4.7 and 6.12): NR_CPUS unless ``maxcpus=`` (``nosmp``: 0)."""
+    maxcpus = early_param_last(m.inputs.cmdline, "maxcpus")
+    value = int(maxcpus) if maxcpus and maxcpus.isdigit() else NR_CPUS_DEFAULT
+    if any(n == "nosmp" for n, _ in early_params(m.inputs.cmdline)):
+        value = 0
+    return value

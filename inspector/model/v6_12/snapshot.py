@@ -49,6 +49,7 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
     if stop in (ZONELISTS, BOOTMEM):
         zone.pageblock_migratetypes = zone_pageblocks(m, z)
     if stop == WMARKS:
+        zone.pcp_high_min, zone.pcp_high_max = m.pcp_high[(z.node, z.idx)]
         zone.watermark = list(z.watermark)
         zone.lowmem_reserve = list(z.lowmem_reserve)
         zone.nr_free_pages = z.nr_free_pages

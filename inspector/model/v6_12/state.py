@@ -30,6 +30,7 @@ class Linux612State(Linux47State):
     def __init__(self, inputs: ModelInputs) -> None:
         super().__init__(inputs)
         self.hole_pfn = 0
+        self.pcp_high: dict[tuple[int, int], tuple[int, int]] = {}  # (high_min, high_max)
         # for_each_node(): the possible nodes (x86 6.12 onlines memoryless CPU nodes later)
         self.possible_nodes = sorted(inputs.possible_nodes) or self.online_nodes()
         self.arch_arg_registers = get_arch(inputs.arch).arg_registers

@@ -5,13 +5,15 @@ through zone_pcp_update(), and lowmem_reserve that stays 0 for an empty lower zo
 from __future__ import annotations
 
 from inspector.model.common import clamp, int_sqrt, mult_frac, rounddown_pow_of_two
-from inspector.model.v4_7.state import WATERMARK_SCALE_FACTOR
+from inspector.model.v4_7.alternative import max_cpus
+from inspector.model.v4_7.state import WATERMARK_SCALE_FACTOR, ZoneState
 from inspector.model.v6_12.state import Linux612State
 from inspector.model.v6_12.zonelists import nr_free_zone_pages
 
 # sysctl_lowmem_reserve_ratio (mm/page_alloc.c, 6.12): DMA, DMA32, Normal, Movable
 LOWMEM_RESERVE_RATIO = {"DMA": 256, "DMA32": 256, "Normal": 32, "Movable": 0}
 SWAP_CLUSTER_MAX = 32
+MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8
 
 
 def zone_batchsize(m: Linux612State, managed: int) -> int:
@@ -44,8 +46,22 @@ def setup_per_zone_wmarks(m: Linux612State) -> None:
         zone.watermark = [wmin, wmin + tmp, wmin + 2 * tmp, wmin + 3 * tmp]
         # zone_pcp_update() → zone_set_pageset_high_and_batch(): high is auto-tuned at
         # runtime (between high_min and high_max), batch is fixed here
-        m.pagesets[(zone.node, zone.idx)] = (0, max(1, zone_batchsize(m, zone.managed_pages)))
+        batch = max(1, zone_batchsize(m, zone.managed_pages))
+        m.pagesets[(zone.node, zone.idx)] = (0, batch)
+        m.pcp_high[(zone.node, zone.idx)] = (
+            zone_highsize(m, zone, batch, zone.watermark[1]),
+            zone_highsize(m, zone, batch, zone.managed_pages // MIN_PERCPU_PAGELIST_HIGH_FRACTION),
+        )
     calculate_totalreserve_pages(m)
+
+
+def zone_highsize(m: Linux612State, zone: ZoneState, batch: int, total_pages: int) -> int:
+    # mirrors zone_highsize() (mm/page_alloc.c, 6.12), percpu_pagelist_high_fraction 0: the
+    # pages split over the online CPUs of the zone's node (all online CPUs when it has none).
+    # By the postcore initcall smp_init() has brought up CPUs 0 .. setup_max_cpus - 1.
+    online = m.inputs.cpu_to_node_at_zonelists[: max(1, max_cpus(m))]
+    nr_split = sum(1 for n in online if n == zone.node) or len(online)
+    return max(total_pages // nr_split, batch << 2)
 
 
 def setup_per_zone_lowmem_reserve(m: Linux612State) -> None:
