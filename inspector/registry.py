@@ -56,6 +56,14 @@ def stop_name(version: str, role: Role) -> str:
         ) from None
 
 
+def role_of(version: str, name: str) -> Role:
+    """The role of the stop called ``name`` in Linux ``version``."""
+    for role, stop in STOP_NAMES.get(version, {}).items():
+        if stop == name:
+            return role
+    raise InspectorError(f"{name!r} is no stop of the Linux {version} plan")
+
+
 def names_of(role: Role) -> tuple[str, ...]:
     """``role``'s name in every version (for readers of runs of any version)."""
     return tuple(dict.fromkeys(names[role] for names in STOP_NAMES.values()))

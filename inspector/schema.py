@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.errors import InspectorError
+from inspector.registry import Role
 
 SCHEMA_VERSION = 3
 
@@ -57,6 +58,15 @@ GLOBALS_PERCPU_SWIOTLB = ("pcpu_base_addr", "pcpu_unit_size", "io_tlb_start", "i
 GLOBALS_HANDOFF = (*GLOBALS_HASHES, *GLOBALS_PERCPU_SWIOTLB)
 GLOBALS_BUDDY = (*GLOBALS_ZONELISTS, "totalram_pages")
 GLOBALS_WMARKS = (*GLOBALS_BUDDY, "min_free_kbytes", "totalreserve_pages")
+# The globals a model predicts at each role's stop (the capture reads the same table).
+GLOBALS_AT: dict[Role, tuple[str, ...]] = {
+    Role.NODE: GLOBALS_SIZED,
+    Role.MEMMAP: GLOBALS_SIZED,
+    Role.ZONELISTS: GLOBALS_ZONELISTS,
+    Role.HANDOFF: GLOBALS_HANDOFF,
+    Role.BUDDY: GLOBALS_BUDDY,
+    Role.WMARKS: GLOBALS_WMARKS,
+}
 
 # enum migratetype, in order, for both 4.7 and 6.12 with CONFIG_CMA=n, MEMORY_ISOLATION=n
 MIGRATETYPES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic")

@@ -18,11 +18,9 @@ from inspector.model.v4_7.state import (
     Linux47State,
     ZoneState,
 )
+from inspector.registry import role_of
 from inspector.schema import (
-    GLOBALS_BUDDY,
-    GLOBALS_SIZED,
-    GLOBALS_WMARKS,
-    GLOBALS_ZONELISTS,
+    GLOBALS_AT,
     FreeArea,
     KernelId,
     Node,
@@ -143,13 +141,7 @@ def global_value(m: Linux47State, name: str) -> dict[str, int]:
 
 
 def globals_at(m: Linux47State, stop: str) -> dict[str, int]:
-    table = {
-        CORE: GLOBALS_SIZED,
-        MEMMAP: GLOBALS_SIZED,
-        ZONELISTS: GLOBALS_ZONELISTS,
-        BOOTMEM: GLOBALS_BUDDY,
-        WMARKS: GLOBALS_WMARKS,
-    }[stop]
+    table = GLOBALS_AT[role_of(VERSION, stop)]
     g: dict[str, int] = {}
     for name in table:
         g.update(global_value(m, name))

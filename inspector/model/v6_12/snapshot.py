@@ -14,11 +14,9 @@ from inspector.model.v6_12.state import (
     ZONELISTS,
     Linux612State,
 )
+from inspector.registry import role_of
 from inspector.schema import (
-    GLOBALS_BUDDY,
-    GLOBALS_SIZED,
-    GLOBALS_WMARKS,
-    GLOBALS_ZONELISTS,
+    GLOBALS_AT,
     PerCpuPages,
     Snapshot,
     Zone,
@@ -65,13 +63,7 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
 
 
 def globals_at(m: Linux612State, stop: str) -> dict[str, int]:
-    table = {
-        CORE: GLOBALS_SIZED,
-        MEMMAP: GLOBALS_SIZED,
-        ZONELISTS: GLOBALS_ZONELISTS,
-        BOOTMEM: GLOBALS_BUDDY,
-        WMARKS: GLOBALS_WMARKS,
-    }[stop]
+    table = GLOBALS_AT[role_of(VERSION, stop)]
     g: dict[str, int] = {}
     for name in table:
         if name.removesuffix("[]") not in GONE:
