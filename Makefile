@@ -8,13 +8,16 @@ VENV ?= .venv
 MMI := $(VENV)/bin/mm-inspector
 PYTEST := $(VENV)/bin/pytest
 KVER ?= 4.7
-# Free text goes through the environment, so quotes inside RUN/APPEND survive.
+# Free text goes through the environment, so quotes inside RUN/APPEND survive, and as typed:
+# $(value) keeps make from expanding the kernel's own `memmap=64M$256M` into `memmap=64M56M`.
+override RUN := $(value RUN)
+override APPEND := $(value APPEND)
 export RUN APPEND
 VM_ARGS = --kver "$(KVER)" --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: deps boot-x86_64 boot-arm64 inspect validate compare buddy build kernels test lint sources
+.PHONY: deps boot-x86_64 boot-arm64 inspect validate diff-versions compare buddy build kernels test lint sources
 
 deps:
 	@bash scripts/deps.sh
@@ -31,6 +34,11 @@ inspect: deps
 # The reference model against real kernels over a topology matrix, both cores in parallel.
 validate: deps
 	@$(MMI) validate --kver "$(KVER)" --arch "$(or $(ARCH),all)" $(if $(ONLY),--only "$(ONLY)")
+
+# The same topology under Linux 4.7 and 6.12, field by field, each difference tagged with the
+# kernel change behind it:  make diff-versions [ARCH=x86_64|arm64|all] [any boot variable]
+diff-versions: deps
+	@$(MMI) diff-versions --arch "$(or $(ARCH),all)" $(VM_ARGS)
 
 # Diff model and capture of one inspect run:  make compare RUN_DIR=runs/…
 compare: deps

@@ -101,6 +101,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if all(r.differences == 0 for r in results) else 1
 
 
+def cmd_diff_versions(args: argparse.Namespace) -> int:
+    from inspector.versions_diff import diff_runs, diff_versions
+    from inspector.vm.machine import new_run_dir
+
+    if args.runs:
+        old, new = (Path(r) for r in args.runs)
+        result = diff_runs(old, new, "given runs")
+        sys.stdout.write(result.to_json() if args.json else result.text())
+        return 0
+    arches = ["x86_64", "arm64"] if args.arch == "all" else [get_arch(args.arch).name]
+    topology = " ".join(
+        f"--{k.replace('_', '-')} {v}"
+        for k in ("mem", "smp", "numa", "numa_dist", "append")
+        if (v := _opt(getattr(args, k)))
+    )
+    for arch in arches:
+        args.arch = arch
+        reqs = []
+        for kver in ("4.7", "6.12"):
+            args.kver = kver
+            reqs.append(boot_request(args))
+        for req in reqs:
+            if why := source.available(req.version):
+                raise InspectorError(f"diff-versions needs Linux {req.version.name}: {why}")
+        out = new_run_dir(f"versions-{arch}")
+        result = diff_versions(reqs, out, topology or "defaults")
+        sys.stdout.write(result.to_json() if args.json else result.text())
+        print(f"table, JSON and side-by-side memory maps in {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     for name, version in VERSIONS.items():
         why = source.available(version)
@@ -143,6 +174,19 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--jobs", type=int, default=None, help="cases at once (default: CPUs)")
     v.add_argument("--only", help="run only topologies whose name contains this")
     v.set_defaults(func=cmd_validate)
+
+    d = sub.add_parser(
+        "diff-versions",
+        help="the same topology under Linux 4.7 and 6.12, field by field, each difference "
+        "tagged with the kernel change behind it",
+    )
+    add_vm_args(d)
+    d.set_defaults(kver="4.7")
+    d.add_argument("--json", action="store_true", help="the table as JSON")
+    d.add_argument(
+        "--runs", nargs=2, metavar=("RUN_4_7", "RUN_6_12"), help="diff two existing inspect runs"
+    )
+    d.set_defaults(func=cmd_diff_versions)
 
     add_live_parsers(sub)  # buddy, vmcore
 

@@ -46,3 +46,26 @@ def test_zoneinfo_shows_requested_topology(target, topo, mmi_boot):
 
     cpus = guest.run("cat /sys/devices/system/cpu/online").strip()
     assert cpus == ("0" if topology.smp == 1 else f"0-{topology.smp - 1}")
+
+
+@pytest.mark.vm
+def test_make_passes_free_text_to_the_guest_as_typed():
+    """APPEND and RUN reach the guest exactly as typed: make expands neither `$2` (the kernel's
+    own memmap= syntax) nor anything else in them."""
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    append = "memmap=64M$256M"
+    run = "cat /proc/cmdline; echo '$2 a  \"b\"'"
+    proc = subprocess.run(
+        ["make", "-s", "boot-x86_64", "KVER=6.12", f"APPEND={append}", f"RUN={run}"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert append in lines[0].split()
+    assert lines[1] == '$2 a  "b"'

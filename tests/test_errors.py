@@ -35,6 +35,12 @@ def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str
     return last
 
 
+def as_from_a_terminal() -> None:
+    """A child's SIGINT as a terminal gives it: default, even when this suite was started with
+    SIGINT ignored (nohup, CI runners, ``cmd &`` from a script), which children inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def assert_no_qemu_left(tmp_path: Path) -> None:
     """Every QEMU a run started (recorded in its run directory) is gone, not even a zombie."""
     started = list((tmp_path / "runs").glob("*/qemu.started"))
@@ -175,6 +181,7 @@ def test_ctrl_c_during_boot_stops_qemu(tmp_path):
         text=True,
         env=env,
         cwd=REPO,
+        preexec_fn=as_from_a_terminal,  # the user's Ctrl-C reaches it, as from a terminal
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -210,6 +217,7 @@ def test_interrupted_build_stops_make_and_its_jobs(tmp_path, sig):
         text=True,
         env=env,
         cwd=REPO,
+        preexec_fn=as_from_a_terminal,
     )
     deadline = time.monotonic() + 60
     while not marker.exists() and time.monotonic() < deadline:
@@ -223,3 +231,48 @@ def test_interrupted_build_stops_make_and_its_jobs(tmp_path, sig):
         ["pgrep", "-f", "sleep 317"], capture_output=True, text=True
     ).stdout.split()
     assert leftovers == [], f"build jobs left running: {leftovers}"
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("command", ["boot", "inspect"])
+def test_sigkill_leaves_no_qemu_or_gdb(tmp_path, command):
+    """mm-inspector killed outright (SIGKILL: no handler runs) still leaves no QEMU and no gdb:
+    both die with the process that started them."""
+    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
+    argv = [*MMI, command, "--arch", "x86_64", "--kver", "6.12"]
+    proc = subprocess.Popen(
+        argv + (["--run", "sleep 120"] if command == "boot" else []),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=REPO,
+        start_new_session=True,  # as a user's shell would: our kill reaches mm-inspector alone
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/qemu.started")):
+        time.sleep(0.05)
+    time.sleep(0.5)  # gdb attached (inspect) or the guest booting (boot)
+    proc.kill()
+    proc.wait()
+    time.sleep(1.0)
+    assert_no_qemu_left(tmp_path)
+    assert orphaned_gdbs() == []
+
+
+def orphaned_gdbs() -> list[tuple[int, int, bytes]]:
+    """Live gdb-multiarch processes whose parent is gone (re-parented to init)."""
+    out = []
+    for pid in subprocess.run(
+        ["pgrep", "gdb-multiarch"], capture_output=True, text=True
+    ).stdout.split():
+        try:
+            state, ppid_text = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+            ppid = int(ppid_text)
+        except (OSError, ValueError, IndexError):
+            continue
+        if state == "Z":  # dead, waiting for its new parent to reap it
+            continue
+        parent = Path(f"/proc/{ppid}/cmdline")
+        if ppid == 1 or not parent.exists() or b"inspector" not in parent.read_bytes():
+            out.append((int(pid), ppid, Path(f"/proc/{pid}/cmdline").read_bytes()[:200]))
+    return out

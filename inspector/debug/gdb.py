@@ -21,7 +21,7 @@ from pygdbmi.gdbcontroller import GdbController
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
-from inspector.resource import Resource
+from inspector.resource import Resource, dies_with_parent
 
 GDB = "gdb-multiarch"
 # gdb's reads through QEMU's stub are split into packets anyway; this bounds one MI reply.
@@ -88,7 +88,9 @@ class GdbSession(Resource):
         if exe is None:
             raise InspectorError(f"{GDB} not found on PATH: run `make deps`")
         argv = [exe, "--nx", "--quiet", "--interpreter=mi3", str(self.vmlinux)]
-        self._ctl = GdbController(argv, time_to_check_for_additional_output_sec=0.0001)
+        self._ctl = GdbController(
+            dies_with_parent(argv), time_to_check_for_additional_output_sec=0.0001
+        )
         try:
             for setting in (
                 "set pagination off",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inspector.errors import InspectorError
 from inspector.paths import runs_dir
-from inspector.resource import Resource
+from inspector.resource import Resource, die_with_parent
 from inspector.vm.console import Console, tail
 from inspector.vm.qemu import MachineSpec, RunPaths, qemu_argv
 from inspector.vm.qmp import QMP
@@ -71,6 +71,7 @@ class Machine(Resource):
             stderr=stderr,
             # Our own session: Ctrl-C reaches us, not QEMU; we stop QEMU ourselves.
             start_new_session=not self.spec.interactive,
+            preexec_fn=die_with_parent,  # even a SIGKILLed mm-inspector leaves no QEMU behind
         )
         stderr.close()
         # QEMU deletes its own -pidfile when it exits; this record stays, for post-mortems.

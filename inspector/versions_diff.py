@@ -1,0 +1,356 @@
+"""``mm-inspector diff-versions``: the same topology under Linux 4.7 and 6.12, side by side.
+
+Both kernels boot the same guest (memory, NUMA, CPUs, command line); each run's snapshots are
+reduced to one *view*, a flat table of what the two kernels can both be asked (zones matched by
+name, not by index: arm64 6.12 has a DMA32 zone that 4.7 lacks), and the two views are diffed
+row by row. Every differing row is tagged with the kernel change(s) that cause it, from
+:data:`inspector.kernel_changes.CHANGES`; a row no change explains is tagged ``untagged`` and the
+report says how many there are. Pageblocks and free blocks are summarised as counts per
+migratetype; memblock.reserved as its region count and size; everything else is compared as the
+capture recorded it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inspector.kernel_changes import CHANGES, KernelChange, changes_for
+from inspector.model import MODELS
+from inspector.registry import Role, role_of
+from inspector.rundir import load_run
+from inspector.schema import MIGRATETYPES, Memblock, Snapshot, Zone
+
+OLD, NEW = "4.7", "6.12"
+WMARKS = ("min", "low", "high", "promo")
+# The per-zone fields each role contributes to the view (node fields come at ZONELISTS).
+ZONE_FIELDS: dict[Role, tuple[str, ...]] = {
+    Role.NODE: ("memmap_pages",),
+    Role.ZONELISTS: (
+        "zone_start_pfn",
+        "spanned_pages",
+        "present_pages",
+        "managed_pages",
+    ),
+    Role.BUDDY: ("managed_pages", "nr_free_pages"),
+    Role.WMARKS: ("managed_pages", "pcp_high_min", "pcp_high_max"),
+}
+# The memory-init boot-log lines both versions are asked about: what either model predicts.
+LOG_LINES = tuple(spec.log_lines for spec in MODELS.values())
+_TIMESTAMP = re.compile(r"^\[ *\d+\.\d+\] ")
+_NUMBER = re.compile(r"0x[0-9a-f]+|\d+")
+
+
+@dataclass
+class Row:
+    """One observable both kernels were asked about: its value under each (None: absent)."""
+
+    key: str  # "<role>:<path>", e.g. "wmarks:node[0].zone[DMA32].watermark[low]"
+    old: Any
+    new: Any
+    changes: list[str] = field(default_factory=list)  # KernelChange ids
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.old != self.new)
+
+
+@dataclass
+class VersionsDiff:
+    """One topology under both kernels."""
+
+    arch: str
+    topology: str
+    old_run: str
+    new_run: str
+    rows: list[Row]
+
+    @property
+    def differences(self) -> list[Row]:
+        return [r for r in self.rows if r.differs]
+
+    @property
+    def untagged(self) -> list[Row]:
+        return [r for r in self.differences if not r.changes]
+
+    def text(self, *, width: int = 28) -> str:
+        diffs = self.differences
+        lines = [
+            f"{self.arch} {self.topology}: Linux {OLD} ({self.old_run}) vs {NEW} ({self.new_run})",
+            f"{len(self.rows)} observables compared, {len(diffs)} differ",
+            f"{'observable':60} {OLD:>{width}} {NEW:>{width}}  kernel change",
+        ]
+        for r in diffs:
+            tags = ", ".join(r.changes) or "untagged"
+            lines.append(f"{r.key:60} {_cell(r.old):>{width}} {_cell(r.new):>{width}}  {tags}")
+        used = Counter(c for r in diffs for c in r.changes)
+        lines.append("kernel changes (rows explained):")
+        for change in CHANGES:
+            if used[change.id]:
+                lines.append(f"  {change.id} ({used[change.id]}): {change.line()}")
+        lines.append(f"{len(self.untagged)} differing observables no kernel change explains")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        used = {c for r in self.differences for c in r.changes}
+        return (
+            json.dumps(
+                {
+                    "arch": self.arch,
+                    "topology": self.topology,
+                    "runs": {OLD: self.old_run, NEW: self.new_run},
+                    "compared": len(self.rows),
+                    "differences": [asdict(r) for r in self.differences],
+                    "changes": {c.id: asdict(c) for c in CHANGES if c.id in used},
+                },
+                indent=1,
+                default=str,
+            )
+            + "\n"
+        )
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "(absent)"
+    s = str(v)
+    return s if len(s) <= 28 else s[:25] + "..."
+
+
+def _reserved(mb: Memblock) -> str:
+    return f"{len(mb.reserved)} regions, {sum(r.size for r in mb.reserved)} bytes"
+
+
+def _memory(mb: Memblock) -> str:
+    return " ".join(f"[{r.base:#x}-{r.base + r.size:#x})@{r.nid}" for r in mb.memory)
+
+
+def _zone_rows(role: Role, path: str, z: Zone) -> Iterator[tuple[str, Any]]:
+    for name in ZONE_FIELDS.get(role, ()):
+        yield f"{path}.{name}", getattr(z, name)
+    if role == Role.MEMMAP and z.pageblock_migratetypes is not None:
+        counts = Counter(z.pageblock_migratetypes)
+        for i, mt in enumerate(MIGRATETYPES):
+            yield f"{path}.pageblocks[{mt}]", counts.get(i, 0)
+    if role == Role.BUDDY and z.free_area is not None:
+        for fa in z.free_area:
+            yield f"{path}.free_area[{fa.order}].nr_free", fa.nr_free
+        for fa in z.free_area:  # the first block of each list (list order: head first)
+            for mt, pfns in zip(MIGRATETYPES, fa.blocks or [], strict=False):
+                if pfns:
+                    yield f"{path}.free_area[{fa.order}].head[{mt}]", hex(pfns[0])
+    if role == Role.WMARKS:
+        if z.watermark is not None:
+            for i, w in enumerate(z.watermark):
+                yield f"{path}.watermark[{WMARKS[i]}]", w
+        if z.pageset:
+            yield f"{path}.pageset.batch", z.pageset[0].batch
+            yield f"{path}.pageset.high", z.pageset[0].high
+
+
+def _lowmem_rows(path: str, z: Zone, names: dict[int, str]) -> Iterator[tuple[str, Any]]:
+    for j, v in enumerate(z.lowmem_reserve or []):
+        if j in names:  # by the name of the zone above, so arm64's DMA32 lines up
+            yield f"{path}.lowmem_reserve[{names[j]}]", v
+
+
+def snapshot_rows(role: Role, snap: Snapshot) -> Iterator[tuple[str, Any]]:
+    """The view's rows of one stop."""
+    if role == Role.INPUTS and snap.inputs is not None:
+        i = snap.inputs
+        for idx, name in enumerate(i.zone_names):
+            if idx < len(i.max_zone_pfn):
+                yield f"max_zone_pfn[{name}]", i.max_zone_pfn[idx]
+        yield "memblock.memory", _memory(i.memblock)
+        yield "memblock.reserved", _reserved(i.memblock)
+        for k in sorted(i.constants):
+            yield f"constants[{k}]", i.constants[k]
+        return
+    if role == Role.HANDOFF and snap.memblock is not None:
+        yield "memblock.memory", _memory(snap.memblock)
+        yield "memblock.reserved", _reserved(snap.memblock)
+    if role == Role.NODE:  # settled sizes and globals are read at build_all_zonelists
+        for node in snap.nodes:
+            for z in node.zones:
+                yield from _zone_rows(role, f"node[{node.node_id}].zone[{z.name}]", z)
+        return
+    for node in snap.nodes:
+        if role == Role.ZONELISTS:
+            for f in ("node_start_pfn", "node_spanned_pages", "node_present_pages", "nr_zones"):
+                yield f"node[{node.node_id}].{f}", getattr(node, f)
+        names = {z.idx: z.name for z in node.zones}
+        for z in node.zones:
+            path = f"node[{node.node_id}].zone[{z.name}]"
+            yield from _zone_rows(role, path, z)
+            if role == Role.WMARKS:
+                yield from _lowmem_rows(path, z, names)
+    if role == Role.ZONELISTS:
+        for zl in snap.zonelists or []:
+            yield f"zonelist[{zl.node},{zl.kind}]", " ".join(f"{n}:{z}" for n, z in zl.zones)
+    for k in sorted(snap.globals):
+        if not k.startswith("arg.") and k != "return":  # one memmap call's arguments
+            yield f"globals[{k}]", snap.globals[k]
+
+
+def _globals_first(rows: dict[str, Any]) -> dict[str, Any]:
+    """A global at the first stop that carries it only (later stops repeat it)."""
+    seen: set[str] = set()
+    out = {}
+    for key, value in rows.items():
+        _role, path = key.split(":", 1)
+        if path.startswith("globals["):
+            if path in seen:
+                continue
+            seen.add(path)
+        out[key] = value
+    return out
+
+
+def log_rows(dmesg: str) -> Iterator[tuple[str, Any]]:
+    """Memory-init boot-log lines, keyed by their text with the numbers taken out (the n-th
+    line of that shape), valued by the line as printed."""
+    seen: Counter[str] = Counter()
+    for raw in dmesg.splitlines():
+        line = _TIMESTAMP.sub("", raw).rstrip()
+        if not any(p.match(line) for p in LOG_LINES):
+            continue
+        shape = _NUMBER.sub("#", line.split(" available")[0]).strip()
+        seen[shape] += 1
+        yield f"{shape} #{seen[shape]}", line.split(" available")[0].strip()
+
+
+def view(snapshots: dict[str, Snapshot], dmesg: str | None) -> dict[str, Any]:
+    """One run reduced to the rows both versions are compared on, ``<role>:<path>`` → value."""
+    out: dict[str, Any] = {}
+    for stop, snap in snapshots.items():
+        role = role_of(snap.kernel.version, stop)
+        out[f"stop:{role.value}"] = stop
+        for path, value in snapshot_rows(role, snap):
+            out[f"{role.value}:{path}"] = value
+    for path, value in log_rows(dmesg or ""):
+        out[f"log:{path}"] = value
+    return _globals_first(out)
+
+
+ROLE_ORDER = ["stop", *(r.value for r in Role), "log"]
+
+
+def diff_views(old: dict[str, Any], new: dict[str, Any], arch: str) -> list[Row]:
+    """Every row either view has, in stop order, tagged where the two kernels differ."""
+    keys = list(dict.fromkeys([*old, *new]))
+    keys.sort(key=lambda k: ROLE_ORDER.index(k.split(":", 1)[0]))
+    rows = []
+    for k in keys:
+        row = Row(k, old.get(k), new.get(k))
+        if row.differs:
+            row.changes = [c.id for c in changes_for(row.key, row.old, row.new, arch)]
+        rows.append(row)
+    return rows
+
+
+def _read_dmesg(run: Path) -> str | None:
+    p = run / "dmesg.txt"
+    return p.read_text(errors="replace") if p.exists() else None
+
+
+def diff_runs(old_run: Path, new_run: Path, topology: str = "") -> VersionsDiff:
+    """Diff a 4.7 run against a 6.12 run of the same topology (one-line errors otherwise)."""
+    from inspector.errors import InspectorError
+
+    runs = {}
+    for want, run in ((OLD, old_run), (NEW, new_run)):
+        snaps = load_run(run) if run.is_dir() else {}
+        if not snaps:
+            raise InspectorError(f"{run} holds no snapshots: name an inspect run directory")
+        kernel = next(iter(snaps.values())).kernel
+        if kernel.version != want:
+            raise InspectorError(f"{run} is a Linux {kernel.version} run, not {want}")
+        runs[want] = (snaps, kernel.arch)
+    if runs[OLD][1] != runs[NEW][1]:
+        raise InspectorError(f"{old_run} is {runs[OLD][1]} but {new_run} is {runs[NEW][1]}")
+    rows = diff_views(
+        view(runs[OLD][0], _read_dmesg(old_run)),
+        view(runs[NEW][0], _read_dmesg(new_run)),
+        runs[OLD][1],
+    )
+    return VersionsDiff(runs[OLD][1], topology, str(old_run), str(new_run), rows)
+
+
+def side_by_side_svg(old_run: Path, new_run: Path) -> str | None:
+    """The two runs' memory maps in one picture, 4.7 left and 6.12 right (None without both)."""
+    parts = []
+    for run in (old_run, new_run):
+        p = run / "memmap.svg"
+        if not p.exists():
+            return None
+        parts.append(p.read_text())
+    sizes = [_svg_size(s) for s in parts]
+    width = sum(w for w, _ in sizes) + 20
+    height = max(h for _, h in sizes) + 30
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}'>",
+        "<rect width='100%' height='100%' fill='white'/>",
+    ]
+    x = 0.0
+    for (w, _), text, title in zip(sizes, parts, (f"Linux {OLD}", f"Linux {NEW}"), strict=True):
+        body = re.sub(r"^<\?xml[^>]*>\s*", "", text)
+        body = body.replace("<svg ", f"<svg x='{x:.0f}' y='30' ", 1)
+        out.append(
+            f"<text x='{x + 10:.0f}' y='20' font-family='sans-serif' font-size='16' "
+            f"font-weight='bold'>{title}</text>"
+        )
+        out.append(body)
+        x += w + 20
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _svg_size(svg: str) -> tuple[float, float]:
+    m = re.search(r"<svg[^>]*\bwidth=['\"]([\d.]+)['\"][^>]*\bheight=['\"]([\d.]+)['\"]", svg)
+    return (float(m.group(1)), float(m.group(2))) if m else (1400.0, 600.0)
+
+
+def _inspect_one(args: tuple[Any, Path]) -> Path:
+    from inspector.capture.run import inspect
+    from inspector.report import write_pictures
+
+    req, run_dir = args
+    out = inspect(req, run_dir, quiet=True)
+    write_pictures(out.run_dir)
+    return Path(out.run_dir)
+
+
+def diff_versions(reqs: list[Any], out_dir: Path, topology: str) -> VersionsDiff:
+    """Boot the 4.7 and the 6.12 request (two guests at once), capture both, diff them, and
+    write ``versions.txt``, ``versions.json`` and ``memmap-versions.svg`` into ``out_dir``."""
+    from inspector.vm.machine import new_run_dir
+
+    dirs = [new_run_dir(f"{r.version.name}-{r.arch.name}", out_dir) for r in reqs]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        old_run, new_run = pool.map(_inspect_one, zip(reqs, dirs, strict=True))
+    result = diff_runs(old_run, new_run, topology)
+    (out_dir / "versions.txt").write_text(result.text())
+    (out_dir / "versions.json").write_text(result.to_json())
+    svg = side_by_side_svg(old_run, new_run)
+    if svg is not None:
+        (out_dir / "memmap-versions.svg").write_text(svg)
+    return result
+
+
+__all__ = [
+    "CHANGES",
+    "KernelChange",
+    "Row",
+    "VersionsDiff",
+    "diff_runs",
+    "diff_versions",
+    "diff_views",
+    "side_by_side_svg",
+    "view",
+]
