@@ -17,3 +17,15 @@ def cache_dir() -> Path:
 def runs_dir() -> Path:
     """``$MMI_RUNS_DIR``, else ``./runs``: one sub-directory per VM run."""
     return Path(os.environ.get("MMI_RUNS_DIR") or "runs").expanduser().resolve()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary name beside ``path`` and rename it into place: an
+    interrupted write never leaves a truncated file under the real name."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

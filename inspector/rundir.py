@@ -40,6 +40,31 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
     return out
 
 
+# Written by ``inspect`` as its last act: a run without it was interrupted (or is still going).
+COMPLETE = "complete.json"
+
+
+def require_complete(run_dir: Path) -> None:
+    """A one-line error unless ``run_dir`` is a finished inspect run, naming what is missing."""
+    from inspector.errors import InspectorError
+
+    if not run_dir.is_dir():
+        raise InspectorError(f"{run_dir} is not a directory: name an inspect run directory")
+    if (run_dir / COMPLETE).exists():
+        return
+    snaps = sorted(p.name for p in run_dir.glob("[0-9]*.json"))
+    if not snaps and not (run_dir / "qemu.argv.json").exists():
+        raise InspectorError(
+            f"{run_dir} is not an inspect run (no snapshots): name a run directory"
+        )
+    missing = [f for f in ("summary.txt", "dmesg.txt") if not (run_dir / f).exists()]
+    last = f"last snapshot {snaps[-1]}" if snaps else "no snapshot"
+    raise InspectorError(
+        f"{run_dir} is an incomplete run (interrupted: {last}, missing "
+        f"{', '.join(missing) or COMPLETE}): run inspect again"
+    )
+
+
 def load_run(run_dir: Path) -> dict[str, Snapshot]:
     """The numbered snapshots of a capture run (``NN-<stop>.json``), merged per stop."""
     by_stop: dict[str, list[Snapshot]] = defaultdict(list)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.errors import InspectorError
+from inspector.paths import write_atomic
 from inspector.registry import Role
 
 SCHEMA_VERSION = 3
@@ -192,7 +193,7 @@ class Snapshot:
         return json.dumps(dataclasses.asdict(self), indent=1) + "\n"
 
     def write(self, path: Path) -> None:
-        path.write_text(self.to_json())
+        write_atomic(path, self.to_json())
 
     @classmethod
     def from_json(cls, text: str) -> Snapshot:

@@ -23,8 +23,9 @@ from typing import Any
 
 from inspector.kernel_changes import CHANGES, KernelChange, changes_for
 from inspector.model import MODELS
+from inspector.paths import write_atomic
 from inspector.registry import Role, role_of
-from inspector.rundir import load_run
+from inspector.rundir import load_run, require_complete
 from inspector.schema import MIGRATETYPES, Memblock, Snapshot, Zone
 
 OLD, NEW = "4.7", "6.12"
@@ -265,7 +266,8 @@ def diff_runs(old_run: Path, new_run: Path, topology: str = "") -> VersionsDiff:
 
     runs = {}
     for want, run in ((OLD, old_run), (NEW, new_run)):
-        snaps = load_run(run) if run.is_dir() else {}
+        require_complete(run)
+        snaps = load_run(run)
         if not snaps:
             raise InspectorError(f"{run} holds no snapshots: name an inspect run directory")
         kernel = next(iter(snaps.values())).kernel
@@ -335,11 +337,11 @@ def diff_versions(reqs: list[Any], out_dir: Path, topology: str) -> VersionsDiff
     with ProcessPoolExecutor(max_workers=2) as pool:
         old_run, new_run = pool.map(_inspect_one, zip(reqs, dirs, strict=True))
     result = diff_runs(old_run, new_run, topology)
-    (out_dir / "versions.txt").write_text(result.text())
-    (out_dir / "versions.json").write_text(result.to_json())
+    write_atomic(out_dir / "versions.txt", result.text())
+    write_atomic(out_dir / "versions.json", result.to_json())
     svg = side_by_side_svg(old_run, new_run)
     if svg is not None:
-        (out_dir / "memmap-versions.svg").write_text(svg)
+        write_atomic(out_dir / "memmap-versions.svg", svg)
     return result
 
 

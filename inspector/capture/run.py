@@ -30,7 +30,9 @@ from inspector.debug.gdb import GdbSession, Stop, StopTimeout
 from inspector.debug.layout import Layout, layout_for
 from inspector.errors import GuestPanic, InspectorError
 from inspector.kernel.build import Build
+from inspector.paths import write_atomic
 from inspector.registry import RETURN
+from inspector.rundir import COMPLETE
 from inspector.schema import KernelId, Snapshot
 from inspector.vm.console import PANIC, Console, tail
 from inspector.vm.guest import BootRequest, prepare
@@ -273,7 +275,7 @@ def save_guest_file(
     if rc != 0 and not (rc > 128 and (OOPS.search(text) or OOPS.search(console_log))):
         raise InspectorError(f"guest command {command!r} exited {rc}", detail=text[-2000:])
     path = out.run_dir / name
-    path.write_text(text)
+    write_atomic(path, text)
     out.guest_files[name] = path
     if rc != 0:
         out.guest_failures[name] = f"{command!r} exited {rc} after a kernel oops"
@@ -318,7 +320,8 @@ def inspect(
             rc, text = console.run(command, 60)
             since = log.read_bytes()[before:].decode(errors="replace") if log.exists() else ""
             save_guest_file(out, name, command, rc, text, since)
-        (run_dir / "summary.txt").write_text(
-            summary_text(out, cap.banner, gdb.round_trips, gdb.bytes_read)
+        write_atomic(
+            run_dir / "summary.txt", summary_text(out, cap.banner, gdb.round_trips, gdb.bytes_read)
         )
+        write_atomic(run_dir / COMPLETE, json.dumps({"stops": len(out.records)}) + "\n")
     return out

@@ -27,7 +27,7 @@ from inspector.kernel import config as kconfig
 from inspector.kernel.elf import dwarf_versions
 from inspector.kernel.source import SourceTree, resolve
 from inspector.kernel.versions import KernelVersion
-from inspector.paths import cache_dir
+from inspector.paths import cache_dir, write_atomic
 
 STAMP = "mm-inspector-build.json"
 
@@ -170,8 +170,48 @@ def build(version: KernelVersion, arch: Arch, *, quiet: bool = False) -> Build:
         return _build_locked(version, arch, source, frags, result, quiet)
 
 
+def _file_record(path: Path) -> dict[str, object]:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": h.hexdigest()}
+
+
+def _intact(path: Path, rec: dict[str, object]) -> bool:
+    """``path`` is the file the stamp recorded: same size, and same mtime or same sha256."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    if st.st_size != rec.get("size"):
+        return False
+    return st.st_mtime_ns == rec.get("mtime_ns") or _file_record(path)["sha256"] == rec.get(
+        "sha256"
+    )
+
+
 def _done(result: Build) -> bool:
-    return (result.dir / STAMP).exists() and result.vmlinux.exists() and result.image.exists()
+    """A finished build whose vmlinux and image are the ones it wrote. A truncated or changed
+    file drops the stamp and both files, so the next build makes them again."""
+    stamp_path = result.dir / STAMP
+    try:
+        stamp = json.loads(stamp_path.read_text())
+    except (OSError, ValueError):
+        return False
+    files = stamp.get("files")
+    if files is None:  # a stamp from before files were recorded: record them now
+        if not (result.vmlinux.exists() and result.image.exists()):
+            return False
+        stamp["files"] = {p.name: _file_record(p) for p in (result.vmlinux, result.image)}
+        write_atomic(stamp_path, json.dumps(stamp, indent=2) + "\n")
+        return True
+    if all(_intact(p, files.get(p.name, {})) for p in (result.vmlinux, result.image)):
+        return True
+    for p in (stamp_path, result.vmlinux, result.image):
+        p.unlink(missing_ok=True)
+    return False
 
 
 def _locked_elsewhere(lock: IO[str]) -> bool:
@@ -235,7 +275,8 @@ def _build_locked(
         "dwarf": dwarf,
         "build_seconds": round(seconds, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "files": {p.name: _file_record(p) for p in (result.vmlinux, result.image)},
     }
-    (out / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+    write_atomic(out / STAMP, json.dumps(stamp, indent=2) + "\n")
     say(f"built Linux {source.release} {arch.name} in {seconds:.0f} s")
     return result

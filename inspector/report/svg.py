@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inspector.paths import write_atomic
 from inspector.report.freelists import free_lists_svg
 from inspector.report.memmap import memory_map_svg
 from inspector.rundir import buddy_snapshot, input_snapshot, nodes_snapshot
@@ -25,11 +26,11 @@ def write_pictures(run_dir: Path) -> list[Path]:
     written: list[Path] = []
     if input_snapshot(snapshots) is not None and nodes_snapshot(snapshots) is not None:
         path = run_dir / MEMMAP_FILE
-        path.write_text(memory_map_svg(snapshots))
+        write_atomic(path, memory_map_svg(snapshots))
         written.append(path)
     buddy = buddy_snapshot(snapshots)
     if buddy is not None:
         path = run_dir / FREELISTS_FILE
-        path.write_text(free_lists_svg(buddy))
+        write_atomic(path, free_lists_svg(buddy))
         written.append(path)
     return written
