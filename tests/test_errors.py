@@ -276,3 +276,63 @@ def orphaned_gdbs() -> list[tuple[int, int, bytes]]:
         if ppid == 1 or not parent.exists() or b"inspector" not in parent.read_bytes():
             out.append((int(pid), ppid, Path(f"/proc/{pid}/cmdline").read_bytes()[:200]))
     return out
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            out.add(target[len("socket:[") : -1])
+    return out
+
+
+def _inet_inodes() -> set[str]:
+    """Inodes of every TCP and UDP socket on the host (IPv4 and IPv6)."""
+    out = set()
+    for name in ("tcp", "tcp6", "udp", "udp6"):
+        p = Path("/proc/net") / name
+        if p.exists():
+            for line in p.read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9:
+                    out.add(fields[9])
+    return out
+
+
+@pytest.mark.vm
+def test_no_way_in(tmp_path):
+    """QEMU has no TCP or UDP socket (its sockets are checked, not its command line), and the
+    run directory and every socket and file QEMU makes there are the user's alone."""
+    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
+    proc = subprocess.Popen(
+        [*MMI, "boot", "--arch", "x86_64", "--kver", "6.12", "--run", "sleep 4"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        logs: list[Path] = []
+        while time.monotonic() < deadline:
+            logs = list((tmp_path / "runs").glob("*/console.log"))
+            if logs and "userspace up" in logs[0].read_text(errors="replace"):
+                break
+            time.sleep(0.1)
+        run_dir = logs[0].parent
+        pid = int((run_dir / "qemu.started").read_text())
+        sockets = _socket_inodes(pid)
+        assert sockets, "QEMU holds no socket: the test proves nothing"
+        assert sockets & _inet_inodes() == set()
+        assert run_dir.stat().st_mode & 0o077 == 0
+        for p in [*run_dir.iterdir(), *(run_dir / "sockets").glob("*")]:
+            if p.name.endswith(".sock") or p.name in ("qemu.pid", "qemu.stderr"):
+                assert p.lstat().st_mode & 0o077 == 0, f"{p.name} is {oct(p.lstat().st_mode)}"
+    finally:
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err

@@ -37,6 +37,13 @@ def run_paths(run_dir: Path) -> RunPaths:
     return RunPaths(run_dir, short)
 
 
+def _qemu_child() -> None:
+    """In QEMU's process before exec: die with mm-inspector (even a SIGKILLed one leaves no QEMU
+    behind), and create sockets and RAM files for this user alone."""
+    die_with_parent()
+    os.umask(0o077)
+
+
 class Machine(Resource):
     """``with Machine(spec, run_dir) as m:`` starts QEMU; leaving the block stops it."""
 
@@ -62,7 +69,9 @@ class Machine(Resource):
 
     def start(self) -> None:
         (self.paths.dir / "qemu.argv.json").write_text(json.dumps(self.argv, indent=1) + "\n")
-        stderr = (self.paths.dir / "qemu.stderr").open("wb")
+        stderr = open(  # noqa: SIM115 - handed to QEMU, closed below
+            self.paths.dir / "qemu.stderr", "wb", opener=lambda p, f: os.open(p, f, 0o600)
+        )
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
             self.argv,
@@ -71,7 +80,7 @@ class Machine(Resource):
             stderr=stderr,
             # Our own session: Ctrl-C reaches us, not QEMU; we stop QEMU ourselves.
             start_new_session=not self.spec.interactive,
-            preexec_fn=die_with_parent,  # even a SIGKILLed mm-inspector leaves no QEMU behind
+            preexec_fn=_qemu_child,
         )
         stderr.close()
         # QEMU deletes its own -pidfile when it exits; this record stays, for post-mortems.
