@@ -49,8 +49,13 @@ class KernelChange:
     patterns: tuple[str, ...] = ()
     when: Condition | None = field(default=None, compare=False, repr=False)
     arches: tuple[str, ...] = ("x86_64", "arm64")
-    # the whole cause where it matches: other, broader changes are then not listed for the row
+    # the whole cause where it matches (or where ``sole_when`` holds): other, broader changes
+    # are then not listed for the row
     sole: bool = False
+    sole_when: Condition | None = field(default=None, compare=False, repr=False)
+
+    def is_sole(self, old: Any, new: Any) -> bool:
+        return self.sole or (self.sole_when is not None and self.sole_when(old, new))
 
     def line(self) -> str:
         cites = "; ".join(c.cite() for c in self.commits)
@@ -113,6 +118,10 @@ _FROM_RESERVED = (
     "log:Memory: *",
     "log:* zone: # pages, LIFO batch:#*",
     "log:Built # zonelists*",
+    "log:* hash table entries: #*",
+    "log:percpu: Embedded *",
+    "log:software IO TLB*",
+    "handoff:globals[*hash*]",
 )
 
 CHANGES: tuple[KernelChange, ...] = (
@@ -328,6 +337,7 @@ CHANGES: tuple[KernelChange, ...] = (
         commits=(Commit("1a8e1cef7603", "arm64: use both ZONE_DMA and ZONE_DMA32", "v5.5-rc1"),),
         patterns=(
             "*zone[DMA32]*",
+            "inputs:constants[MAX_NR_ZONES]",
             "inputs:max_zone_pfn[*]",
             "*:globals[arch_zone_*]",
             "*:globals[policy_zone]",
@@ -338,6 +348,26 @@ CHANGES: tuple[KernelChange, ...] = (
             "zonelists:node[*].nr_zones",
         ),
         arches=("arm64",),
+        sole_when=lambda old, new: old is None or new is None,  # a zone only 6.12 has
+    ),
+    KernelChange(
+        "arm64-section-size",
+        "arm64's memory sections are 128 MiB (SECTION_SIZE_BITS 27; 4.7: 1 GiB, 30)",
+        "arch/arm64/include/asm/sparsemem.h",
+        commits=(Commit("f0b13ee23241", "arm64/sparsemem: reduce SECTION_SIZE_BITS", "v5.12-rc1"),),
+        patterns=("inputs:constants[SECTION_SIZE_BITS]",),
+        arches=("arm64",),
+        sole=True,
+    ),
+    KernelChange(
+        "nr-cpus-default",
+        "NR_CPUS (nr_cpu_ids until the CPUs are counted) defaults to 512 on arm64 (4.7: 64); "
+        "x86_64 is built with NR_CPUS=64 for both",
+        "arch/arm64/Kconfig",
+        commits=(Commit("", "arm64: Kconfig: Increase NR_CPUS default to 512", ""),),
+        patterns=("inputs:constants[nr_cpu_ids]",),
+        arches=("arm64",),
+        sole=True,
     ),
     KernelChange(
         "fpi-to-tail",
@@ -428,8 +458,9 @@ CHANGES: tuple[KernelChange, ...] = (
     ),
     KernelChange(
         "early-globals-reshaped",
-        "pid_hash is gone (PIDs live in an IDR), and swiotlb's io_tlb_start/io_tlb_end became "
-        "fields of io_tlb_default_mem",
+        "pid_hash is gone (PIDs live in an IDR, no 'PID hash table' line), and swiotlb's "
+        "io_tlb_start/io_tlb_end became fields of io_tlb_default_mem, with new messages "
+        "('software IO TLB: mapped …', 'area num', the size adjusted to memory on arm64)",
         "kernel/pid.c, kernel/dma/swiotlb.c",
         commits=(
             Commit(
@@ -445,6 +476,8 @@ CHANGES: tuple[KernelChange, ...] = (
             "handoff:globals[pid_hash]",
             "handoff:globals[pidhash_shift]",
             "handoff:globals[io_tlb_*]",
+            "log:PID hash table entries*",
+            "log:software IO TLB*",
         ),
         when=lambda old, new: old is None or new is None,
         sole=True,
@@ -482,5 +515,5 @@ def changes_for(key: str, old: Any, new: Any, arch: str) -> list[KernelChange]:
         and any(_matches(key, p) for p in c.patterns)
         and (c.when is None or c.when(old, new))
     ]
-    sole = [c for c in out if c.sole]
+    sole = [c for c in out if c.is_sole(old, new)]
     return sole or out

@@ -213,6 +213,15 @@ def _globals_first(rows: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_ASIDE = re.compile(r" ?(\([^)]*\)|\[[^\]]*\]|@\S+)")
+
+
+def _shape(line: str) -> str:
+    """A log line's shape: numbers as ``#``, asides (``(…)``, ``[…]``, ``@address``) dropped, so
+    "Dentry cache hash table entries: N (order: …, vmalloc)" pairs across versions."""
+    return _NUMBER.sub("#", _ASIDE.sub("", line)).strip()
+
+
 def log_rows(dmesg: str) -> Iterator[tuple[str, Any]]:
     """Memory-init boot-log lines, keyed by their text with the numbers taken out (the n-th
     line of that shape), valued by the line as printed."""
@@ -221,7 +230,7 @@ def log_rows(dmesg: str) -> Iterator[tuple[str, Any]]:
         line = _TIMESTAMP.sub("", raw).rstrip()
         if not any(p.match(line) for p in LOG_LINES):
             continue
-        shape = _NUMBER.sub("#", line.split(" available")[0]).strip()
+        shape = _shape(line.split(" available")[0])
         seen[shape] += 1
         yield f"{shape} #{seen[shape]}", line.split(" available")[0].strip()
 
