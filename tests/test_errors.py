@@ -234,14 +234,17 @@ def test_interrupted_build_stops_make_and_its_jobs(tmp_path, sig):
 
 
 @pytest.mark.vm
-@pytest.mark.parametrize("command", ["boot", "inspect"])
+@pytest.mark.parametrize("command", ["boot", "inspect", "buddy"])
 def test_sigkill_leaves_no_qemu_or_gdb(tmp_path, command):
-    """mm-inspector killed outright (SIGKILL: no handler runs) still leaves no QEMU and no gdb:
-    both die with the process that started them."""
+    """mm-inspector killed outright (SIGKILL: no handler runs) still leaves no QEMU, no gdb and
+    no file in /dev/shm: QEMU and gdb die with the process that started them, and the guest's
+    RAM (buddy) is in memfds, in no filesystem."""
     env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
     argv = [*MMI, command, "--arch", "x86_64", "--kver", "6.12"]
+    extra = {"boot": ["--run", "sleep 120"], "inspect": [], "buddy": ["--watch", "1"]}[command]
+    shm_before = set(Path("/dev/shm").iterdir())
     proc = subprocess.Popen(
-        argv + (["--run", "sleep 120"] if command == "boot" else []),
+        argv + extra,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -257,6 +260,7 @@ def test_sigkill_leaves_no_qemu_or_gdb(tmp_path, command):
     time.sleep(1.0)
     assert_no_qemu_left(tmp_path)
     assert orphaned_gdbs() == []
+    assert set(Path("/dev/shm").iterdir()) - shm_before == set()
 
 
 def orphaned_gdbs() -> list[tuple[int, int, bytes]]:

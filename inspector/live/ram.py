@@ -47,12 +47,14 @@ def lowmem(arch: Arch, machine: str | None, mem: int) -> int | None:
     return 3 * G if mem >= 0xE000_0000 else mem
 
 
-def ram_map(arch: Arch, machine: str | None, topo: Topology, ram_file: Path) -> list[RamPiece]:
+def ram_map(arch: Arch, machine: str | None, topo: Topology, files: list[Path]) -> list[RamPiece]:
+    """Where each node's backing file (``files``, nodes with memory in order) lies in
+    guest-physical memory."""
     sizes = [n.mem for n in topo.nodes if n.mem] if topo.numa else [topo.mem]
     split = lowmem(arch, machine, topo.mem)
     pieces: list[RamPiece] = []
     offset = 0  # offset in the concatenation of all nodes' RAM
-    for file, size in zip(ram_files(ram_file, topo), sizes, strict=True):
+    for file, size in zip(files, sizes, strict=True):
         lo, hi = offset, offset + size
         if split is None:
             pieces.append(RamPiece(arch.ram_base + lo, file, 0, size))

@@ -1,7 +1,9 @@
 """A booted guest with its RAM in host files and drgn attached: ``live_guest(req)``.
 
-The RAM files go to /dev/shm when it has room (reads from tmpfs are page-cache hits) and to the
-run directory otherwise; they are removed when the block ends, however it ends.
+The guest's RAM lives in memfds (``memfd_create``) that QEMU inherits and maps shared, one per
+node with memory: no name in /dev/shm or anywhere, so nothing outlives the run even when
+mm-inspector is SIGKILLed. A RAM file named by the caller (``BootRequest.ram_file``) is removed
+when the block ends instead.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +19,10 @@ from inspector.live.program import LiveKernel, open_live
 from inspector.live.ram import RamPiece, ram_files, ram_map
 from inspector.vm.guest import BootRequest, Guest, booted
 from inspector.vm.machine import new_run_dir
+from inspector.vm.qemu import backing_files
+from inspector.vm.topology import Topology
 
 SHM = Path("/dev/shm")
-
-
-def ram_file_for(req: BootRequest, run_dir: Path) -> Path:
-    """/dev/shm/mmi-<run name>.ram if /dev/shm has twice the guest's RAM free, else the run dir."""
-    usable = SHM.is_dir() and os.access(SHM, os.W_OK)
-    if usable and shutil.disk_usage(SHM).free > 2 * req.topology.mem:
-        return SHM / f"mmi-{re.sub(r'[^A-Za-z0-9._-]', '_', run_dir.name)}.ram"
-    return run_dir / "guest.ram"
 
 
 @dataclass
@@ -60,13 +54,38 @@ def live_guest(
 ) -> Iterator[LiveGuest]:
     """Boot ``req`` with file-backed RAM and attach drgn; QEMU stopped and files removed after."""
     run_dir = run_dir or new_run_dir(req.label())
-    ram_file = req.ram_file or ram_file_for(req, run_dir)
-    req = dataclasses.replace(req, ram_file=ram_file)
-    files = ram_files(ram_file, req.topology)
+    fds: list[int] = []
+    to_remove: list[Path] = []
     try:
+        if req.ram_file is None:  # memfds: nothing in /dev/shm, even if we are SIGKILLed
+            fds = ram_memfds(req.topology)
+            req = dataclasses.replace(req, ram_fds=tuple(fds))
+        else:
+            to_remove = ram_files(req.ram_file, req.topology)
+        files = backing_files(req.ram_file, req.ram_fds, req.topology)
+        assert files is not None
         with booted(req, run_dir, quiet=quiet) as guest:
-            pieces = ram_map(req.arch, req.machine, req.topology, ram_file)
+            pieces = ram_map(req.arch, req.machine, req.topology, files)
             with open_live(pieces, guest.kernel.vmlinux, derive_vmcoreinfo=derive_vmcoreinfo) as lk:
                 yield LiveGuest(guest, pieces, lk)
     finally:
-        remove_ram_files(files)
+        remove_ram_files(to_remove)
+        for fd in fds:
+            os.close(fd)
+
+
+def ram_memfds(topo: Topology) -> list[int]:
+    """One memfd per node with memory (one in all without NUMA), sized to it: the guest's RAM,
+    shared with QEMU and mapped by us, and in no filesystem."""
+    sizes = [n.mem for n in topo.nodes if n.mem] if topo.numa else [topo.mem]
+    fds: list[int] = []
+    try:
+        for i, size in enumerate(sizes):
+            fd = os.memfd_create(f"mmi-guest-ram{i}")
+            fds.append(fd)
+            os.ftruncate(fd, size)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds

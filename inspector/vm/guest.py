@@ -33,6 +33,7 @@ class BootRequest:
     timeout: float = DEFAULT_BOOT_TIMEOUT
     paused: bool = False
     ram_file: Path | None = None
+    ram_fds: tuple[int, ...] = ()  # memfds backing each node's RAM (MachineSpec.ram_fds)
     extra: tuple[str, ...] = field(default_factory=tuple)
 
     def label(self) -> str:
@@ -74,6 +75,7 @@ def prepare(
         paused=req.paused,
         interactive=interactive,
         ram_file=req.ram_file,
+        ram_fds=req.ram_fds,
         extra=req.extra,
     )
     return kernel, spec

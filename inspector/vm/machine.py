@@ -81,6 +81,7 @@ class Machine(Resource):
             # Our own session: Ctrl-C reaches us, not QEMU; we stop QEMU ourselves.
             start_new_session=not self.spec.interactive,
             preexec_fn=_qemu_child,
+            pass_fds=self.spec.ram_fds,
         )
         stderr.close()
         # QEMU deletes its own -pidfile when it exits; this record stays, for post-mortems.

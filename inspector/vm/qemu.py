@@ -25,6 +25,9 @@ class MachineSpec:
     paused: bool = False  # -S: wait for gdb at reset
     interactive: bool = False  # console on our stdio rather than a unix socket
     ram_file: Path | None = None  # guest RAM in a shared host file (for drgn); NUMA: one per node
+    # or in memfds of ours, one per node with memory, handed to QEMU as /proc/self/fd/N: no
+    # name in any filesystem, gone with the last process that holds them
+    ram_fds: tuple[int, ...] = ()
     extra: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -73,10 +76,24 @@ def node_ram_file(ram_file: Path, nodeid: int) -> Path:
     return ram_file.with_name(f"{ram_file.name}.node{nodeid}")
 
 
+def backing_files(
+    ram_file: Path | None, ram_fds: tuple[int, ...], topo: Topology
+) -> list[Path] | None:
+    """The file backing each node with memory (one when not NUMA), or None for anonymous RAM:
+    ``/proc/self/fd/N`` for memfds (the same path in QEMU, which inherits the fd numbers)."""
+    if ram_fds:
+        return [Path(f"/proc/self/fd/{fd}") for fd in ram_fds]
+    if ram_file is None:
+        return None
+    if not topo.numa:
+        return [ram_file]
+    return [node_ram_file(ram_file, n.nodeid) for n in topo.nodes if n.mem]
+
+
 def machine_args(spec: MachineSpec) -> list[str]:
     machine = spec.machine or spec.arch.machine
     opts = [machine, f"accel={spec.accel}"]
-    if spec.ram_file is not None and not spec.topology.numa:
+    if backing_files(spec.ram_file, spec.ram_fds, spec.topology) and not spec.topology.numa:
         opts.append("memory-backend=ram")
     return ["-machine", ",".join(opts), "-cpu", spec.arch.cpu]
 
@@ -84,25 +101,27 @@ def machine_args(spec: MachineSpec) -> list[str]:
 def memory_args(spec: MachineSpec) -> list[str]:
     topo = spec.topology
     args = ["-m", format_size(topo.mem), "-smp", str(topo.smp)]
-    if spec.ram_file is not None and not topo.numa:
+    files = backing_files(spec.ram_file, spec.ram_fds, topo)
+    if files and not topo.numa:
         args += [
             "-object",
             f"memory-backend-file,id=ram,size={format_size(topo.mem)},"
-            f"mem-path={_opt_value(spec.ram_file)},share=on",
+            f"mem-path={_opt_value(files[0])},share=on",
         ]
     return args
 
 
-def numa_args(topo: Topology, ram_file: Path | None = None) -> list[str]:
+def numa_args(topo: Topology, files: list[Path] | None = None) -> list[str]:
     """``-object memory-backend-ram`` per node with memory (``memory-backend-file`` when
-    ``ram_file`` is given), ``-numa node``, ``-numa dist``."""
+    ``files`` gives each such node's backing file), ``-numa node``, ``-numa dist``."""
     args: list[str] = []
+    backing = iter(files or [])
     for node in topo.nodes:
         opts = [f"node,nodeid={node.nodeid}"]
         if node.mem:
             backend = f"memory-backend-ram,id=m{node.nodeid},size={format_size(node.mem)}"
-            if ram_file is not None:
-                path = node_ram_file(ram_file, node.nodeid)
+            if files:
+                path = next(backing)
                 backend = (
                     f"memory-backend-file,id=m{node.nodeid},size={format_size(node.mem)},"
                     f"mem-path={_opt_value(path)},share=on"
@@ -150,7 +169,7 @@ def qemu_argv(spec: MachineSpec, paths: RunPaths) -> list[str]:
         qemu_binary(spec.arch),
         *machine_args(spec),
         *memory_args(spec),
-        *numa_args(spec.topology, spec.ram_file),
+        *numa_args(spec.topology, backing_files(spec.ram_file, spec.ram_fds, spec.topology)),
         "-nodefaults",
         "-no-user-config",
         "-display",
