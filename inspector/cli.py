@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import signal
@@ -214,6 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(e.detail, file=sys.stderr)
         print(f"mm-inspector: error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # a full disk, a read-only or vanished directory, …
+        where = f" ({e.filename})" if e.filename else ""
+        hint = ": free some space" if e.errno == errno.ENOSPC else ""
+        print(f"mm-inspector: error: {e.strerror or e}{where}{hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("mm-inspector: interrupted (everything it started has been stopped)", file=sys.stderr)
         return 130

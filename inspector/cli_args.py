@@ -7,6 +7,7 @@ import argparse
 import shlex
 
 from inspector.arch import get_arch
+from inspector.errors import InspectorError
 from inspector.kernel.versions import get_version
 from inspector.vm.guest import DEFAULT_BOOT_TIMEOUT, BootRequest
 from inspector.vm.topology import parse_topology
@@ -38,7 +39,12 @@ def boot_request(args: argparse.Namespace, **kw: object) -> BootRequest:
     arch = get_arch(args.arch)
     version = get_version(_opt(args.kver) or "4.7")
     topo = parse_topology(_opt(args.mem), _opt(args.smp), _opt(args.numa), _opt(args.numa_dist))
-    append = tuple(shlex.split(_opt(args.append) or ""))
+    try:
+        append = tuple(shlex.split(_opt(args.append) or ""))
+    except ValueError:
+        raise InspectorError(
+            f"APPEND={args.append!r} has a quote that does not close: close it, or drop it"
+        ) from None
     return BootRequest(
         version=version,
         arch=arch,

@@ -26,6 +26,9 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         tmp.write_text(text)
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(path)) from None  # name the file, not the tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -196,19 +196,36 @@ class Snapshot:
         write_atomic(path, self.to_json())
 
     @classmethod
-    def from_json(cls, text: str) -> Snapshot:
-        data = json.loads(text)
-        if data.get("schema") != SCHEMA_VERSION:
+    def from_json(cls, text: str, where: str = "snapshot") -> Snapshot:
+        try:
+            data = json.loads(text)
+        except ValueError as e:
             raise InspectorError(
-                f"snapshot schema {data.get('schema')} is not {SCHEMA_VERSION}: "
-                "capture it again with this mm-inspector"
+                f"{where} is not a whole snapshot (truncated or edited: {e}): capture it again"
+            ) from None
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+            raise InspectorError(
+                f"{where} has schema {schema}, newer than this mm-inspector's {SCHEMA_VERSION}: "
+                "update mm-inspector to read it"
             )
-        snap: Snapshot = _build(cls, data)
+        if schema != SCHEMA_VERSION:
+            raise InspectorError(
+                f"{where} has schema {schema}, not {SCHEMA_VERSION}: capture it again with this "
+                "mm-inspector"
+            )
+        try:
+            snap: Snapshot = _build(cls, data)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InspectorError(
+                f"{where} does not hold a snapshot ({type(e).__name__}: {e}; hand-edited?): "
+                "capture it again"
+            ) from None
         return snap
 
     @classmethod
     def read(cls, path: Path) -> Snapshot:
-        return cls.from_json(path.read_text())
+        return cls.from_json(path.read_text(errors="replace"), str(path))
 
 
 def _build(tp: Any, data: Any) -> Any:

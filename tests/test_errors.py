@@ -340,3 +340,92 @@ def test_no_way_in(tmp_path):
     finally:
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
+
+
+def _last_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode != 0, proc.stdout[-500:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    return proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--smp", "65"], "CONFIG_NR_CPUS=64"),
+        (["--mem", "1000G"], "more than this host can give"),
+        (["--append", 'mem=1G "oops'], "quote that does not close"),
+        (["--smp", "two"], "bad SMP"),
+    ],
+    ids=["smp-above-nr-cpus", "mem-above-host", "unclosed-quote", "smp-not-a-number"],
+)
+def test_bad_guest_request_is_one_line(tmp_path, args, needle):
+    proc = run(["boot", "--arch", "x86_64", "--kver", "6.12", *args, "--run", "true"], tmp_path)
+    assert needle in _last_line(proc)
+    assert not list((tmp_path / "runs").glob("*/qemu.started")), "nothing may start"
+
+
+def test_more_numa_nodes_than_max_numnodes(tmp_path):
+    numa = ",".join(["64M"] * 17)  # arm64 6.12: NODES_SHIFT=4, 16 nodes
+    proc = run(
+        ["boot", "--arch", "arm64", "--kver", "6.12", "--numa", numa, "--smp", "17"], tmp_path
+    )
+    assert "CONFIG_NODES_SHIFT=4" in _last_line(proc)
+
+
+def _finished_run(tmp_path: Path) -> Path:
+    """A run directory shaped like a finished inspect run, around one real snapshot file."""
+    from inspector.schema import KernelId, Snapshot
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    Snapshot("free_area_init", KernelId("6.12", "6.12.0", "x86_64")).write(
+        run_dir / "00-free_area_init.json"
+    )
+    (run_dir / "complete.json").write_text("{}\n")
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda t: t[: len(t) // 2], "not a whole snapshot"),
+        (lambda t: t.replace('"schema": 3', '"schema": 99'), "newer than this mm-inspector"),
+        (lambda t: t.replace('"schema": 3', '"schema": 1'), "capture it again"),
+        (lambda t: t.replace('"nodes": []', '"nodes": 7'), "does not hold a snapshot"),
+    ],
+    ids=["truncated", "newer-schema", "older-schema", "hand-edited"],
+)
+def test_damaged_snapshot_is_one_line(tmp_path, edit, needle):
+    run_dir = _finished_run(tmp_path)
+    snap = run_dir / "00-free_area_init.json"
+    snap.write_text(edit(snap.read_text()))
+    line = _last_line(run(["compare", str(run_dir)], tmp_path))
+    assert needle in line and "00-free_area_init.json" in line
+
+
+@pytest.mark.vm
+def test_full_disk_while_capturing(tmp_path):
+    """A runs directory that fills up mid-capture: one line naming the file, nothing left."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        env = {**os.environ, "MMI_RUNS_DIR": str(mnt)}
+        proc = subprocess.run(
+            [*MMI, "inspect", "--arch", "x86_64", "--kver", "6.12"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+            timeout=300,
+        )
+        line = _last_line(proc)
+        assert "No space left on device" in line and str(mnt) in line
+        started = list(mnt.glob("*/qemu.started"))
+        assert started and not list(mnt.glob("*/complete.json"))
+        for record in started:
+            cmd = Path(f"/proc/{int(record.read_text())}/cmdline")
+            assert not cmd.exists() or b"qemu-system" not in cmd.read_bytes()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])

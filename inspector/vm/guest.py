@@ -12,6 +12,7 @@ from pathlib import Path
 from inspector.arch import Arch
 from inspector.errors import InspectorError
 from inspector.kernel.build import Build, build
+from inspector.kernel.config import read_config
 from inspector.kernel.elf import load_memsz
 from inspector.kernel.initramfs import build_initramfs
 from inspector.kernel.versions import KernelVersion
@@ -50,6 +51,43 @@ def min_mem(kernel: Build, initrd: Path) -> int:
 def preflight(req: BootRequest) -> None:
     """Checks that need no kernel build, so bad input fails in a second."""
     qemu_binary(req.arch)
+    available = host_mem_available()
+    if available is not None and req.topology.mem > available:
+        raise InspectorError(
+            f"MEM={format_size(req.topology.mem)} is more than this host can give "
+            f"({format_size(available)} available): ask for less"
+        )
+
+
+def host_mem_available() -> int | None:
+    """MemAvailable of /proc/meminfo, in bytes (None where there is no such file)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_fits_build(req: BootRequest, kernel: Build) -> None:
+    """The topology within what the kernel was built for: NUMA nodes within MAX_NUMNODES,
+    CPUs within NR_CPUS (the guest would ignore the rest, or fail in ways that look like bugs)."""
+    cfg = read_config(kernel.config)
+    what = f"Linux {kernel.release} {req.arch.name}"
+    if req.topology.numa:
+        shift = int(cfg.get("CONFIG_NODES_SHIFT", "0")) if "CONFIG_NUMA" in cfg else 0
+        if len(req.topology.nodes) > 1 << shift:
+            raise InspectorError(
+                f"NUMA asks for {len(req.topology.nodes)} nodes but {what} is built for at "
+                f"most {1 << shift} (CONFIG_NODES_SHIFT={shift}): use at most {1 << shift}"
+            )
+    nr_cpus = int(cfg.get("CONFIG_NR_CPUS", "1"))
+    if req.topology.smp > nr_cpus:
+        raise InspectorError(
+            f"SMP={req.topology.smp} is more than {what} is built for (CONFIG_NR_CPUS="
+            f"{nr_cpus}): use at most {nr_cpus}"
+        )
 
 
 def prepare(
@@ -58,6 +96,7 @@ def prepare(
     preflight(req)
     kernel = build(req.version, req.arch, quiet=quiet)
     initrd = build_initramfs(req.arch)
+    check_fits_build(req, kernel)
     floor = min_mem(kernel, initrd)
     if req.topology.mem < floor:
         raise InspectorError(

@@ -79,9 +79,12 @@ def parse_topology(
     numa: str | None = None,
     numa_dist: str | None = None,
 ) -> Topology:
-    ncpu = int(smp) if smp is not None and smp != "" else 1
-    if ncpu < 1 or ncpu > 64:
-        raise InspectorError(f"bad SMP={smp}: use 1 to 64 CPUs")
+    try:
+        ncpu = int(smp) if smp is not None and smp != "" else 1
+    except ValueError:
+        raise InspectorError(f"bad SMP={smp!r}: give a CPU count, like SMP=2") from None
+    if ncpu < 1 or ncpu > 4096:  # the kernel's NR_CPUS is checked once it is built
+        raise InspectorError(f"bad SMP={smp}: use 1 to 4096 CPUs")
     nodes: list[NumaNode] = []
     if numa:
         specs = [s.strip() for s in numa.split(",")]
