@@ -22,7 +22,7 @@ from typing import Any
 
 from inspector.model import LOG_LINES_4_7, functions_for, model_for
 from inspector.registry import Role, stop_name
-from inspector.rundir import load_run
+from inspector.rundir import load_run, require_complete
 from inspector.schema import GLOBALS_HASHES, GLOBALS_PERCPU_SWIOTLB, MIGRATETYPES, Snapshot
 
 # Fields that are runtime state rather than a prediction: skipped unless asked for.
@@ -366,36 +366,50 @@ def judge_log(predicted: list[str], printed: list[str]) -> tuple[list[Difference
 # carry the ACPI-parsed later-stop inputs (LATER_INPUTS).
 
 # The kernel's own trace of memblock (``memblock=debug``): every reserve and free with its range.
+# 4.7 names the frees memblock_free/__memblock_free_early, 6.12 memblock_phys_free.
 _TRACE = re.compile(
-    r"^\s*(memblock_reserve|memblock_free|__memblock_free_early): "
+    r"^\s*(memblock_reserve|memblock_free|memblock_phys_free|__memblock_free_early): "
     r"\[(0x[0-9a-f]+)-(0x[0-9a-f]+)\]"
 )
 _TRACE_START = re.compile(r"^On node \d+ totalpages:")
-TRACE_NOTE = (
-    "memblock=debug: the kernel's reserve/free trace from the first 'On node N totalpages' to "
-    "'Memory:' is held against the model's allocations, range by range"
-)
+_TRACE_END = re.compile(r"^Memory: ")
 
 
-def kernel_memblock_trace(dmesg: str) -> list[str] | None:
-    """The reserve and free ranges the kernel logged between stop 1 and the hand-off, or None
-    when the guest did not boot with ``memblock=debug``."""
+def trace_note(start: re.Pattern[str], end: re.Pattern[str]) -> str:
+    def name(p: re.Pattern[str]) -> str:
+        return p.pattern.lstrip("^").replace("\\d+", "N").replace("\\", "").strip()
+
+    return (
+        f"memblock=debug: the kernel's reserve/free trace from the first '{name(start)}' to "
+        f"'{name(end)}' is held against the model's allocations, range by range"
+    )
+
+
+TRACE_NOTE = trace_note(_TRACE_START, _TRACE_END)
+
+
+def kernel_memblock_trace(
+    dmesg: str, start: re.Pattern[str] = _TRACE_START, end: re.Pattern[str] = _TRACE_END
+) -> list[str] | None:
+    """The reserve and free ranges the kernel logged between stop 1 and the hand-off (from the
+    first line ``start`` matches to the first ``end`` matches after it), or None when the guest
+    did not boot with ``memblock=debug``."""
     out: list[str] = []
     started = False
     seen = False
     for raw in unsplice(dmesg):
         line = _TIMESTAMP.sub("", raw)
-        if _TRACE_START.match(line):
+        if start.match(line):
             started = True
-        if line.startswith("Memory: ") and started:
+        if started and end.match(line):
             break
         m = _TRACE.match(line)
         if m:
             seen = True
             if started:
                 op = "reserve" if m.group(1) == "memblock_reserve" else "free"
-                start, last = int(m.group(2), 16), int(m.group(3), 16)
-                out.append(f"{op} [{start:#x}-{last + 1:#x})")
+                first, last = int(m.group(2), 16), int(m.group(3), 16)
+                out.append(f"{op} [{first:#x}-{last + 1:#x})")
     return out if seen else None
 
 
@@ -470,8 +484,7 @@ def compare(run_dir: Path) -> Comparison:
     from inspector.errors import InspectorError
     from inspector.model.inputs import LATER_INPUTS, model_inputs
 
-    if not run_dir.is_dir():
-        raise InspectorError(f"{run_dir} is not a directory: name an inspect run directory")
+    require_complete(run_dir)
     captured = load_run(run_dir)
     if not captured:
         raise InspectorError(f"{run_dir} holds no snapshots (NN-<stop>.json): not an inspect run")
@@ -522,7 +535,11 @@ def compare(run_dir: Path) -> Comparison:
     counts["log lines"] += n
     per_stop["dmesg"] = n
     notes = [LOG_NOTE]
-    trace = kernel_memblock_trace(dmesg.read_text(errors="replace")) if dmesg.exists() else None
+    trace = (
+        kernel_memblock_trace(dmesg.read_text(errors="replace"), spec.trace_start, spec.trace_end)
+        if dmesg.exists()
+        else None
+    )
     if trace is not None and stop_name(version, Role.HANDOFF) in spec.not_modelled:
         notes.append(
             "memblock=debug: the trace is not judged, the early allocations of this "
@@ -537,7 +554,7 @@ def compare(run_dir: Path) -> Comparison:
         diffs["memblock=debug"] = tdiffs
         counts["memblock trace"] += n
         per_stop["memblock=debug"] = n
-        notes.append(TRACE_NOTE)
+        notes.append(trace_note(spec.trace_start, spec.trace_end))
     later = {
         name: sum(per_stop[stop_name(version, role)] for role in LATER_INPUTS[name][1])
         for name in inputs.later()

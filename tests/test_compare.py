@@ -256,6 +256,7 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
         )
     )
     (tmp_path / "dmesg.txt").write_text("".join(f"[    0.000000] {x}\n" for x in model.log))
+    (tmp_path / "complete.json").write_text("{}\n")  # as inspect marks a finished run
     Snapshot(stop="free_area_init_nodes", kernel=K, inputs=inp).write(tmp_path / "00-a.json")
     acpi = Inputs(
         max_zone_pfn=[],

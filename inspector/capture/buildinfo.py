@@ -33,6 +33,15 @@ CONFIG = (
     "CONFIG_LOG_CPU_MAX_BUF_SHIFT",
     "CONFIG_HAVE_MEMBLOCK_NODE_MAP",
     "CONFIG_SPARSEMEM_VMEMMAP",
+    # 6.12's early allocations: PERCPU_MODULE_RESERVE and PERCPU_DYNAMIC_SIZE_SHIFT
+    # (include/linux/percpu.h), sysctl aliases on the command line, arm64's swiotlb sizing and
+    # linear map, and whether vmalloc_huge() maps a hash table with PMDs
+    "CONFIG_MEM_ALLOC_PROFILING",
+    "CONFIG_RANDOM_KMALLOC_CACHES",
+    "CONFIG_PROC_SYSCTL",
+    "CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC",
+    "CONFIG_ARM64_VA_BITS",
+    "CONFIG_HAVE_ARCH_HUGE_VMALLOC",
 )
 # Types whose size sets an early allocation between stop 1 and the hand-off (from DWARF).
 SIZEOF = (
@@ -44,6 +53,10 @@ SIZEOF = (
     "struct hlist_head",  # the PID and inode hashes
     "struct hlist_bl_head",  # the dentry hash
     "struct pglist_data",  # 6.12's alloc_offline_node_data()
+    "struct pcpu_block_md",  # 6.12's pcpu_alloc_first_chunk()
+    "struct io_tlb_slot",  # 6.12's swiotlb_init_remap()
+    "struct io_tlb_area",
+    "struct cpu_entry_area",  # 6.12 x86's setup_cpu_entry_areas() page tables
 )
 
 
@@ -62,6 +75,38 @@ def _sizeof(layout: Layout, name: str) -> int | None:
         return None
 
 
+def _cstring(layout: Layout, address: int, size: int) -> str:
+    return layout.file_bytes(address, size).split(b"\0", 1)[0].decode(errors="replace")
+
+
+def boot_params(layout: Layout) -> dict[str, Any]:
+    """The image's table of boot parameters, which decides what print_unknown_bootoptions()
+    (init/main.c) hands to init: every __setup()/early_param() string with its ``early`` flag
+    (``.init.setup``: ``__setup_str_X`` and ``__setup_X``) and every kernel_param name
+    (``__param``: ``__param_str_X``). Read by symbol, so a relocatable image whose pointers the
+    linker left zero (arm64) reads the same."""
+    try:
+        early_at = layout.offsetof("struct obs_kernel_param", "early")
+    except InspectorError:
+        return {}
+    setup: list[tuple[str, bool]] = []
+    params: list[str] = []
+    for sym in layout.prog.symbols():
+        name = sym.name
+        if name.startswith("__setup_str_"):
+            entry = "__setup_" + name.removeprefix("__setup_str_")
+            try:
+                early = int.from_bytes(
+                    layout.file_bytes(layout.address(entry) + early_at, 4), "little"
+                )
+            except InspectorError:
+                continue
+            setup.append((_cstring(layout, sym.address, sym.size), bool(early)))
+        elif name.startswith("__param_str_"):
+            params.append(_cstring(layout, sym.address, sym.size))
+    return {"setup": sorted(set(setup)), "param": sorted(set(params))}
+
+
 def build_record(build: Build, layout: Layout, facts: KernelFacts) -> dict[str, Any]:
     cfg = read_config(build.config)
     return {
@@ -73,6 +118,7 @@ def build_record(build: Build, layout: Layout, facts: KernelFacts) -> dict[str, 
         "symbols": {s: a for s in SYMBOLS if (a := _address(layout, s)) is not None},
         "config": {k: cfg[k] for k in CONFIG if k in cfg},
         "sizeof": {t: n for t in SIZEOF if (n := _sizeof(layout, t)) is not None},
+        "boot_params": boot_params(layout),
         "pageblock_order": facts.pageblock_order,
         "section_size_bits": facts.section_size_bits,
     }

@@ -26,8 +26,16 @@ LOG_LINES_6_12 = re.compile(
     r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) +(\[mem|empty)|Movable zone start for each node"
     r"|  Node \d+: 0x|Early memory node ranges|  node +\d+: \[mem|Initmem setup node"
     r"|On node \d+, zone \w+: \d+ pages in unavailable ranges|Fallback order for Node \d+:"
-    r"|Built \d+ zonelists|Policy zone:|The system has no mirror memory)"
+    r"|Built \d+ zonelists|Policy zone:|The system has no mirror memory"
+    r"|percpu: Embedded |percpu: cpu \d+ has no node"
+    r"|(Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table"
+    r"|software IO TLB: |PCI-DMA: Using software bounce buffering)"
 )
+# 6.12's memblock=debug window: free_area_init() prints "Zone ranges:" before any allocation;
+# kmem_cache_init() prints "SLUB:" right after mem_init()'s memblock_free_all() ("Memory:" comes
+# much later in 6.12, from page_alloc_init_late())
+TRACE_START_6_12 = re.compile(r"^Zone ranges:")
+TRACE_END_6_12 = re.compile(r"^SLUB: ")
 
 MODELS: dict[str, ModelSpec] = {
     v4_7.VERSION: ModelSpec(v4_7.VERSION, v4_7.replay, v4_7_fields.FUNCTIONS, LOG_LINES_4_7),
@@ -37,6 +45,8 @@ MODELS: dict[str, ModelSpec] = {
         v6_12_fields.FUNCTIONS,
         LOG_LINES_6_12,
         not_modelled=dict(v6_12.NOT_MODELLED),
+        trace_start=TRACE_START_6_12,
+        trace_end=TRACE_END_6_12,
     ),
 }
 

@@ -47,11 +47,6 @@ LATER_INPUTS: dict[str, tuple[str, tuple[Role, ...]]] = {
         "pcpu_build_alloc_info() groups the per-cpu units by node",
         (Role.ZONELISTS, Role.HANDOFF, Role.BUDDY, Role.WMARKS),
     ),
-    "memblock_at_handoff": (
-        "6.12: start_kernel's memblock allocations between free_area_init and "
-        "memblock_free_all are not modelled yet (they are for 4.7)",
-        (Role.BUDDY, Role.WMARKS),
-    ),
     "nr_ioapics": (
         "x86_64: the IOAPIC count comes from ACPI's MADT, parsed by acpi_boot_init() after "
         "stop 1; it sizes ioapic_setup_resources()'s allocation",
@@ -107,12 +102,20 @@ class ModelInputs:
     log_buf_shift: int
     log_cpu_max_buf_shift: int
     sizeof: dict[str, int]
+    # build, for 6.12's early allocations (inspector.model.v6_12.start_kernel)
+    config_mem_alloc_profiling: bool
+    config_random_kmalloc_caches: bool
+    config_proc_sysctl: bool
+    config_dma_bounce_unaligned_kmalloc: bool
+    config_have_arch_huge_vmalloc: bool
+    arm64_va_bits: int | None  # CONFIG_ARM64_VA_BITS
+    setup_params: list[tuple[str, bool]]  # every __setup()/early_param() string, early or not
+    kernel_params: list[str]  # every kernel_param name (module_param, core_param)
     # later stops (LATER_INPUTS)
     nr_possible_cpus: int
     cpu_to_node_at_zonelists: list[int]
     nr_ioapics: int
     hpet_address: int
-    memblock_at_handoff: Memblock | None  # 6.12 only, until its early allocations are modelled
     sources: dict[str, Source] = field(default_factory=dict)
 
     def later(self) -> list[str]:
@@ -266,31 +269,27 @@ def model_inputs(
             "build",
             ".config: CONFIG_X86_L1_CACHE_SHIFT (SMP_CACHE_BYTES)",
         )
-    else:
+    elif start.kernel.version == "4.7":
         c.values["smp_cache_bytes"] = 128
         c.sources["smp_cache_bytes"] = Source(
             "build", "SMP_CACHE_BYTES: L1_CACHE_SHIFT 7 (arch/arm64/include/asm/cache.h, 4.7)"
         )
+    else:
+        c.values["smp_cache_bytes"] = 64
+        c.sources["smp_cache_bytes"] = Source(
+            "build", "SMP_CACHE_BYTES: L1_CACHE_SHIFT 6 (arch/arm64/include/asm/cache.h, 6.12)"
+        )
     c.put("sizeof", b.get("sizeof") or None, "build", "DWARF: sizeof() of the types in build.json")
+    _early_612_build_inputs(c, b, start.kernel.version)
     at = stops.get(handoff)
     hk = at.inputs.constants if at is not None and at.inputs is not None else {}
-    if start.kernel.version == "4.7":
-        c.values["memblock_at_handoff"] = None
-        c.sources["memblock_at_handoff"] = Source("stop1", "not used: the 4.7 model predicts it")
-    else:
-        c.put(
-            "memblock_at_handoff",
-            at.memblock if at is not None else None,
-            "later",
-            f"{handoff} entry: memblock ({LATER_INPUTS['memblock_at_handoff'][0]})",
-        )
-    if x86 and start.kernel.version == "4.7":
+    if x86:
         for name in ("nr_ioapics", "hpet_address"):
             c.put(name, hk.get(name), "later", f"{handoff} entry: {name} ({LATER_INPUTS[name][0]})")
     else:
         for name in ("nr_ioapics", "hpet_address"):
             c.values[name] = 0
-            c.sources[name] = Source("stop1", "not used (arm64, or the 6.12 model)")
+            c.sources[name] = Source("stop1", "not used on arm64")
     zl = stops.get(zonelists)
     cpus = {
         int(key.split(".", 1)[1]): v
@@ -318,6 +317,41 @@ def model_inputs(
     )
 
 
+def _early_612_build_inputs(c: _Collector, b: dict[str, Any], version: str) -> None:
+    """The build inputs of 6.12's early allocations (inspector.model.v6_12.start_kernel): a few
+    .config options and the image's table of boot parameters."""
+    cfg = b.get("config", {})
+    for name, opt in (
+        ("config_mem_alloc_profiling", "CONFIG_MEM_ALLOC_PROFILING"),
+        ("config_random_kmalloc_caches", "CONFIG_RANDOM_KMALLOC_CACHES"),
+        ("config_proc_sysctl", "CONFIG_PROC_SYSCTL"),
+        ("config_dma_bounce_unaligned_kmalloc", "CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC"),
+        ("config_have_arch_huge_vmalloc", "CONFIG_HAVE_ARCH_HUGE_VMALLOC"),
+    ):
+        c.put(name, cfg.get(opt) == "y", "build", f".config: {opt}")
+    va = cfg.get("CONFIG_ARM64_VA_BITS")
+    c.values["arm64_va_bits"] = int(va) if va else None
+    c.sources["arm64_va_bits"] = Source("build", ".config: CONFIG_ARM64_VA_BITS (arm64 only)")
+    if version == "4.7":
+        for name in ("setup_params", "kernel_params"):
+            c.values[name] = []
+            c.sources[name] = Source("build", "not used by the 4.7 model")
+        return
+    table = b.get("boot_params") or {}
+    c.put(
+        "setup_params",
+        [(str(n), bool(e)) for n, e in table["setup"]] if "setup" in table else None,
+        "build",
+        "vmlinux: every __setup_str_X with __setup_X.early (.init.setup)",
+    )
+    c.put(
+        "kernel_params",
+        [str(n) for n in table["param"]] if "param" in table else None,
+        "build",
+        "vmlinux: every __param_str_X (the __param section)",
+    )
+
+
 # Type sizes of the 4.7 builds here (x86_64 and arm64 agree), for synthetic layouts only.
 SYNTHETIC_SIZEOF = {
     "struct resource": 64,
@@ -327,7 +361,31 @@ SYNTHETIC_SIZEOF = {
     "struct pcpu_group_info": 24,
     "struct hlist_head": 8,
     "struct hlist_bl_head": 8,
+    # 6.12 (x86_64 build here)
+    "struct pcpu_block_md": 32,
+    "struct io_tlb_slot": 24,
+    "struct io_tlb_area": 16,
+    "struct cpu_entry_area": 241664,
+    "struct pglist_data": 14016,
 }
+# The 6.12 boot-parameter table as far as synthetic command lines need it (a unit test's)
+SYNTHETIC_SETUP_PARAMS = [
+    ("console=", False),
+    ("rdinit=", False),
+    ("hashdist=", False),
+    ("dhash_entries=", False),
+    ("ihash_entries=", False),
+    ("mem", True),
+    ("memmap", True),
+    ("memblock", True),
+    ("movablecore", True),
+    ("kernelcore", True),
+    ("swiotlb", True),
+    ("iommu", True),
+    ("maxcpus", True),
+    ("log_buf_len", True),
+]
+SYNTHETIC_KERNEL_PARAMS = ["panic"]
 
 
 def synthetic_inputs(
@@ -385,15 +443,22 @@ def synthetic_inputs(
         "config_hpet_timer": arch == "x86_64",
         "have_memblock_node_map": config_numa,
         "sparsemem_vmemmap": True,
-        "smp_cache_bytes": 64 if arch == "x86_64" else 128,
+        "smp_cache_bytes": 64 if arch == "x86_64" or version != "4.7" else 128,
         "log_buf_shift": 18,
         "log_cpu_max_buf_shift": 12,
         "sizeof": dict(SYNTHETIC_SIZEOF),
+        "config_mem_alloc_profiling": False,
+        "config_random_kmalloc_caches": False,
+        "config_proc_sysctl": True,
+        "config_dma_bounce_unaligned_kmalloc": arch == "arm64",
+        "config_have_arch_huge_vmalloc": True,
+        "arm64_va_bits": 48 if arch == "arm64" else None,
+        "setup_params": list(SYNTHETIC_SETUP_PARAMS),
+        "kernel_params": list(SYNTHETIC_KERNEL_PARAMS),
         "nr_possible_cpus": n,
         "cpu_to_node_at_zonelists": [cpus[i] if i < len(cpus) else 0 for i in range(n)],
         "nr_ioapics": 1 if arch == "x86_64" else 0,
         "hpet_address": 0xFED00000 if arch == "x86_64" else 0,
-        "memblock_at_handoff": None if version == "4.7" else inputs.memblock,
     }
     return ModelInputs(
         version=version,

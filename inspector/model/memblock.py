@@ -1,4 +1,5 @@
-"""The memblock allocator of mm/memblock.c and mm/nobootmem.c (Linux 4.7), region by region.
+"""The memblock allocator of mm/memblock.c and mm/nobootmem.c (Linux 4.7; 6.12's
+memblock_alloc_try_nid() path too), region by region.
 
 A :class:`MemblockState` starts from the memblock captured at stop 1 and replays every
 reservation, allocation and free the kernel makes before it hands memory to the buddy allocator,
@@ -268,6 +269,45 @@ class MemblockState:
         return self.virt_alloc(
             size, align, self.low_limit, MEMBLOCK_ALLOC_ACCESSIBLE, nid, caller, panic=panic
         )
+
+    def alloc_try_nid(
+        self,
+        size: int,
+        align: int,
+        min_addr: int,
+        max_addr: int,
+        nid: int,
+        caller: str,
+        *,
+        exact_nid: bool = False,
+        panic: bool = True,
+    ) -> int:
+        # mirrors memblock_alloc_try_nid() → memblock_alloc_internal() →
+        # memblock_alloc_range_nid() (mm/memblock.c, 6.12): clip max_addr to current_limit,
+        # try the node then (unless exact_nid) any node, then once more from address 0; the
+        # flags are MEMBLOCK_NONE (no mirrored memory on these boots), so NOMAP is skipped
+        if not align:
+            align = self.smp_cache_bytes  # with a dump_stack()
+        if max_addr > self.current_limit:
+            max_addr = self.current_limit
+        alloc = self.alloc_range_nid(size, align, min_addr, max_addr, nid, exact_nid)
+        if not alloc and min_addr:
+            alloc = self.alloc_range_nid(size, align, 0, max_addr, nid, exact_nid)
+        self.calls.append(MemblockCall("alloc", caller, size, align, nid, alloc))
+        if not alloc and panic:
+            self._panic(caller, size)
+        return alloc
+
+    def alloc_range_nid(
+        self, size: int, align: int, start: int, end: int, nid: int, exact_nid: bool
+    ) -> int:
+        # mirrors memblock_alloc_range_nid() (mm/memblock.c, 6.12), the reservation included
+        found = self.find_in_range_node(size, align, start, end, nid)
+        if not found and nid != NUMA_NO_NODE and not exact_nid:
+            found = self.find_in_range_node(size, align, start, end, NUMA_NO_NODE)
+        if found:
+            self.reserve(found, size)
+        return found
 
     def alloc_memory_core_early(
         self, nid: int, size: int, align: int, goal: int, limit: int

@@ -30,3 +30,8 @@ class ModelSpec:
     log_lines: re.Pattern[str]  # the kernel's log lines this model predicts, all of them
     # stops the model does not reach yet, with the reason (compare reports them, uncompared)
     not_modelled: dict[str, str] = field(default_factory=dict)
+    # the memblock=debug trace judged: from the first log line ``trace_start`` matches (printed
+    # by stop 1's function before it allocates) to the first ``trace_end`` matches after it
+    # (printed once the hand-off is done)
+    trace_start: re.Pattern[str] = re.compile(r"^On node \d+ totalpages:")
+    trace_end: re.Pattern[str] = re.compile(r"^Memory: ")

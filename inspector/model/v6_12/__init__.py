@@ -1,10 +1,14 @@
 """The reference model of Linux 6.12 memory initialisation (x86_64 and arm64), laid out like the
-4.7 one and reusing its unchanged arithmetic. It reaches memblock_free_all's return so far:
+4.7 one and reusing its unchanged arithmetic. It predicts every stop, from free_area_init_core
+to the watermarks:
 
 - ``state``: the 4.7 state record plus 6.12's stops and pfn_valid();
 - ``free_area_init``: zone and node sizes, ZONE_MOVABLE with ``N%`` (mm/mm_init.c);
 - ``memmap``: memmap_init(), per (range, zone), and the unavailable ranges (mm/mm_init.c);
 - ``zonelists``: build_all_zonelists() in node order (mm/page_alloc.c);
+- ``start_kernel``: every memblock allocation and free from free_area_init() to
+  memblock_free_all() (setup_arch()'s resources, command line, percpu, unknown parameters,
+  vfs hashes, x86's cpu_entry_area tables, swiotlb), so memblock at the hand-off is predicted;
 - ``memblock_free_all``: the buddy hand-off with FPI_TO_TAIL (mm/memblock.c, mm/page_alloc.c);
 - ``snapshot``, ``boot``, ``fields`` as in 4.7.
 """

@@ -1,5 +1,6 @@
-"""One 6.12 boot replayed from free_area_init() to memblock_free_all()'s return (init/main.c
-start_kernel() → setup_arch() → … → mm_core_init()), the stops this model reaches so far."""
+"""One 6.12 boot replayed from free_area_init() to the watermarks (init/main.c start_kernel() →
+setup_arch() → … → mm_core_init() → mem_init() → memblock_free_all(), then the postcore
+initcall)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from inspector.model.v4_7.alternative import alternative_instructions
 from inspector.model.v6_12.free_area_init import free_area_init
 from inspector.model.v6_12.memblock_free_all import memblock_free_all
 from inspector.model.v6_12.memmap import memmap_init
-from inspector.model.v6_12.snapshot import snapshot
-from inspector.model.v6_12.state import BOOTMEM, CORE, MEMMAP, WMARKS, ZONELISTS, Linux612State
+from inspector.model.v6_12.snapshot import handoff_snapshot, snapshot
+from inspector.model.v6_12.start_kernel import EarlyAllocs612
+from inspector.model.v6_12.state import (
+    BOOTMEM,
+    CORE,
+    HANDOFF,
+    MEMMAP,
+    WMARKS,
+    ZONELISTS,
+    Linux612State,
+)
 from inspector.model.v6_12.watermarks import init_per_zone_wmark_min
 from inspector.model.v6_12.zonelists import build_all_zonelists
 from inspector.schema import Snapshot
@@ -24,10 +34,23 @@ class Linux612(Linux612State):
         self.snapshots[CORE] = snapshot(self, CORE)
         memmap_init(self)
         self.snapshots[MEMMAP] = snapshot(self, MEMMAP)
-        build_all_zonelists(self)
+        early = EarlyAllocs612(self)
+        self.log[:0] = early.param_log  # swiotlb=N,M: printed by parse_early_param()
+        # the rest of setup_arch(), setup_command_line(), setup_per_cpu_areas(), parse_args(),
+        # vfs_caches_init_early(), trap_init() (init/main.c start_kernel(), 6.12)
+        early.after_free_area_init()
+        self.log += early.log
+        build_all_zonelists(self)  # mm_core_init()
         self.snapshots[ZONELISTS] = snapshot(self, ZONELISTS)
-        memblock_free_all(self)  # from memblock as captured at its entry (a later input)
+        early.log = []
+        early.after_zonelists()  # mem_init()'s swiotlb
+        self.log += early.log
+        self.memblock_bootmem = self.handoff_override or early.mb.snapshot()
+        self.snapshots[HANDOFF] = handoff_snapshot(self, early.handoff_globals())
+        memblock_free_all(self)
         self.snapshots[BOOTMEM] = snapshot(self, BOOTMEM)
+        # vfs_caches_init() and mnt_init()'s hash tables, x86's pci_iommu_init() banner
+        self.log += early.late_hash_lines() + early.late_log
         # arch_cpu_finalize_init() → alternative_instructions() (x86), then the postcore
         # initcall; the 4.7 function mirrors the same 6.12 code (arch/x86/kernel/alternative.c)
         alternative_instructions(self)

@@ -38,5 +38,13 @@ FUNCTIONS: dict[str, str] = {
     "zone.nr_free_pages": "__free_one_page() (mm/page_alloc.c)",
     "globals.totalram_pages": "memblock_free_all() (mm/memblock.c)",
     "globals.min_free_kbytes": "calculate_min_free_kbytes() (mm/page_alloc.c)",
+    "globals.dentry_hashtable": "alloc_large_system_hash() (dcache_init_early(), fs/dcache.c)",
+    "globals.d_hash_shift": "dcache_init_early(): 32 - log2(entries) (fs/dcache.c)",
+    "globals.inode_hashtable": "alloc_large_system_hash() (inode_init_early(), fs/inode.c)",
+    "globals.i_hash_shift": "alloc_large_system_hash() (inode_init_early(), fs/inode.c)",
+    "globals.pcpu_base_addr": "pcpu_embed_first_chunk() (mm/percpu.c)",
+    "globals.pcpu_unit_size": "pcpu_build_alloc_info() (mm/percpu.c)",
+    "memblock": "memblock_add_range() / memblock_remove_range() (mm/memblock.c): start_kernel's "
+    "early allocations (inspector/model/v6_12/start_kernel.py)",
     "globals.totalreserve_pages": "calculate_totalreserve_pages() (mm/page_alloc.c)",
 }

@@ -68,9 +68,7 @@ def memblock_free_all(m: Linux612State) -> None:
     # mirrors memblock_free_all() → reset_all_zones_managed_pages() →
     # free_low_memory_core_early() (mm/memblock.c, 6.12); memmap_init_reserved_pages() only
     # marks pages reserved and renumbers reserved regions' nids, which no free range sees
-    handoff = m.inputs.memblock_at_handoff
-    if handoff is None:
-        raise InspectorError("the 6.12 model needs memblock at memblock_free_all entry")
+    handoff = m.memblock_bootmem  # predicted by EarlyAllocs612 (boot.py)
     if len(handoff.reserved) > INIT_MEMBLOCK_REGIONS:
         raise InspectorError("a reallocated memblock array at the hand-off is not modelled")
     for zone in m.all_zones():

@@ -8,6 +8,7 @@ from inspector.model.v6_12.memmap import zone_pageblocks
 from inspector.model.v6_12.state import (
     BOOTMEM,
     CORE,
+    HANDOFF,
     MEMMAP,
     VERSION,
     WMARKS,
@@ -17,6 +18,7 @@ from inspector.model.v6_12.state import (
 from inspector.registry import role_of
 from inspector.schema import (
     GLOBALS_AT,
+    KernelId,
     PerCpuPages,
     Snapshot,
     Zone,
@@ -38,6 +40,17 @@ def snapshot(m: Linux612State, stop: str) -> Snapshot:
         for nid, p in m.pgdats.items()
     }
     return assemble(m, stop, VERSION, zones, stop == CORE, stop == ZONELISTS, globals_at(m, stop))
+
+
+def handoff_snapshot(m: Linux612State, globals_: dict[str, int]) -> Snapshot:
+    """memblock_free_all() entry: memblock as the early allocations leave it, and the globals
+    they set (schema.GLOBALS_HANDOFF that 6.12 still has)."""
+    return Snapshot(
+        stop=HANDOFF,
+        kernel=KernelId(version=VERSION, release=m.release, arch=m.arch.name),
+        memblock=m.memblock_bootmem,
+        globals=globals_,
+    )
 
 
 def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
