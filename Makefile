@@ -17,7 +17,7 @@ VM_ARGS = --kver "$(KVER)" --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: deps boot-x86_64 boot-arm64 inspect validate diff-versions compare buddy build kernels test lint sources
+.PHONY: deps boot-x86_64 boot-arm64 inspect validate diff-versions compare buddy build kernels test lint sources chaos
 
 deps:
 	@bash scripts/deps.sh
@@ -65,6 +65,11 @@ lint: deps
 	@$(VENV)/bin/ruff check inspector tests bench
 	@$(VENV)/bin/ruff format --check --quiet inspector tests bench
 	@$(VENV)/bin/mypy
+
+# mm-inspector interrupted 50 times at random (boot, inspect, buddy, validate, build; SIGINT,
+# SIGTERM, SIGHUP, SIGKILL): counts what was left behind (must be nothing)
+chaos: deps kernels
+	@$(VENV)/bin/python -m tests.chaos --runs $(or $(RUNS_N),50)
 
 # pytest exits 5 when it collected no test: that is not a failure of the suite.
 test: deps kernels

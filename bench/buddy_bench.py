@@ -158,6 +158,7 @@ def main() -> int:
         arch,
         parse_topology(args.mem, 1, None, None),
         extra=("-qmp", f"unix:{qmp2},server=on,wait=off"),
+        gdbstub=True,  # the gdb routes attach to the running guest
         timeout=600,
     )
     rows: list[tuple[str, float, int, str]] = []

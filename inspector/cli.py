@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inspector.arch import get_arch
 from inspector.cli_args import _opt, add_vm_args, boot_request
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, Terminated
 from inspector.kernel import source
 from inspector.kernel.build import build
 from inspector.kernel.versions import VERSIONS, get_version
@@ -199,7 +199,7 @@ def parser() -> argparse.ArgumentParser:
 
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM/SIGHUP unwind like Ctrl-C, so every process a run started is stopped."""
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:

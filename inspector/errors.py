@@ -21,3 +21,8 @@ class GuestPanic(InspectorError):
 
 class GuestTimeout(InspectorError):
     """The guest did not reach the expected point in time."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C (every process a run started is stopped), but is
+    never taken for a user's "stop watching"."""

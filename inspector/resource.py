@@ -27,15 +27,15 @@ class Resource:
 PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
 
 
-def die_with_parent() -> None:
-    """A ``preexec_fn``: the child gets SIGKILL when the process that started it dies, however it
-    dies (SIGKILL included), so no QEMU outlives mm-inspector. Linux only; a no-op elsewhere."""
+def die_with_parent(sig: int = 9) -> None:
+    """A ``preexec_fn``: the child gets ``sig`` (SIGKILL) when the process that started it dies,
+    however it dies (SIGKILL included), so no QEMU outlives mm-inspector. Linux only; a no-op
+    elsewhere."""
     import ctypes
-    import signal
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
     except (OSError, AttributeError):
         pass
 

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from inspector.arch import get_arch
 from inspector.errors import InspectorError
 from inspector.kernel.versions import get_version
 from inspector.model import model_for
+from inspector.pool import worker_pool
 from inspector.vm.guest import BootRequest
 from inspector.vm.machine import new_run_dir
 from inspector.vm.topology import parse_topology
@@ -181,7 +182,7 @@ def validate(
         cells = [(a, c) for a, c in cells if only in c.name]
     start = time.monotonic()
     results: list[Result] = []
-    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+    with worker_pool(jobs or os.cpu_count() or 1) as pool:
         futures = [pool.submit(run_case, version, a, c, runs, stop_timeout) for a, c in cells]
         for fut in as_completed(futures):
             r = fut.result()

@@ -16,7 +16,6 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from inspector.kernel_changes import CHANGES, KernelChange, changes_for
 from inspector.model import MODELS
 from inspector.paths import write_atomic
+from inspector.pool import worker_pool
 from inspector.registry import Role, role_of
 from inspector.rundir import load_run, require_complete
 from inspector.schema import MIGRATETYPES, Memblock, Snapshot, Zone
@@ -343,7 +343,7 @@ def diff_versions(reqs: list[Any], out_dir: Path, topology: str) -> VersionsDiff
     from inspector.vm.machine import new_run_dir
 
     dirs = [new_run_dir(f"{r.version.name}-{r.arch.name}", out_dir) for r in reqs]
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with worker_pool(2) as pool:
         old_run, new_run = pool.map(_inspect_one, zip(reqs, dirs, strict=True))
     result = diff_runs(old_run, new_run, topology)
     write_atomic(out_dir / "versions.txt", result.text())

@@ -429,3 +429,19 @@ def test_full_disk_while_capturing(tmp_path):
             assert not cmd.exists() or b"qemu-system" not in cmd.read_bytes()
     finally:
         subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_kernel_src_4_7_that_is_a_4_8_tree(tmp_path):
+    tree = tmp_path / "linux-4.8"
+    tree.mkdir()
+    (tree / "Makefile").write_text("VERSION = 4\nPATCHLEVEL = 8\nSUBLEVEL = 0\nEXTRAVERSION =\n")
+    env = {**os.environ, "MMI_CACHE_DIR": str(tmp_path / "cache"), "KERNEL_SRC_4_7": str(tree)}
+    proc = subprocess.run(
+        [*MMI, "build", "--arch", "x86_64", "--kver", "4.7"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    line = _last_line(proc)
+    assert "4.8.0" in line and "not 4.7" in line

@@ -1,5 +1,7 @@
 """Parsing of MEM/SMP/NUMA/NUMA_DIST and the QEMU arguments they become (pure, no VM)."""
 
+from pathlib import Path
+
 import pytest
 
 from inspector.arch import ARM64, X86_64
@@ -62,12 +64,22 @@ def test_distances_are_symmetric_and_completed():
         parse_topology("1G", 1, None, "0-1=20")
 
 
+def spec_paths(d: Path) -> RunPaths:
+    return RunPaths(d, d)
+
+
 @pytest.mark.parametrize("arch", [X86_64, ARM64], ids=lambda a: a.name)
 def test_argv_has_no_tcp_listener(arch, tmp_path, monkeypatch):
     monkeypatch.setattr("inspector.vm.qemu.qemu_binary", lambda a: a.qemu)
-    spec = MachineSpec(arch, tmp_path / "k", tmp_path / "i", parse_topology("1G", 2, "512M,512M"))
+    topo = parse_topology("1G", 2, "512M,512M")
+    spec = MachineSpec(arch, tmp_path / "k", tmp_path / "i", topo, paused=True)
     argv = qemu_argv(spec, RunPaths(tmp_path, tmp_path))
     text = " ".join(argv)
     assert "tcp:" not in text and "-s " not in text and "telnet" not in text
     assert f"unix:{tmp_path}/gdb.sock" in text and f"unix:{tmp_path}/qmp.sock" in text
+    # a running guest gets no gdbstub unless asked for one
+    running = " ".join(
+        qemu_argv(MachineSpec(arch, spec.kernel, spec.initrd, topo), spec_paths(tmp_path))
+    )
+    assert "-gdb" not in running and f"unix:{tmp_path}/qmp.sock" in running
     assert argv[argv.index("-machine") + 1].startswith(arch.machine)

@@ -260,6 +260,7 @@ def paused_session(req: BootRequest, run_dir: Path, *, quiet: bool = False) -> I
         gdb.idle = lambda: drain(console)
         gdb.idle_fd = console.sock.fileno()
         gdb.connect(machine.paths.gdb_sock)
+        machine.forget_socket(machine.paths.gdb_sock)
         yield Session(build, machine, gdb, layout, facts)
 
 

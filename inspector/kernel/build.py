@@ -97,8 +97,9 @@ def _run_make(argv: list[str], log: Path, what: str, quiet: bool) -> None:
         f.flush()
         # make and its jobs get a process group of their own, so that however we stop
         # (Ctrl-C, an error) the whole group is stopped with us and nothing is orphaned.
+        # inspector.reaper takes the group down if we die without a word (SIGKILL)
         proc = subprocess.Popen(
-            argv,
+            [sys.executable, "-m", "inspector.reaper", "--", *argv],
             stdout=f,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ from typing import Any
 import drgn
 
 from inspector.cli_args import add_vm_args, boot_request
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, Terminated
 from inspector.live.buddy import dump, render
 from inspector.live.invariants import CHECKS, check_state
 from inspector.live.session import LiveGuest, live_guest
@@ -72,8 +72,10 @@ def cmd_buddy(args: argparse.Namespace) -> int:
             while True:
                 rc |= _one(lg, args)
                 time.sleep(args.watch)
-        except KeyboardInterrupt:
-            return rc
+        except KeyboardInterrupt as e:
+            if isinstance(e, Terminated):
+                raise  # SIGTERM/SIGHUP: interrupted, not the end of watching
+            return rc  # Ctrl-C ends watching
 
 
 def cmd_vmcore(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ class BootRequest:
     accel: str = "tcg"
     timeout: float = DEFAULT_BOOT_TIMEOUT
     paused: bool = False
+    gdbstub: bool = False  # a gdbstub on the running guest too (MachineSpec.gdbstub)
     ram_file: Path | None = None
     ram_fds: tuple[int, ...] = ()  # memfds backing each node's RAM (MachineSpec.ram_fds)
     extra: tuple[str, ...] = field(default_factory=tuple)
@@ -112,6 +113,7 @@ def prepare(
         machine=req.machine,
         accel=req.accel,
         paused=req.paused,
+        gdbstub=req.gdbstub,
         interactive=interactive,
         ram_file=req.ram_file,
         ram_fds=req.ram_fds,

@@ -89,9 +89,22 @@ class Machine(Resource):
         if not self.spec.interactive:
             try:
                 self.console = Console(self.paths.console_sock, self.paths.console_log)
+                self.qmp  # noqa: B018 - connect now, while the socket is there
             except InspectorError:
                 self._raise_if_exited()
                 raise
+            # Connected: the names go, so no one else can connect and nothing is left behind
+            # even if we die without a word (the connections live on without them).
+            self.forget_socket(self.paths.console_sock)
+            self.forget_socket(self.paths.qmp_sock)
+
+    def forget_socket(self, sock: Path) -> None:
+        """Unlink a socket we are connected to (and the short sockets directory once empty)."""
+        with contextlib.suppress(OSError):
+            sock.unlink()
+        if self.paths.sockets != self.paths.dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.paths.sockets)  # fails while the gdb socket is still there
 
     def _raise_if_exited(self) -> None:
         assert self.proc is not None

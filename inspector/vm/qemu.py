@@ -23,6 +23,7 @@ class MachineSpec:
     machine: str | None = None  # default: arch.machine
     accel: str = "tcg"
     paused: bool = False  # -S: wait for gdb at reset
+    gdbstub: bool = False  # a gdbstub on a running guest too (a paused one always has one)
     interactive: bool = False  # console on our stdio rather than a unix socket
     ram_file: Path | None = None  # guest RAM in a shared host file (for drgn); NUMA: one per node
     # or in memfds of ours, one per node with memory, handed to QEMU as /proc/self/fd/N: no
@@ -146,14 +147,10 @@ def console_args(spec: MachineSpec, paths: RunPaths) -> list[str]:
 
 
 def control_args(spec: MachineSpec, paths: RunPaths) -> list[str]:
-    args = [
-        "-qmp",
-        f"unix:{paths.qmp_sock},server=on,wait=off",
-        "-gdb",
-        f"unix:{paths.gdb_sock},server=on,wait=off",
-        "-pidfile",
-        str(paths.pidfile),
-    ]
+    args = ["-qmp", f"unix:{paths.qmp_sock},server=on,wait=off"]
+    if spec.paused or spec.gdbstub:
+        args += ["-gdb", f"unix:{paths.gdb_sock},server=on,wait=off"]
+    args += ["-pidfile", str(paths.pidfile)]
     if spec.paused:
         args.append("-S")
     return args
