@@ -17,7 +17,7 @@ VM_ARGS = --kver "$(KVER)" --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: deps boot-x86_64 boot-arm64 inspect validate diff-versions compare buddy build kernels test lint sources chaos
+.PHONY: deps boot-x86_64 boot-arm64 inspect validate diff-versions report compare buddy build kernels test lint sources chaos
 
 deps:
 	@bash scripts/deps.sh
@@ -39,6 +39,11 @@ validate: deps
 # kernel change behind it:  make diff-versions [ARCH=x86_64|arm64|all] [any boot variable]
 diff-versions: deps
 	@$(MMI) diff-versions --arch "$(or $(ARCH),all)" $(VM_ARGS)
+
+# The run walked in the kernel's call order, model beside capture (inspect writes it too):
+#   make report RUN_DIR=runs/…   → RUN_DIR/report.html
+report: deps
+	@$(MMI) report "$(RUN_DIR)"
 
 # Diff model and capture of one inspect run:  make compare RUN_DIR=runs/…
 compare: deps

@@ -67,12 +67,21 @@ def _interactive(req: BootRequest) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from inspector.capture.run import inspect
     from inspector.report import write_pictures
+    from inspector.report.walkthrough import write_report
 
     out = inspect(boot_request(args), stop_timeout=args.stop_timeout)
     sys.stdout.write((out.run_dir / "summary.txt").read_text())
     for picture in write_pictures(out.run_dir):
         print(f"picture: {picture}", file=sys.stderr)
+    print(f"walkthrough: {write_report(out.run_dir)}", file=sys.stderr)
     print(f"snapshots and guest files in {out.run_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from inspector.report.walkthrough import write_report
+
+    print(write_report(Path(args.run_dir)))
     return 0
 
 
@@ -164,6 +173,12 @@ def parser() -> argparse.ArgumentParser:
         "--stop-timeout", type=float, default=120.0, help="seconds to wait for each stop"
     )
     i.set_defaults(func=cmd_inspect)
+
+    r = sub.add_parser(
+        "report", help="report.html: the run walked in the kernel's call order, model beside it"
+    )
+    r.add_argument("run_dir", help="a run directory written by `inspect`")
+    r.set_defaults(func=cmd_report)
 
     c = sub.add_parser("compare", help="diff the reference model against a capture run dir")
     c.add_argument("run_dir", help="a run directory written by `inspect`")

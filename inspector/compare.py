@@ -16,7 +16,7 @@ import dataclasses
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,26 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("node", "node and zone sizes"),
     ("zone", "node and zone sizes"),
 )
+
+
+def why_not_compared(generic: str, version: str, arch: str, stop: str) -> str | None:
+    """Why compare skips a field (a generic path, ``zone.pageset.high``), or None if it does not."""
+    reasons = {
+        **IGNORED_WHY,
+        **IGNORED_BY_VERSION.get(version, {}),
+        **NOT_CAPTURED.get((version, arch), {}),
+    }
+    ignore = (
+        set(DEFAULT_IGNORE)
+        | set(IGNORED_BY_VERSION.get(version, {}))
+        | set(NOT_CAPTURED.get((version, arch), {}))
+    )
+    for key in (generic, f"{stop}:{generic}"):
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            if ".".join(parts[:n]) in ignore:
+                return reasons.get(".".join(parts[:n]), "not compared")
+    return None
 
 
 def value_class(path: str) -> str:
@@ -438,6 +458,8 @@ class Comparison:
     not_captured: dict[str, str]
     ignored: dict[str, str]
     notes: list[str]
+    predicted: dict[str, Snapshot] = field(default_factory=dict)  # the model's snapshots
+    predicted_log: list[str] = field(default_factory=list)  # the model's boot-log lines
 
     @property
     def flat(self) -> list[Difference]:
@@ -572,6 +594,8 @@ def compare(run_dir: Path) -> Comparison:
         },
         ignored={**IGNORED_WHY, **IGNORED_BY_VERSION.get(version, {})},
         notes=notes,
+        predicted=predicted,
+        predicted_log=rep.log,
     )
 
 

@@ -1,0 +1,407 @@
+"""``report.html``: one run, walked in the kernel's call order, as the walkthroughs of buddy
+allocator initialisation tell it, with this kernel's numbers.
+
+For each step of the call graph (``start_kernel → setup_arch → … → free_area_init_core →
+memmap_init → build_all_zonelists → mem_init → free_all_bootmem / memblock_free_all``, per version
+and arch): the function's source, read from the very tree that was built (file and line numbers);
+what the capture read at the stop that step owns; the model's value beside each one, differences
+marked; and the boot-log lines the step printed. The memory map and the free lists are drawn
+inline. One self-contained file: no script, no style sheet, no font is fetched from anywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inspector.compare import Comparison, compare, kernel_log_lines, why_not_compared
+from inspector.errors import InspectorError
+from inspector.flatten import snapshot_rows
+from inspector.paths import write_atomic
+from inspector.registry import Role, role_of
+from inspector.rundir import load_run, require_complete
+from inspector.schema import Snapshot
+
+REPORT_FILE = "report.html"
+MAX_SOURCE_LINES = 140
+
+
+@dataclass(frozen=True)
+class Step:
+    """One function of the walkthrough: where it lives per arch, what it does, which stop's
+    snapshot shows its result, and which boot-log lines it prints."""
+
+    function: str
+    files: dict[str, str]  # arch (or "*") -> file in the source tree
+    depth: int  # indentation in the call graph
+    what: str
+    role: Role | None = None
+    log: str | None = None  # a regex over the memory-init log lines it prints
+
+    def file_for(self, arch: str) -> str:
+        return self.files.get(arch) or self.files["*"]
+
+
+_X86_ARM = {"x86_64": "arch/x86/kernel/setup.c", "arm64": "arch/arm64/kernel/setup.c"}
+_ZONES = {"x86_64": "arch/x86/mm/init.c", "arm64": "arch/arm64/mm/init.c"}
+_MEM_INIT = {"x86_64": "arch/x86/mm/init_64.c", "arm64": "arch/arm64/mm/init.c"}
+_RANGES = (
+    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) |Movable zone start|  Node \d+:|Early memory"
+)
+_RANGES += r"|  node +\d+:)"
+
+STEPS: dict[str, tuple[Step, ...]] = {
+    "4.7": (
+        Step("start_kernel", {"*": "init/main.c"}, 0, "the C entry of the boot CPU"),
+        Step("setup_arch", _X86_ARM, 1, "memory map (e820 or device tree) into memblock"),
+        Step(
+            "zone_sizes_init",
+            _ZONES,
+            2,
+            "each zone's highest pfn: max_zone_pfn[]",
+            log=_RANGES,
+        ),
+        Step(
+            "free_area_init_nodes",
+            {"*": "mm/page_alloc.c"},
+            3,
+            "zone ranges, ZONE_MOVABLE, then every node",
+            Role.INPUTS,
+        ),
+        Step(
+            "free_area_init_node",
+            {"*": "mm/page_alloc.c"},
+            4,
+            "one node's pg_data_t",
+            log=r"^(Initmem setup node|On node \d+ totalpages)",
+        ),
+        Step(
+            "free_area_init_core",
+            {"*": "mm/page_alloc.c"},
+            5,
+            "each zone's spans, present and managed pages (memmap estimate)",
+            Role.NODE,
+            log=r"^  \w+ zone: \d+ pages",
+        ),
+        Step(
+            "memmap_init_zone",
+            {"*": "mm/page_alloc.c"},
+            6,
+            "every struct page of the zone; pageblocks MIGRATE_MOVABLE",
+            Role.MEMMAP,
+        ),
+        Step(
+            "build_all_zonelists",
+            {"*": "mm/page_alloc.c"},
+            1,
+            "each node's fallback order of zones",
+            Role.ZONELISTS,
+            log=r"^(Built \d+ zonelists|Policy zone)",
+        ),
+        Step(
+            "mem_init",
+            _MEM_INIT,
+            1,
+            "mm_init() → mem_init(): hand memblock's free memory to the buddy allocator",
+            log=r"^Memory:",
+        ),
+        Step(
+            "free_all_bootmem",
+            {"*": "mm/nobootmem.c"},
+            2,
+            "every free memblock range, page blocks to __free_one_page()",
+            Role.BUDDY,
+        ),
+        Step(
+            "init_per_zone_wmark_min",
+            {"*": "mm/page_alloc.c"},
+            1,
+            "core_initcall: min_free_kbytes, watermarks, lowmem_reserve",
+            Role.WMARKS,
+        ),
+    ),
+    "6.12": (
+        Step("start_kernel", {"*": "init/main.c"}, 0, "the C entry of the boot CPU"),
+        Step("setup_arch", _X86_ARM, 1, "memory map (e820 or device tree) into memblock"),
+        Step(
+            "zone_sizes_init",
+            _ZONES,
+            2,
+            "each zone's highest pfn: max_zone_pfn[]",
+            log=_RANGES,
+        ),
+        Step(
+            "free_area_init",
+            {"*": "mm/mm_init.c"},
+            3,
+            "zone ranges, ZONE_MOVABLE, then every possible node",
+            Role.INPUTS,
+        ),
+        Step(
+            "free_area_init_node",
+            {"*": "mm/mm_init.c"},
+            4,
+            "one node's pg_data_t",
+            log=r"^Initmem setup node",
+        ),
+        Step(
+            "free_area_init_core",
+            {"*": "mm/mm_init.c"},
+            5,
+            "each zone's spans and present pages (managed = present until the hand-off)",
+            Role.NODE,
+        ),
+        Step(
+            "memmap_init",
+            {"*": "mm/mm_init.c"},
+            4,
+            "after all nodes: per memblock range and zone, then the holes",
+            log=r"^On node \d+, zone \w+: \d+ pages in unavailable",
+        ),
+        Step(
+            "memmap_init_range",
+            {"*": "mm/mm_init.c"},
+            5,
+            "the struct pages of one (range, zone); pageblocks MIGRATE_MOVABLE",
+            Role.MEMMAP,
+        ),
+        Step(
+            "build_all_zonelists",
+            {"*": "mm/page_alloc.c"},
+            1,
+            "each possible node's fallback order of zones",
+            Role.ZONELISTS,
+            log=r"^(Fallback order for Node|Built \d+ zonelists|Policy zone)",
+        ),
+        Step(
+            "mm_core_init",
+            {"*": "mm/mm_init.c"},
+            1,
+            "the allocators come up: mem_init() hands memory to the buddy allocator",
+        ),
+        Step("mem_init", _MEM_INIT, 2, "swiotlb, then memblock_free_all()"),
+        Step(
+            "memblock_free_all",
+            {"*": "mm/memblock.c"},
+            3,
+            "every free memblock range to __free_pages_core(), to the tail of the lists",
+            Role.BUDDY,
+        ),
+        Step(
+            "init_per_zone_wmark_min",
+            {"*": "mm/page_alloc.c"},
+            1,
+            "postcore_initcall: min_free_kbytes, four watermarks, lowmem_reserve, pcp",
+            Role.WMARKS,
+        ),
+    ),
+}
+
+
+def function_source(tree: Path, file: str, function: str) -> tuple[int, list[str]] | None:
+    """(first line number, lines) of ``function``'s definition in ``tree/file``: from the line
+    that names it at the start of a declaration to the ``}`` in column 0 that ends it."""
+    try:
+        lines = (tree / file).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    name = re.compile(rf"^(?:[A-Za-z_].*\b)?{re.escape(function)}\s*\(")
+    for i, line in enumerate(lines):
+        if not name.match(line) or line.rstrip().endswith(";"):
+            continue
+        j = i
+        while j < len(lines) and not lines[j].startswith("{"):
+            if lines[j].rstrip().endswith(";") or j - i > 8:
+                break
+            j += 1
+        if j >= len(lines) or not lines[j].startswith("{"):
+            continue  # a prototype or a call at file scope
+        start = i
+        while start > 0 and re.match(
+            r"^(static|void|int|unsigned|bool)\b[^;{}]*$", lines[start - 1]
+        ):
+            start -= 1  # the return type on the line above
+        end = j
+        while end < len(lines) and lines[end] != "}":
+            end += 1
+        return start + 1, lines[start : end + 1]
+    return None
+
+
+def _source_tree(run_dir: Path) -> Path | None:
+    try:
+        build = json.loads((run_dir / "build.json").read_text())
+    except (OSError, ValueError):
+        return None
+    tree = Path(build.get("vmlinux", "")).parent / "source"
+    return tree if tree.is_dir() else None
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _generic(key: str) -> str:
+    """A flat row's key as compare's generic path: ``node[0].zone[DMA].pageset.high`` →
+    ``zone.pageset.high``, ``globals[cpu_to_node.0]`` → ``globals.cpu_to_node``."""
+    if key.startswith("globals["):
+        return "globals." + re.split(r"[\[.]", key[len("globals[") : -1])[0]
+    g = re.sub(r"\[[^\]]*\]", "", key)
+    return g[len("node.") :] if g.startswith("node.zone") else g
+
+
+def _values_table(
+    role: Role, stop: str, captured: Snapshot, model: Snapshot | None, arch: str
+) -> str:
+    cap = dict(snapshot_rows(role, captured, whole=True))
+    mod = dict(snapshot_rows(role, model, whole=True)) if model is not None else {}
+    keys = list(dict.fromkeys([*cap, *mod]))
+    if not keys:
+        return "<p class='none'>nothing captured at this stop</p>"
+    rows = []
+    for k in keys:
+        a, b = cap.get(k), mod.get(k)
+        why = why_not_compared(_generic(k), captured.kernel.version, arch, stop)
+        differs = model is not None and a != b and why is None
+        mark = " class='diff'" if differs else (" class='skip'" if why and a != b else "")
+        model_cell = _e(b) if model is not None else "<i>input</i>"
+        note = "≠" if differs else (_e(f"not compared: {why}") if why and a != b else "")
+        rows.append(
+            f"<tr{mark}><td>{_e(k)}</td><td>{_e(a)}</td><td>{model_cell}</td><td>{note}</td></tr>"
+        )
+    head = "<tr><th>field</th><th>captured</th><th>model</th><th></th></tr>"
+    return f"<table class='values'>{head}{''.join(rows)}</table>"
+
+
+CSS = """
+body{font-family:DejaVu Sans,Verdana,sans-serif;margin:2em;max-width:1500px;color:#222}
+h1{font-size:1.5em} h2{font-size:1.15em;margin:1.4em 0 .3em} .step{border-left:3px solid #9ab;
+padding-left:1em;margin:1em 0} .what{color:#555} .where{font-family:monospace;color:#666}
+pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px;line-height:1.3}
+table.values{border-collapse:collapse;font-size:12px}
+table.values td,table.values th{border:1px solid #ddd;padding:2px 6px;text-align:left;
+font-family:monospace} tr.diff{background:#fdd} tr.skip{color:#888}
+.log{background:#eef6ee} .none{color:#888} .summary{background:#f0f4ff;padding:.6em 1em}
+"""
+
+
+def _step_html(
+    step: Step,
+    n: int,
+    arch: str,
+    tree: Path | None,
+    captured: dict[str, Snapshot],
+    cmp: Comparison | None,
+    log: list[str],
+) -> str:
+    file = step.file_for(arch)
+    parts = [
+        f"<section class='step' id='step-{n}' style='margin-left:{step.depth * 1.5}em'>",
+        f"<h2>{n}. <code>{_e(step.function)}()</code></h2>",
+        f"<p class='what'>{_e(step.what)}</p>",
+    ]
+    src = function_source(tree, file, step.function) if tree is not None else None
+    if src is None:
+        parts.append(f"<p class='where'>{_e(file)}: source not found in the built tree</p>")
+    else:
+        first, lines = src
+        shown = lines[:MAX_SOURCE_LINES]
+        body = "\n".join(f"{first + i:5d}  {line}" for i, line in enumerate(shown))
+        if len(lines) > len(shown):
+            body += f"\n       … {len(lines) - len(shown)} more lines"
+        parts.append(
+            f"<details><summary class='where'>{_e(file)}:{first}–{first + len(lines) - 1}"
+            f"</summary><pre>{_e(body)}</pre></details>"
+        )
+    if step.role is not None:
+        stop = next((s for s in captured if _role(captured[s], s) == step.role), None)
+        if stop is not None:
+            model = cmp.predicted.get(stop) if cmp is not None else None
+            ndiff = len(cmp.diffs.get(stop, [])) if cmp is not None else 0
+            title = f"stop <code>{_e(stop)}</code>"
+            if cmp is not None and step.role != Role.INPUTS:
+                title += f": {ndiff} difference{'s' if ndiff != 1 else ''} from the model"
+            elif step.role == Role.INPUTS:
+                title += ": the model's inputs"
+            parts.append(f"<p>{title}</p>")
+            parts.append(_values_table(step.role, stop, captured[stop], model, arch))
+    if step.log is not None:
+        pat = re.compile(step.log)
+        printed = [line for line in log if pat.match(line)]
+        if printed:
+            parts.append("<pre class='log'>" + _e("\n".join(printed)) + "</pre>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _role(snap: Snapshot, stop: str) -> Role | None:
+    try:
+        return role_of(snap.kernel.version, stop)
+    except InspectorError:
+        return None
+
+
+def report_html(run_dir: Path) -> str:
+    """The walkthrough page of one finished inspect run."""
+    require_complete(run_dir)
+    captured = load_run(run_dir)
+    if not captured:
+        raise InspectorError(f"{run_dir} holds no snapshots: not an inspect run")
+    kernel = next(iter(captured.values())).kernel
+    cmp: Comparison | None
+    note = ""
+    try:
+        cmp = compare(run_dir)
+    except InspectorError as e:
+        cmp, note = None, f"the model could not run on this capture: {e}"
+    dmesg_path = run_dir / "dmesg.txt"
+    dmesg = dmesg_path.read_text(errors="replace") if dmesg_path.exists() else ""
+    log = kernel_log_lines(dmesg, re.compile(r".*")) if dmesg else []
+    tree = _source_tree(run_dir)
+    steps = STEPS.get(kernel.version)
+    if steps is None:
+        raise InspectorError(f"no walkthrough for Linux {kernel.version}")
+    total = len(cmp.flat) if cmp is not None else None
+    summary = (
+        f"Linux {_e(kernel.release)} on {_e(kernel.arch)}; run <code>{_e(run_dir.name)}</code>; "
+        + (
+            f"{sum(cmp.counts.values())} values compared with the model, {total} difference"
+            f"{'s' if total != 1 else ''}."
+            if cmp is not None
+            else _e(note)
+        )
+        + (f" Source: <code>{_e(tree)}</code>." if tree else " Source tree not found.")
+    )
+    toc = "".join(
+        f"<li style='margin-left:{s.depth}em'><a href='#step-{i}'>{_e(s.function)}()</a></li>"
+        for i, s in enumerate(steps, 1)
+    )
+    body = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>mm init walkthrough: Linux {_e(kernel.release)} {_e(kernel.arch)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>Watching the buddy allocator being born: Linux {_e(kernel.release)} "
+        f"({_e(kernel.arch)})</h1>",
+        f"<p class='summary'>{summary}</p>",
+        f"<nav><ol class='toc'>{toc}</ol></nav>",
+    ]
+    body += [
+        _step_html(s, i, kernel.arch, tree, captured, cmp, log) for i, s in enumerate(steps, 1)
+    ]
+    for name, title in (("memmap.svg", "Memory map"), ("freelists.svg", "Free lists")):
+        p = run_dir / name
+        if p.exists():
+            svg = re.sub(r"^<\?xml[^>]*>\s*", "", p.read_text())
+            body.append(f"<h2>{title}</h2><div class='picture'>{svg}</div>")
+    body.append("</body></html>")
+    return "\n".join(body) + "\n"
+
+
+def write_report(run_dir: Path) -> Path:
+    path = run_dir / REPORT_FILE
+    write_atomic(path, report_html(run_dir))
+    return path

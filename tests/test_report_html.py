@@ -1,0 +1,151 @@
+"""report.html: a real run walked in the kernel's call order (6.12 always, 4.7 with its source),
+opened as a reader would: every step of the call graph in order with its source from the built
+tree, the captured values beside the model's, nothing fetched from anywhere."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from inspector.arch import get_arch
+from inspector.capture.run import inspect
+from inspector.kernel import source
+from inspector.kernel.versions import V4_7, V6_12
+from inspector.report.walkthrough import STEPS, function_source, write_report
+from inspector.vm.guest import BootRequest
+from inspector.vm.topology import parse_topology
+
+WHY_4_7 = source.available(V4_7)
+NO_4_7 = WHY_4_7 or ""
+NO_CHROMIUM = "chromium is not installed (make deps)"
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[str] = []
+        self.fetches: list[str] = []
+        self._in_h2 = False
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "section" and (a.get("id") or "").startswith("step-"):
+            self.steps.append(a["id"] or "")
+        for key in ("src", "href"):
+            v = a.get(key) or ""
+            if v and not v.startswith("#"):
+                self.fetches.append(f"{tag} {key}={v}")
+        if tag in ("script", "link", "iframe", "img"):
+            self.fetches.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _run(tmp_path: Path, kver: str, arch: str) -> Path:
+    version = V4_7 if kver == "4.7" else V6_12
+    req = BootRequest(version, get_arch(arch), parse_topology(None, 2, "768M,256M"))
+    out = inspect(req, tmp_path / "run", quiet=True)
+    from inspector.report import write_pictures
+
+    write_pictures(out.run_dir)
+    return out.run_dir
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize(
+    ("kver", "arch"),
+    [
+        ("6.12", "x86_64"),
+        ("6.12", "arm64"),
+        pytest.param(
+            "4.7", "arm64", marks=pytest.mark.skipif(WHY_4_7 is not None, reason=WHY_4_7 or "")
+        ),
+    ],
+)
+def test_walkthrough_page(tmp_path, kver, arch):
+    (tmp_path / "run").mkdir()
+    run_dir = _run(tmp_path, kver, arch)
+    page_path = write_report(run_dir)
+    text = page_path.read_text()
+    page = _Page()
+    page.feed(text)
+    steps = STEPS[kver]
+    assert page.steps == [f"step-{i}" for i in range(1, len(steps) + 1)]
+    body = "".join(page.text)
+    # the call graph in the kernel's order, each with its source file and lines from the tree
+    positions = [body.index(f"{s.function}()") for s in steps]
+    assert positions == sorted(positions)
+    assert "source not found" not in body
+    for s in steps:
+        assert re.search(rf"{re.escape(s.file_for(arch))}:\d+–\d+", body), s.function
+    # captured and model side by side, and they agree on a real kernel
+    assert "0 differences from the model" in body
+    assert not re.search(r"[1-9]\d* differences? from the model", body)
+    assert "<tr class='diff'>" not in text
+    # self-contained: nothing to fetch (the SVG namespace URI is a name, not a request)
+    assert page.fetches == []
+    assert "<svg" in text and "Memory map" in body
+
+
+def test_function_source_reads_a_definition(tmp_path):
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / "x.c").write_text(
+        "static int helper(void);\n"
+        "void __init\n"
+        "free_area_init(unsigned long *max_zone_pfn)\n"
+        "{\n"
+        "\tint i;\n"
+        "\thelper();\n"
+        "}\n"
+    )
+    first, lines = function_source(tmp_path, "mm/x.c", "free_area_init") or (0, [])
+    assert first == 2 and lines[0] == "void __init" and lines[-1] == "}"
+    assert function_source(tmp_path, "mm/x.c", "helper") is None  # only a prototype
+    assert function_source(tmp_path, "mm/nope.c", "helper") is None
+
+
+@pytest.mark.vm
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="chromium is not installed (make deps)"
+)
+def test_page_loads_in_a_real_browser_with_no_request(tmp_path):
+    (tmp_path / "run").mkdir()
+    page = write_report(_run(tmp_path, "6.12", "x86_64"))
+    shot = Path("runs") / "report-screenshot.png"
+    shot.parent.mkdir(exist_ok=True)
+    common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,2000"]
+    # chromium's own traffic (updates, sync) off: what is left would be the page's
+    common += ["--disable-background-networking", "--disable-component-update", "--no-first-run"]
+    dom = subprocess.run(
+        [*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-1000:]
+    assert "memblock_free_all()" in dom.stdout and "step-13" in dom.stdout
+
+    def requests(url: str, *extra: str) -> set[str]:
+        """The URLs chromium asked the network for while loading ``url``."""
+        out = subprocess.run(
+            [*common, "--enable-logging=stderr", "--v=1", *extra, url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr[-1000:]
+        return set(re.findall(r"NotifyBeforeURLRequest: (\S+?)(?:[?#]\S*)?$", out.stderr, re.M))
+
+    def hosts(urls: set[str]) -> set[str]:
+        return {re.sub(r"^(\w+://[^/]+).*", r"\1", u) for u in urls}
+
+    # chromium itself calls home (updates, accounts) whatever the page: an empty page is the
+    # baseline, and the report may ask for nothing beyond it
+    baseline = hosts(requests("about:blank", "--dump-dom"))
+    asked = requests(page.as_uri(), f"--screenshot={shot.resolve()}")
+    assert hosts(asked) - baseline == set(), asked
+    assert shot.exists() and shot.stat().st_size > 10_000
