@@ -54,17 +54,22 @@ _RANGES = (
 )
 _RANGES += r"|  node +\d+:)"
 
+# start_kernel → setup_arch → zone_sizes_init: the same path in both versions
+_ARCH_SETUP = (
+    Step("start_kernel", {"*": "init/main.c"}, 0, "the C entry of the boot CPU"),
+    Step("setup_arch", _X86_ARM, 1, "memory map (e820 or device tree) into memblock"),
+    Step(
+        "zone_sizes_init",
+        _ZONES,
+        2,
+        "each zone's highest pfn: max_zone_pfn[]",
+        log=_RANGES,
+    ),
+)
+
 STEPS: dict[str, tuple[Step, ...]] = {
     "4.7": (
-        Step("start_kernel", {"*": "init/main.c"}, 0, "the C entry of the boot CPU"),
-        Step("setup_arch", _X86_ARM, 1, "memory map (e820 or device tree) into memblock"),
-        Step(
-            "zone_sizes_init",
-            _ZONES,
-            2,
-            "each zone's highest pfn: max_zone_pfn[]",
-            log=_RANGES,
-        ),
+        *_ARCH_SETUP,
         Step(
             "free_area_init_nodes",
             {"*": "mm/page_alloc.c"},
@@ -125,15 +130,7 @@ STEPS: dict[str, tuple[Step, ...]] = {
         ),
     ),
     "6.12": (
-        Step("start_kernel", {"*": "init/main.c"}, 0, "the C entry of the boot CPU"),
-        Step("setup_arch", _X86_ARM, 1, "memory map (e820 or device tree) into memblock"),
-        Step(
-            "zone_sizes_init",
-            _ZONES,
-            2,
-            "each zone's highest pfn: max_zone_pfn[]",
-            log=_RANGES,
-        ),
+        *_ARCH_SETUP,
         Step(
             "free_area_init",
             {"*": "mm/mm_init.c"},
