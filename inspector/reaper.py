@@ -1,6 +1,9 @@
 """``python -m inspector.reaper -- CMD …``: run CMD in this process group and take the whole group
 down with us when the process that started us dies, however it dies (SIGKILL included).
 
+``python -m inspector.reaper --remove PATH …``: wait; when the process that started us dies (or
+sends SIGTERM), remove those paths (sockets, and directories once empty) and leave.
+
 A parent-death signal (``PR_SET_PDEATHSIG``) is not inherited across fork, so it cannot reach
 make's jobs directly; this small supervisor holds it for them: on the signal it stops its process
 group (SIGTERM, then SIGKILL), which is CMD and everything CMD started.
@@ -33,7 +36,41 @@ def _stop_group(signum: int, frame: FrameType | None) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
+def _remove(paths: list[str]) -> None:
+    for p in paths:
+        try:
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.rmdir(p)
+            else:
+                os.unlink(p)
+        except OSError:
+            pass
+
+
+def janitor(paths: list[str]) -> int:
+    """Remove ``paths`` when our parent dies or tells us to (SIGTERM/SIGHUP)."""
+    import ctypes
+
+    done = False
+
+    def clean(signum: int, frame: FrameType | None) -> None:
+        nonlocal done
+        done = True
+
+    signal.signal(signal.SIGTERM, clean)
+    signal.signal(signal.SIGHUP, clean)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is our parent's to handle
+    parent = os.getppid()
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    while not done and os.getppid() == parent:
+        time.sleep(0.5)
+    _remove(paths)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--remove"]:
+        return janitor(argv[1:])
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,6 +55,7 @@ class Machine(Resource):
         self.proc: subprocess.Popen[bytes] | None = None
         self.console: Console | None = None
         self._qmp: QMP | None = None
+        self._janitor: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def __enter__(self) -> Machine:
@@ -69,6 +71,7 @@ class Machine(Resource):
 
     def start(self) -> None:
         (self.paths.dir / "qemu.argv.json").write_text(json.dumps(self.argv, indent=1) + "\n")
+        self._start_janitor()
         stderr = open(  # noqa: SIM115 - handed to QEMU, closed below
             self.paths.dir / "qemu.stderr", "wb", opener=lambda p, f: os.open(p, f, 0o600)
         )
@@ -97,6 +100,31 @@ class Machine(Resource):
             # even if we die without a word (the connections live on without them).
             self.forget_socket(self.paths.console_sock)
             self.forget_socket(self.paths.qmp_sock)
+
+    def _start_janitor(self) -> None:
+        """A small process that removes this run's sockets if we die without a word (SIGKILL)
+        before they are unlinked (inspector.reaper --remove)."""
+        paths = [self.paths.console_sock, self.paths.qmp_sock, self.paths.gdb_sock]
+        if self.paths.sockets != self.paths.dir:
+            paths.append(self.paths.sockets)
+        self._janitor = subprocess.Popen(
+            [sys.executable, "-m", "inspector.reaper", "--remove", *map(str, paths)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _stop_janitor(self) -> None:
+        j = self._janitor
+        if j is not None and j.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                j.send_signal(signal.SIGTERM)  # it removes what is left, as stop() does
+            try:
+                j.wait(5)
+            except subprocess.TimeoutExpired:
+                j.kill()
+                j.wait()
+        self._janitor = None
 
     def forget_socket(self, sock: Path) -> None:
         """Unlink a socket we are connected to (and the short sockets directory once empty)."""
@@ -158,3 +186,4 @@ class Machine(Resource):
         if self.paths.sockets != self.paths.dir:
             with contextlib.suppress(OSError):
                 os.rmdir(self.paths.sockets)
+        self._stop_janitor()
