@@ -79,9 +79,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from inspector.report.walkthrough import write_report
+    from inspector.report.walkthrough import write_frames, write_report
 
     print(write_report(Path(args.run_dir)))
+    if args.frames:
+        frames = write_frames(Path(args.run_dir), Path(args.frames))
+        print(f"{len(frames)} hand-off frames in {args.frames}", file=sys.stderr)
     return 0
 
 
@@ -178,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
         "report", help="report.html: the run walked in the kernel's call order, model beside it"
     )
     r.add_argument("run_dir", help="a run directory written by `inspect`")
+    r.add_argument("--frames", help="also write the hand-off frame by frame as SVGs here")
     r.set_defaults(func=cmd_report)
 
     c = sub.add_parser("compare", help="diff the reference model against a capture run dir")

@@ -460,6 +460,7 @@ class Comparison:
     notes: list[str]
     predicted: dict[str, Snapshot] = field(default_factory=dict)  # the model's snapshots
     predicted_log: list[str] = field(default_factory=list)  # the model's boot-log lines
+    handoff_frames: list[Any] = field(default_factory=list)  # spec.HandoffFrame per range
 
     @property
     def flat(self) -> list[Difference]:
@@ -596,6 +597,7 @@ def compare(run_dir: Path) -> Comparison:
         notes=notes,
         predicted=predicted,
         predicted_log=rep.log,
+        handoff_frames=rep.handoff_frames,
     )
 
 

@@ -30,6 +30,7 @@ class _Page(HTMLParser):
         super().__init__()
         self.steps: list[str] = []
         self.fetches: list[str] = []
+        self.frames: list[tuple[str, str]] = []
         self._in_h2 = False
         self.text: list[str] = []
 
@@ -37,12 +38,14 @@ class _Page(HTMLParser):
         a = dict(attrs)
         if tag == "section" and (a.get("id") or "").startswith("step-"):
             self.steps.append(a["id"] or "")
-        for key in ("src", "href"):
+        for key in ("src", "href", "data"):  # an inline <script> fetches nothing
             v = a.get(key) or ""
             if v and not v.startswith("#"):
                 self.fetches.append(f"{tag} {key}={v}")
-        if tag in ("script", "link", "iframe", "img"):
+        if tag in ("link", "iframe", "img", "object", "embed"):
             self.fetches.append(tag)
+        if tag == "div" and (a.get("id") or "").startswith("frame-"):
+            self.frames.append((a["id"] or "", a.get("style") or ""))
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -92,6 +95,10 @@ def test_walkthrough_page(tmp_path, kver, arch):
     # self-contained: nothing to fetch (the SVG namespace URI is a name, not a request)
     assert page.fetches == []
     assert "<svg" in text and "Memory map" in body
+    # the hand-off frame by frame: one frame per memblock range freed, the last one shown
+    assert len(page.frames) >= 2
+    assert all("display:none" in style for _, style in page.frames[:-1])
+    assert "display:block" in page.frames[-1][1]
 
 
 def test_function_source_reads_a_definition(tmp_path):
@@ -128,6 +135,13 @@ def test_page_loads_in_a_real_browser_with_no_request(tmp_path):
     )
     assert dom.returncode == 0, dom.stderr[-1000:]
     assert "memblock_free_all()" in dom.stdout and "step-13" in dom.stdout
+    # the slider's script runs: asked for the first frame, it shows it and hides the last
+    first = subprocess.run(
+        [*common, "--dump-dom", page.as_uri() + "#frame=0"], capture_output=True, text=True
+    )
+    shown = re.findall(r'<div class="frame" id="frame-(\d+)" style="display: ?(\w+)', first.stdout)
+    assert shown and dict(shown)["0"] == "block"
+    assert [n for n, d in shown if d == "block"] == ["0"]
 
     def requests(url: str, *extra: str) -> set[str]:
         """The URLs chromium asked the network for while loading ``url``."""

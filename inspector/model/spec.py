@@ -20,6 +20,19 @@ class Replay:
     snapshots: dict[str, Snapshot]
     log: list[str]
     memblock_calls: list[MemblockCall] = field(default_factory=list)
+    # the free lists after each memblock range the hand-off freed (inspector.model.spec's
+    # HandoffFrame), for the walkthrough's frame-by-frame view
+    handoff_frames: list[HandoffFrame] = field(default_factory=list)
+
+
+@dataclass
+class HandoffFrame:
+    """The buddy allocator after the hand-off freed one more memblock range [start_pfn,
+    end_pfn): every zone's free_area[order][migratetype] block counts, keyed (nid, zone idx)."""
+
+    start_pfn: int
+    end_pfn: int
+    free_area: dict[tuple[int, int], list[list[int]]]
 
 
 @dataclass(frozen=True)

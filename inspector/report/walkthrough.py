@@ -5,12 +5,15 @@ For each step of the call graph (``start_kernel → setup_arch → … → free_
 memmap_init → build_all_zonelists → mem_init → free_all_bootmem / memblock_free_all``, per version
 and arch): the function's source, read from the very tree that was built (file and line numbers);
 what the capture read at the stop that step owns; the model's value beside each one, differences
-marked; and the boot-log lines the step printed. The memory map and the free lists are drawn
-inline. One self-contained file: no script, no style sheet, no font is fetched from anywhere.
+marked; and the boot-log lines the step printed. The hand-off is shown frame by frame (the free
+lists after each memblock range, from the model's replay, on a slider); the memory map and the
+free lists are drawn inline. One self-contained file: its only script is inline, and nothing is
+fetched from anywhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -21,10 +24,12 @@ from typing import Any
 from inspector.compare import Comparison, compare, kernel_log_lines, why_not_compared
 from inspector.errors import InspectorError
 from inspector.flatten import snapshot_rows
+from inspector.model.spec import HandoffFrame
 from inspector.paths import write_atomic
 from inspector.registry import Role, role_of
+from inspector.report.freelists import free_lists_svg
 from inspector.rundir import load_run, require_complete
-from inspector.schema import Snapshot
+from inspector.schema import FreeArea, Snapshot
 
 REPORT_FILE = "report.html"
 MAX_SOURCE_LINES = 140
@@ -335,6 +340,90 @@ def _step_html(
     return "\n".join(parts)
 
 
+def frame_snapshot(buddy: Snapshot, frame: HandoffFrame) -> Snapshot:
+    """The captured hand-off snapshot's nodes and zones, with the free lists of one frame of the
+    model's hand-off (block counts per order and migratetype)."""
+    nodes = []
+    for n in buddy.nodes:
+        zones = []
+        for z in n.zones:
+            counts = frame.free_area.get((z.node, z.idx))
+            fa = (
+                [FreeArea(o, sum(c), list(c)) for o, c in enumerate(counts)]
+                if counts is not None
+                else None
+            )
+            zones.append(dataclasses.replace(z, free_area=fa))
+        nodes.append(dataclasses.replace(n, zones=zones))
+    return dataclasses.replace(buddy, nodes=nodes)
+
+
+def handoff_frames_svg(run_dir: Path, cmp: Comparison) -> list[tuple[str, str]]:
+    """(caption, SVG) per memblock range the model's hand-off freed, in the kernel's order."""
+    captured = load_run(run_dir)
+    buddy = next((s for k, s in captured.items() if _role(s, k) == Role.BUDDY), None)
+    if buddy is None:
+        return []
+    out = []
+    total = len(cmp.handoff_frames)
+    for i, f in enumerate(cmp.handoff_frames, 1):
+        pages = f.end_pfn - f.start_pfn
+        caption = (
+            f"{i}/{total}: after freeing pfn [{f.start_pfn:#x}, {f.end_pfn:#x}) ({pages} pages)"
+        )
+        out.append((caption, free_lists_svg(frame_snapshot(buddy, f))))
+    return out
+
+
+def write_frames(run_dir: Path, out_dir: Path) -> list[Path]:
+    """``--frames DIR``: one SVG per hand-off frame, ``frame-NNN.svg``."""
+    cmp = compare(run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (_, svg) in enumerate(handoff_frames_svg(run_dir, cmp), 1):
+        p = out_dir / f"frame-{i:03d}.svg"
+        write_atomic(p, svg)
+        paths.append(p)
+    return paths
+
+
+SLIDER_JS = """
+function mmiFrame(v){var f=document.querySelectorAll('.frame');
+for(var i=0;i<f.length;i++){f[i].style.display=(i==v)?'block':'none';}
+document.getElementById('frame-no').textContent=(+v+1)+'/'+f.length;
+document.getElementById('frame-slider').value=v;}
+var m=location.hash.match(/frame=(\\d+)/); if(m){mmiFrame(m[1]);}
+"""
+
+
+def _frames_html(run_dir: Path, cmp: Comparison) -> str:
+    frames = handoff_frames_svg(run_dir, cmp)
+    if not frames:
+        return ""
+    last = len(frames) - 1
+    parts = [
+        "<h2 id='handoff-frames'>The hand-off, range by range</h2>",
+        "<p>The model's page-by-page replay of the hand-off: the free lists after each memblock "
+        "range is freed. The last frame is the state the capture read at the hand-off's return"
+        f" ({len(cmp.diffs.get(_buddy_stop(cmp), []))} differences there).</p>",
+        f"<input type='range' id='frame-slider' min='0' max='{last}' value='{last}' "
+        "oninput='mmiFrame(this.value)' style='width:60%'> <span id='frame-no'>"
+        f"{last + 1}/{last + 1}</span>",
+    ]
+    for i, (caption, svg) in enumerate(frames):
+        shown = "block" if i == last else "none"
+        parts.append(
+            f"<div class='frame' id='frame-{i}' style='display:{shown}'><p>{_e(caption)}</p>"
+            f"{svg}</div>"
+        )
+    parts.append(f"<script>{SLIDER_JS}</script>")
+    return "\n".join(parts)
+
+
+def _buddy_stop(cmp: Comparison) -> str:
+    return next((k for k in cmp.predicted if k.endswith(".return")), "")
+
+
 def _role(snap: Snapshot, stop: str) -> Role | None:
     try:
         return role_of(snap.kernel.version, stop)
@@ -389,6 +478,8 @@ def report_html(run_dir: Path) -> str:
     body += [
         _step_html(s, i, kernel.arch, tree, captured, cmp, log) for i, s in enumerate(steps, 1)
     ]
+    if cmp is not None:
+        body.append(_frames_html(run_dir, cmp))
     for name, title in (("memmap.svg", "Memory map"), ("freelists.svg", "Free lists")):
         p = run_dir / name
         if p.exists():

@@ -92,7 +92,7 @@ def replay(inputs: ModelInputs) -> Replay:
     model = Linux47(inputs)
     snaps = model.run()
     calls = model.early.mb.calls if model.early else []
-    return Replay(snaps, model.log, calls)
+    return Replay(snaps, model.log, calls, model.handoff_frames)
 
 
 def predict(inputs: ModelInputs, *, handoff: Memblock | None = None) -> dict[str, Snapshot]:

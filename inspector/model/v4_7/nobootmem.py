@@ -93,6 +93,7 @@ def free_low_memory_core_early(m: Linux47State) -> int:
     count = 0
     for start, end, _ in for_each_free_mem_range(m.memblock_bootmem):
         count += __free_memory_core(m, start, end)
+        m.record_handoff_frame(pfn_up(start, m.geo.page_shift), pfn_down(end, m.geo.page_shift))
     return count
 
 

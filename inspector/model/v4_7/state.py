@@ -24,6 +24,7 @@ from inspector.model.common import (
     pfn_phys,
 )
 from inspector.model.inputs import ModelInputs
+from inspector.model.spec import HandoffFrame
 from inspector.model.v4_7.start_kernel import EarlyAllocs47
 from inspector.registry import Role, stop_name
 from inspector.schema import (
@@ -181,6 +182,7 @@ class Linux47State:
         self.max_numnodes = 1 << inputs.nodes_shift if config_numa else 1
         self.max_low_pfn = inputs.max_low_pfn
         self.log: list[str] = []
+        self.handoff_frames: list[HandoffFrame] = []
         # globals of mm/page_alloc.c
         self.arch_zone_lowest_possible_pfn = [0] * self.max_nr_zones
         self.arch_zone_highest_possible_pfn = [0] * self.max_nr_zones
@@ -215,6 +217,16 @@ class Linux47State:
 
     def zone(self, nid: int, idx: int) -> ZoneState:
         return self.pgdats[nid].zones[idx]
+
+    def record_handoff_frame(self, start_pfn: int, end_pfn: int) -> None:
+        """The free lists now, after the hand-off freed [start_pfn, end_pfn)."""
+        self.handoff_frames.append(
+            HandoffFrame(
+                start_pfn,
+                end_pfn,
+                {(z.node, z.idx): [list(c) for c in z.free_area] for z in self.all_zones()},
+            )
+        )
 
     def all_zones(self) -> Iterable[ZoneState]:
         """for_each_zone() over online nodes in node order."""

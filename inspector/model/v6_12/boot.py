@@ -61,4 +61,4 @@ class Linux612(Linux612State):
 
 def replay(inputs: ModelInputs) -> Replay:
     model = Linux612(inputs)
-    return Replay(model.run(), model.log, model.mb.calls)
+    return Replay(model.run(), model.log, model.mb.calls, model.handoff_frames)

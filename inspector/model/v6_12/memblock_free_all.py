@@ -82,5 +82,6 @@ def memblock_free_all(m: Linux612State) -> None:
         if start_pfn >= end_pfn:
             continue
         __free_pages_memory(m, start_pfn, end_pfn)
+        m.record_handoff_frame(start_pfn, end_pfn)
         count += end_pfn - start_pfn
     m.totalram_pages += count
