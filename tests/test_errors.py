@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .chaos import _alive, _children_of, _cmdline
+
 MMI = [sys.executable, "-m", "inspector.cli"]
 REPO = Path(__file__).resolve().parents[1]
 
@@ -255,31 +257,14 @@ def test_sigkill_leaves_no_qemu_or_gdb(tmp_path, command):
     while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/qemu.started")):
         time.sleep(0.05)
     time.sleep(0.5)  # gdb attached (inspect) or the guest booting (boot)
+    children = _children_of(proc.pid)  # QEMU, gdb, the janitor: all must go with it
+    assert children, "nothing was started: the test proves nothing"
     proc.kill()
     proc.wait()
-    time.sleep(1.0)
+    time.sleep(1.5)
     assert_no_qemu_left(tmp_path)
-    assert orphaned_gdbs() == []
+    assert [_cmdline(p) for p in children if _alive(p)] == []
     assert set(Path("/dev/shm").iterdir()) - shm_before == set()
-
-
-def orphaned_gdbs() -> list[tuple[int, int, bytes]]:
-    """Live gdb-multiarch processes whose parent is gone (re-parented to init)."""
-    out = []
-    for pid in subprocess.run(
-        ["pgrep", "gdb-multiarch"], capture_output=True, text=True
-    ).stdout.split():
-        try:
-            state, ppid_text = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
-            ppid = int(ppid_text)
-        except (OSError, ValueError, IndexError):
-            continue
-        if state == "Z":  # dead, waiting for its new parent to reap it
-            continue
-        parent = Path(f"/proc/{ppid}/cmdline")
-        if ppid == 1 or not parent.exists() or b"inspector" not in parent.read_bytes():
-            out.append((int(pid), ppid, Path(f"/proc/{pid}/cmdline").read_bytes()[:200]))
-    return out
 
 
 def _socket_inodes(pid: int) -> set[str]:

@@ -51,6 +51,7 @@ class PcpList:
     order: int
     migratetype: str
     length: int  # entries on the list (each 2^order pages)
+    pfns: list[int] = field(default_factory=list)  # the first page of each entry, list order
 
 
 @dataclass
@@ -73,6 +74,8 @@ class BuddyDump:
     seconds: float
     schema: int = SCHEMA_VERSION
     warnings: list[str] = field(default_factory=list)
+    shown_migratetypes: list[str] | None = None  # --mtype: the rows render() shows
+    pcp_only: bool = False  # --pcp-only: render() shows the per-cpu lists alone
 
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(dataclasses.asdict(self), indent=indent) + "\n"
@@ -152,7 +155,14 @@ def _blocks(z: ZoneState, k: KernelConsts) -> list[Block]:
 def _pcp_lists(z: ZoneState, k: KernelConsts) -> list[PcpList]:
     return [
         PcpList(
-            z.node, z.name, p.cpu, i, p.orders[i], k.migratetypes[p.migratetypes[i]], len(w.nodes)
+            z.node,
+            z.name,
+            p.cpu,
+            i,
+            p.orders[i],
+            k.migratetypes[p.migratetypes[i]],
+            len(w.nodes),
+            [(n - k.lru_offset - k.vmemmap) // k.sizeof_page for n in w.nodes],
         )
         for p in z.pcp
         for i, w in enumerate(p.lists)
@@ -249,10 +259,16 @@ def render(d: BuddyDump) -> str:
         for z in n.zones:
             areas = z.free_area or []
             lines.append("")
+            if d.pcp_only:
+                lines.append(f"Node {n.node_id}, zone {z.name:>8}")
+                areas = []
             head = f"Node {n.node_id}, zone {z.name:>8}"
-            lines.append(f"{head}  order " + " ".join(f"{o:>6}" for o in range(len(areas))))
-            lines.append(f"{'nr_free':>28} " + " ".join(f"{fa.nr_free:>6}" for fa in areas))
-            for i, mt in enumerate(d.migratetypes):
+            if areas:
+                lines.append(f"{head}  order " + " ".join(f"{fa.order:>6}" for fa in areas))
+                lines.append(f"{'nr_free':>28} " + " ".join(f"{fa.nr_free:>6}" for fa in areas))
+            for i, mt in enumerate(d.migratetypes if areas else []):
+                if d.shown_migratetypes is not None and mt not in d.shown_migratetypes:
+                    continue
                 counts = " ".join(f"{(fa.free_list or [])[i]:>6}" for fa in areas)
                 lines.append(f"{mt:>28} {counts}")
             t = totals[(n.node_id, z.name)]

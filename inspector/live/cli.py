@@ -16,6 +16,7 @@ from inspector.cli_args import add_vm_args, boot_request
 from inspector.errors import InspectorError, Terminated
 from inspector.live.buddy import dump, render
 from inspector.live.invariants import CHECKS, check_state
+from inspector.live.select import Filter, find, select
 from inspector.live.session import LiveGuest, live_guest
 from inspector.live.state import read_state
 from inspector.live.vmcore import write_vmcore
@@ -42,6 +43,11 @@ def _one(lg: LiveGuest, args: argparse.Namespace) -> int:
         ) from None
     finally:
         lg.resume()
+    if args.find:
+        full = d if d.blocks is not None else dump(lg.lk, blocks=True, state=state)
+        print(find(full, _pfn_of(lg, args.find, state[0].page_size), args.find))
+        return 0
+    d = select(d, _filter(args))
     if args.json:
         text = d.to_json(indent=None if args.watch else 1)  # --watch: one line per dump
         if args.json == "-":
@@ -58,6 +64,35 @@ def _one(lg: LiveGuest, args: argparse.Namespace) -> int:
         print(f"invariants: {len(CHECKS)} checks {word}", file=sys.stderr)
     sys.stdout.flush()
     return 1 if violations else 0
+
+
+def _filter(args: argparse.Namespace) -> Filter:
+    return Filter(args.node, args.zone, args.order, args.mtype, args.cpu, args.pcp_only)
+
+
+def _pfn_of(lg: LiveGuest, spec: str, page_size: int) -> int:
+    """``--find``: ``pfn:N``, ``va:ADDR`` (direct map), ``page:ADDR`` (a struct page) or a
+    physical address (``phys:ADDR`` or a bare number)."""
+    from drgn.helpers.linux.mm import page_to_pfn, virt_to_pfn
+
+    kind, _, value = spec.rpartition(":")
+    kind = kind or "phys"
+    try:
+        number = int(value, 0)
+    except ValueError:
+        raise InspectorError(
+            f"--find {spec!r}: give pfn:N, va:ADDR, page:ADDR or a physical address"
+        ) from None
+    prog = lg.lk.prog
+    if kind == "pfn":
+        return number
+    if kind == "phys":
+        return number // page_size
+    if kind in ("va", "virt"):
+        return int(virt_to_pfn(prog, number).value_())
+    if kind == "page":
+        return int(page_to_pfn(drgn.Object(prog, "struct page *", value=number)).value_())
+    raise InspectorError(f"--find {spec!r}: the kind is one of pfn, phys, va, page")
 
 
 def cmd_buddy(args: argparse.Namespace) -> int:
@@ -114,6 +149,17 @@ def add_parsers(subparsers: Any) -> None:
     b.add_argument("--check", action="store_true", help="check the invariants (exit 1 if not)")
     b.add_argument("--json", metavar="PATH", help="write JSON to PATH ('-' for stdout)")
     b.add_argument("--watch", type=float, metavar="N", help="dump again every N seconds")
+    b.add_argument("--node", type=int, help="only this node")
+    b.add_argument("--zone", help="only this zone (DMA, DMA32, Normal, Movable)")
+    b.add_argument("--order", type=int, help="only this order")
+    b.add_argument("--mtype", help="only this migratetype (Unmovable, Movable, …; a prefix)")
+    b.add_argument("--cpu", type=int, help="only this CPU's per-cpu lists")
+    b.add_argument("--pcp-only", action="store_true", help="only the per-cpu lists")
+    b.add_argument(
+        "--find",
+        metavar="ADDR",
+        help="where is it: a physical address, pfn:N, va:ADDR or page:ADDR (a struct page)",
+    )
     b.set_defaults(func=cmd_buddy)
 
     v = subparsers.add_parser("vmcore", help="write an ELF core of the guest with VMCOREINFO")
