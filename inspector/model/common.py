@@ -87,6 +87,19 @@ def ffs0(x: int) -> int:
     return (x & -x).bit_length() - 1
 
 
+def fls(x: int) -> int:
+    """fls(): the 1-based index of the highest set bit, 0 for 0."""
+    return x.bit_length()
+
+
+def roundup_pow_of_two(n: int) -> int:
+    return 1 << (n - 1).bit_length() if n > 1 else 1
+
+
+def div_round_up(n: int, d: int) -> int:
+    return (n + d - 1) // d
+
+
 def rounddown_pow_of_two(n: int) -> int:
     """rounddown_pow_of_two() (include/linux/log2.h); n must be > 0."""
     return 1 << (n.bit_length() - 1)

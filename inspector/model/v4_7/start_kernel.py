@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from inspector.errors import InspectorError
 from inspector.model.common import (
     NUMA_NO_NODE,
+    div_round_up,
     early_param_last,
+    fls,
     page_align,
+    roundup_pow_of_two,
     simple_strtoull,
 )
 from inspector.model.inputs import ModelInputs
@@ -51,19 +54,6 @@ PIDHASH_SHIFT = 4
 PIDHASH_MAX = 4096
 
 
-def fls(x: int) -> int:
-    """fls(): the 1-based index of the highest set bit, 0 for 0."""
-    return x.bit_length()
-
-
-def roundup_pow_of_two(n: int) -> int:
-    return 1 << (n - 1).bit_length() if n > 1 else 1
-
-
-def div_round_up(n: int, d: int) -> int:
-    return (n + d - 1) // d
-
-
 @dataclass
 class HashTable:
     """One alloc_large_system_hash() call, as its boot-log line reports it."""
@@ -88,7 +78,7 @@ class PercpuLayout:
     dyn_size: int
     unit_size: int
     size_sum: int
-    base: int
+    base: int = 0
 
 
 class EarlyAllocs47:

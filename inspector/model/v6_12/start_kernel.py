@@ -26,31 +26,37 @@ from dataclasses import dataclass
 from inspector.errors import InspectorError
 from inspector.model.common import (
     NUMA_NO_NODE,
+    div_round_up,
     early_param_last,
     page_align,
+    roundup_pow_of_two,
     simple_strtoull,
 )
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
+
+# unchanged since 4.7: the percpu, swiotlb and x86 constants and the percpu layout record
+from inspector.model.v4_7.start_kernel import (
+    HPET_RESOURCE_NAME_SIZE,
+    IO_TLB_DEFAULT_SIZE,
+    IO_TLB_SEGSIZE,
+    IO_TLB_SHIFT,
+    IOAPIC_RESOURCE_NAME_SIZE,
+    LOCAL_DISTANCE,
+    MAX_DMA32_PFN,
+    PCPU_MIN_UNIT_SIZE,
+    PCPU_SLOT_BASE_SHIFT,
+    X86_MAX_DMA_PHYS,
+    PercpuLayout,
+)
 from inspector.model.v6_12.state import Linux612State
 from inspector.model.v6_12.zonelists import memory_nodes
 
 # include/linux/percpu.h, mm/percpu.c (6.12)
-PCPU_MIN_UNIT_SIZE = 32 << 10
 PCPU_MIN_ALLOC_SIZE = 4
-PCPU_SLOT_BASE_SHIFT = 5
-LOCAL_DISTANCE = 10
 # kernel/dma/swiotlb.c, include/linux/swiotlb.h (6.12)
-IO_TLB_SHIFT = 11
-IO_TLB_SEGSIZE = 128
-IO_TLB_DEFAULT_SIZE = 64 << 20
 IO_TLB_MIN_SLABS = (1 << 20) >> IO_TLB_SHIFT
-# arch/x86: HPET_RESOURCE_NAME_SIZE (kernel/acpi/boot.c), IOAPIC_RESOURCE_NAME_SIZE (apic/io_apic.c)
-HPET_RESOURCE_NAME_SIZE = 9
-IOAPIC_RESOURCE_NAME_SIZE = 11
-# x86_64, 4-level paging without KASLR: __pa(MAX_DMA_ADDRESS), MAX_DMA32_PFN, PAGE_OFFSET
-# (__PAGE_OFFSET_BASE_L4), CPU_ENTRY_AREA_BASE (-4UL << P4D_SHIFT), PMD_SIZE
-X86_MAX_DMA_PHYS = 16 << 20
-MAX_DMA32_PFN = 1 << 20
+# x86_64, 4-level paging without KASLR: PAGE_OFFSET (__PAGE_OFFSET_BASE_L4), CPU_ENTRY_AREA_BASE
+# (-4UL << P4D_SHIFT), PMD_SIZE
 X86_PAGE_OFFSET = 0xFFFF888000000000
 CPU_ENTRY_AREA_BASE = 0xFFFFFE0000000000
 PMD_SHIFT = 21
@@ -65,14 +71,6 @@ SYSCTL_ALIASES = (
     "numa_zonelist_order",
     "softlockup_all_cpu_backtrace",
 )
-
-
-def div_round_up(n: int, d: int) -> int:
-    return (n + d - 1) // d
-
-
-def roundup_pow_of_two(n: int) -> int:
-    return 1 << (n - 1).bit_length() if n > 1 else 1
 
 
 def is_power_of_2(n: int) -> bool:
@@ -105,18 +103,6 @@ class HashTable:
             f"{self.name} hash table entries: {self.entries} "
             f"(order: {order}, {self.size} bytes, {self.how})"
         )
-
-
-@dataclass
-class PercpuLayout:
-    """What pcpu_build_alloc_info() decided, for the "percpu: Embedded" line."""
-
-    static_size: int
-    reserved_size: int
-    dyn_size: int
-    unit_size: int
-    size_sum: int
-    base: int = 0
 
 
 class EarlyAllocs612:
