@@ -330,9 +330,10 @@ _SPLICE = re.compile(r"\[ *\d+\.\d+\] ")
 def unsplice(dmesg: str) -> list[str]:
     """The guest's dmesg as lines, with the console's splices undone: ``dmesg`` runs over the
     serial console, where a message the kernel prints meanwhile (e.g. ``serial8250: too much
-    work for irq4``) can land inside a line. Such a line holds a second timestamp: the text
-    before it is the start of a line whose rest is the next line, and the intruding message
-    is dropped."""
+    work for irq4``) can land inside a line, even inside its timestamp (``[[    2.2] serial…``).
+    Such a line holds a second timestamp: the text before it is the start of a line whose rest
+    is the next line (together they make a timestamped line), and the intruding message is
+    dropped."""
     lines = dmesg.splitlines()
     out: list[str] = []
     i = 0
@@ -341,9 +342,9 @@ def unsplice(dmesg: str) -> list[str]:
         m = _SPLICE.search(line, 1)
         if (
             m
-            and _TIMESTAMP.match(line)
             and i + 1 < len(lines)
             and not _TIMESTAMP.match(lines[i + 1])
+            and _TIMESTAMP.match(line[: m.start()] + lines[i + 1])
         ):
             out.append(line[: m.start()] + lines[i + 1])
             i += 2

@@ -303,6 +303,18 @@ def test_a_console_splice_in_dmesg_is_undone():
     assert len(lines) == 3
     assert lines[1].startswith("[    0.000000] memblock_reserve: [0x0000007fdf0000-")
     assert kernel_memblock_trace(text) == ["reserve [0x7fdf0000-0x7fdf6000)"]
+    # seen on 4.7 x86_64 (numa-kernelcore): the complaint landed inside the timestamp itself
+    inside = (
+        "[    0.000000]   Node 1: 0x0000000035800000\n"
+        "[[    2.238831] serial8250: too much work for irq4\n"
+        "    0.000000]   Node 2: 0x0000000075800000\n"
+        "[    0.000000] Early memory node ranges\n"
+    )
+    assert unsplice(inside) == [
+        "[    0.000000]   Node 1: 0x0000000035800000",
+        "[    0.000000]   Node 2: 0x0000000075800000",
+        "[    0.000000] Early memory node ranges",
+    ]
     # an ordinary log is left alone
     plain = "[    0.000000] a\n[    0.000001] b\n"
     assert unsplice(plain) == ["[    0.000000] a", "[    0.000001] b"]
