@@ -88,6 +88,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from inspector.report.explain import explain
+
+    sys.stdout.write(explain(Path(args.run_dir), args.path, args.stop))
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from inspector.compare import compare
 
@@ -183,6 +190,16 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("run_dir", help="a run directory written by `inspect`")
     r.add_argument("--frames", help="also write the hand-off frame by frame as SVGs here")
     r.set_defaults(func=cmd_report)
+
+    e = sub.add_parser(
+        "explain",
+        help="where a value came from: the model's chain down to the inputs (no PATH: the "
+        "paths it can explain)",
+    )
+    e.add_argument("run_dir", help="a run directory written by `inspect`")
+    e.add_argument("path", nargs="?", help="a field path as compare prints it, or node0.DMA.x")
+    e.add_argument("--stop", help="the stop (default: the last one that compares the path)")
+    e.set_defaults(func=cmd_explain)
 
     c = sub.add_parser("compare", help="diff the reference model against a capture run dir")
     c.add_argument("run_dir", help="a run directory written by `inspect`")

@@ -171,6 +171,12 @@ class _Walker:
         self.zone_names = zone_names
         self.out: list[Difference] = []
         self.counts: Counter[str] = Counter()
+        # every value compared, by the path compare prints: (model, captured)
+        self.leaves: dict[str, tuple[Any, Any]] = {}
+
+    def count(self, path: str, model: Any, captured: Any) -> None:
+        self.counts[value_class(path)] += 1
+        self.leaves[path] = (model, captured)
 
     def ignored(self, path: str) -> bool:
         g = generic_path(path)
@@ -196,7 +202,7 @@ class _Walker:
             return False
         if b is None and generic_path(path) in self.not_captured:
             return True
-        self.counts[value_class(path)] += 1
+        self.count(path, a, b)
         self.add(path, "missing" if a is None else _short(a), "missing" if b is None else _short(b))
         return True
 
@@ -212,19 +218,19 @@ class _Walker:
         elif isinstance(a, list | tuple) and isinstance(b, list | tuple):
             self.sequence(path, list(a), list(b))
         else:
-            self.counts[value_class(path)] += 1
+            self.count(path, a, b)
             if a != b:
                 self.add(path, a, b)
 
     def sequence(self, path: str, a: list[Any], b: list[Any]) -> None:
         name = generic_path(path).rsplit(".", 1)[-1]
         if name == "zones" and all(_is_scalar(x) for x in a + b):
-            self.counts[value_class(path)] += 1
+            self.count(path, a, b)
             if a != b:  # a zonelist is one value: its order is the point
                 self.add(path, a, b)
             return
         if len(a) != len(b):
-            self.counts[value_class(path)] += 1
+            self.count(f"{path}.length", len(a), len(b))
             self.add(f"{path}.length", len(a), len(b))
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             self.value(f"{path}[{self.label(name, i)}]", x, y)
@@ -248,7 +254,7 @@ class _Walker:
             if self.ignored(sub):
                 continue
             if x is None or y is None:
-                self.counts[value_class(sub)] += 1
+                self.count(sub, x, y)
                 self.add(sub, "present" if x else "missing", "present" if y else "missing")
                 continue
             self.value(sub, x, y)
@@ -462,6 +468,10 @@ class Comparison:
     predicted: dict[str, Snapshot] = field(default_factory=dict)  # the model's snapshots
     predicted_log: list[str] = field(default_factory=list)  # the model's boot-log lines
     handoff_frames: list[Any] = field(default_factory=list)  # spec.HandoffFrame per range
+    # stop -> path -> (model, captured): every value compared, as compare names it
+    leaves: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    # stop -> path -> the model's provenance chain (inspector.model.provenance)
+    chains: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def flat(self) -> list[Difference]:
@@ -527,6 +537,7 @@ def compare(run_dir: Path) -> Comparison:
     diffs: dict[str, list[Difference]] = {}
     counts: Counter[str] = Counter()
     per_stop: Counter[str] = Counter()
+    leaves: dict[str, dict[str, tuple[Any, Any]]] = {}
     for stop in list(predicted) + [s for s in captured if s not in predicted]:
         if stop == first:  # the model's input, not a prediction
             continue
@@ -546,6 +557,7 @@ def compare(run_dir: Path) -> Comparison:
             continue
         w = _walk(predicted[stop], captured[stop])
         diffs[stop] = w.out
+        leaves[stop] = w.leaves
         counts.update(w.counts)
         per_stop[stop] = sum(w.counts.values())
     dmesg = run_dir / "dmesg.txt"
@@ -599,6 +611,8 @@ def compare(run_dir: Path) -> Comparison:
         predicted=predicted,
         predicted_log=rep.log,
         handoff_frames=rep.handoff_frames,
+        leaves=leaves,
+        chains=rep.provenance,
     )
 
 

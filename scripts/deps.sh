@@ -10,7 +10,7 @@ PKGS=(
   gcc make flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   busybox-static linux-source-6.12 python3-venv crash
-  chromium  # headless, for the tests that open report.html as a reader would
+  chromium chromium-driver  # headless, for the tests that open report.html as a reader would
 )
 
 SUDO=""

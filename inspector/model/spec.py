@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from inspector.model.inputs import ModelInputs
 from inspector.model.memblock import MemblockCall
+from inspector.model.provenance import Chain
 from inspector.schema import Snapshot
 
 
@@ -23,6 +24,8 @@ class Replay:
     # the free lists after each memblock range the hand-off freed (inspector.model.spec's
     # HandoffFrame), for the walkthrough's frame-by-frame view
     handoff_frames: list[HandoffFrame] = field(default_factory=list)
+    # stop -> field path -> the chain that computed it (inspector.model.provenance)
+    provenance: dict[str, dict[str, Chain]] = field(default_factory=dict)
 
 
 @dataclass
@@ -33,6 +36,7 @@ class HandoffFrame:
     start_pfn: int
     end_pfn: int
     free_area: dict[tuple[int, int], list[list[int]]]
+    managed: dict[tuple[int, int], int] = field(default_factory=dict)  # managed_pages so far
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 from inspector.compare import Comparison, compare, kernel_log_lines, why_not_compared
 from inspector.errors import InspectorError
 from inspector.flatten import snapshot_rows
+from inspector.model.provenance import Chain, tree_lines
 from inspector.model.spec import HandoffFrame
 from inspector.paths import write_atomic
 from inspector.registry import Role, role_of
@@ -256,8 +257,31 @@ def _generic(key: str) -> str:
     return g[len("node.") :] if g.startswith("node.zone") else g
 
 
+def _chain_path(key: str) -> str:
+    """A flat row's key as compare names the value (one CPU's pageset stands for all)."""
+    return re.sub(r"\.pageset\.(batch|high)$", r".pageset[0].\1", key)
+
+
+def _model_cell(value: Any, chains: dict[str, Chain], key: str) -> str:
+    """The model's value; when the model recorded how it computed it, the value opens its chain
+    (the same tree ``mm-inspector explain`` prints)."""
+    path = _chain_path(key)
+    if path not in chains or chains[path].value != value:  # e.g. set after this stop
+        return _e(value)
+    tree = "\n".join(tree_lines(chains, path))
+    return (
+        f"<details class='chain'><summary>{_e(value)}</summary>"
+        f"<pre class='chain'>{_e(tree)}</pre></details>"
+    )
+
+
 def _values_table(
-    role: Role, stop: str, captured: Snapshot, model: Snapshot | None, arch: str
+    role: Role,
+    stop: str,
+    captured: Snapshot,
+    model: Snapshot | None,
+    arch: str,
+    chains: dict[str, Chain] | None = None,
 ) -> str:
     cap = dict(snapshot_rows(role, captured, whole=True))
     mod = dict(snapshot_rows(role, model, whole=True)) if model is not None else {}
@@ -270,7 +294,7 @@ def _values_table(
         why = why_not_compared(_generic(k), captured.kernel.version, arch, stop)
         differs = model is not None and a != b and why is None
         mark = " class='diff'" if differs else (" class='skip'" if why and a != b else "")
-        model_cell = _e(b) if model is not None else "<i>input</i>"
+        model_cell = _model_cell(b, chains or {}, k) if model is not None else "<i>input</i>"
         note = "≠" if differs else (_e(f"not compared: {why}") if why and a != b else "")
         rows.append(
             f"<tr{mark}><td>{_e(k)}</td><td>{_e(a)}</td><td>{model_cell}</td><td>{note}</td></tr>"
@@ -287,6 +311,8 @@ pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px;line-height:1.3
 table.values{border-collapse:collapse;font-size:12px}
 table.values td,table.values th{border:1px solid #ddd;padding:2px 6px;text-align:left;
 font-family:monospace} tr.diff{background:#fdd} tr.skip{color:#888}
+details.chain summary{cursor:pointer;text-decoration:underline dotted}
+pre.chain{max-width:900px;white-space:pre-wrap;font-size:11px}
 .log{background:#eef6ee} .none{color:#888} .summary{background:#f0f4ff;padding:.6em 1em}
 """
 
@@ -330,7 +356,8 @@ def _step_html(
             elif step.role == Role.INPUTS:
                 title += ": the model's inputs"
             parts.append(f"<p>{title}</p>")
-            parts.append(_values_table(step.role, stop, captured[stop], model, arch))
+            chains = cmp.chains.get(stop, {}) if cmp is not None else {}
+            parts.append(_values_table(step.role, stop, captured[stop], model, arch, chains))
     if step.log is not None:
         pat = re.compile(step.log)
         printed = [line for line in log if pat.match(line)]
@@ -480,7 +507,12 @@ def report_html(run_dir: Path) -> str:
     ]
     if cmp is not None:
         body.append(_frames_html(run_dir, cmp))
-    for name, title in (("memmap.svg", "Memory map"), ("freelists.svg", "Free lists")):
+    for name, title in (
+        ("memmap.svg", "Memory map"),
+        ("zonelists.svg", "Zonelists: the fallback graph"),
+        ("watermarks.svg", "Watermarks and lowmem_reserve"),
+        ("freelists.svg", "Free lists"),
+    ):
         p = run_dir / name
         if p.exists():
             svg = re.sub(r"^<\?xml[^>]*>\s*", "", p.read_text())

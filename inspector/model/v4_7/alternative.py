@@ -4,7 +4,9 @@ pages freed before the initcalls.
 
 from __future__ import annotations
 
+from inspector.model.chains import gp, zp
 from inspector.model.common import early_param_last, early_params, pfn_down, pfn_up
+from inspector.model.provenance import Given
 from inspector.model.v4_7.memmap import page_zone
 from inspector.model.v4_7.state import NR_CPUS_DEFAULT, START_KERNEL_MAP, Linux47State
 
@@ -26,9 +28,42 @@ def alternative_instructions(m: Linux47State) -> None:
     # free_reserved_area(): PAGE_ALIGN(start) .. end & PAGE_MASK, via __pa_symbol()
     start_pfn = pfn_up(begin - START_KERNEL_MAP + (m.inputs.phys_base or 0), 12)
     end_pfn = pfn_down(end - START_KERNEL_MAP + (m.inputs.phys_base or 0), 12)
+    freed: dict[tuple[int, int], int] = {}
     for pfn in range(start_pfn, end_pfn):
         m.zone(*page_zone(m, pfn)).managed_pages += 1  # adjust_managed_page_count()
         m.totalram_pages += 1
+        freed[page_zone(m, pfn)] = freed.get(page_zone(m, pfn), 0) + 1
+    _note(m, freed, end_pfn - start_pfn)
+
+
+def _note(m: Linux47State, freed: dict[tuple[int, int], int], total: int) -> None:
+    # the chains: managed_pages and totalram_pages grow by the pages of the SMP alternatives
+    fn = "alternative_instructions() → free_init_pages() (arch/x86, both versions)"
+    src = "pages of [__smp_locks, __smp_locks_end) (vmlinux symbols, phys_base)"
+    renamed: dict[str, str] = {}
+    for (nid, idx), n in freed.items():
+        path = zp(m.zone(nid, idx), "managed_pages")
+        if path in m.prov.chains:
+            before = renamed[path] = m.prov.keep(path, "hand-off")
+            m.prov.note(
+                path,
+                m.zone(nid, idx).managed_pages,
+                "managed_pages + smp_locks_pages",
+                fn,
+                managed_pages=before,
+                smp_locks_pages=Given(n, src),
+            )
+    path = gp("totalram_pages")
+    if path in m.prov.chains and total > 0:
+        before = m.prov.keep(path, "hand-off", renamed)
+        m.prov.note(
+            path,
+            m.totalram_pages,
+            "totalram_pages + smp_locks_pages",
+            fn,
+            totalram_pages=before,
+            smp_locks_pages=Given(total, src),
+        )
 
 
 def max_cpus(m: Linux47State) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from inspector.model import chains
 from inspector.model.inputs import ModelInputs
 from inspector.model.spec import Replay
 from inspector.model.v4_7.alternative import alternative_instructions
@@ -47,6 +48,7 @@ def boot(m: Linux47State) -> dict[str, Snapshot]:
     early.after_zonelists()  # pidhash_init(), vfs_caches_init_early(), mem_init()'s start
     m.log += early.log
     m.memblock_bootmem = m.handoff_override or early.mb.snapshot()
+    m.prov.cut(HANDOFF)
     m.snapshots[HANDOFF] = Snapshot(
         stop=HANDOFF,
         kernel=KernelId(version=VERSION, release=m.release, arch=m.arch.name),
@@ -54,6 +56,7 @@ def boot(m: Linux47State) -> dict[str, Snapshot]:
         globals=early.handoff_globals(),
     )
     free_all_bootmem(m)
+    chains.handoff(m, "free_all_bootmem() (mm/nobootmem.c, 4.7)")
     mem_init_print_info(m)
     m.snapshots[BOOTMEM] = snapshot(m, BOOTMEM)
     m.log += late_hash_lines(m)
@@ -92,7 +95,7 @@ def replay(inputs: ModelInputs) -> Replay:
     model = Linux47(inputs)
     snaps = model.run()
     calls = model.early.mb.calls if model.early else []
-    return Replay(snaps, model.log, calls, model.handoff_frames)
+    return Replay(snaps, model.log, calls, model.handoff_frames, model.prov.stops)
 
 
 def predict(inputs: ModelInputs, *, handoff: Memblock | None = None) -> dict[str, Snapshot]:

@@ -5,6 +5,9 @@ calculate_node_totalpages() → free_area_init_core(), and ZONE_MOVABLE
 
 from __future__ import annotations
 
+from typing import Any
+
+from inspector.model import chains
 from inspector.model.common import (
     MEMBLOCK_MIRROR,
     clamp,
@@ -167,6 +170,13 @@ def log_zone_ranges(m: Linux47State) -> None:
         )
 
 
+FN_NODES = "free_area_init_nodes() (mm/page_alloc.c, 4.7)"
+FN_SPANNED = "zone_spanned_pages_in_node() (mm/page_alloc.c, 4.7)"
+FN_ABSENT = "zone_absent_pages_in_node() (mm/page_alloc.c, 4.7)"
+FN_TOTAL = "calculate_node_totalpages() (mm/page_alloc.c, 4.7)"
+FN_CORE = "free_area_init_core() (mm/page_alloc.c, 4.7)"
+
+
 def free_area_init_nodes(m: Linux47State) -> None:
     # mirrors free_area_init_nodes() (mm/page_alloc.c, 4.7)
     mzp = m.inputs.max_zone_pfn
@@ -179,8 +189,15 @@ def free_area_init_nodes(m: Linux47State) -> None:
         lo[i] = hi[i - 1]
         hi[i] = max(mzp[i], lo[i])
     lo[m.zone_movable] = hi[m.zone_movable] = 0
+    starts = [s for s, _, _ in for_each_mem_pfn_range(m.memblock, None, m.geo.page_shift)]
+    chains.arch_zone_ranges(m, FN_NODES, starts, clamp_low=False)
     cmdline_parse_kernelcore(m)
     find_zone_movable_pfns_for_nodes(m)
+    chains.zone_movable(
+        m,
+        sorted(set(m.inputs.possible_nodes) | set(m.online_nodes())),
+        "find_zone_movable_pfns_for_nodes() (mm/page_alloc.c, 4.7)",
+    )
     log_zone_ranges(m)
     for nid in m.online_nodes():
         free_area_init_node(m, nid, find_min_pfn_for_node(m, nid))
@@ -205,6 +222,10 @@ def free_area_init_node(
         )
     else:
         start_pfn, end_pfn = node_start_pfn, 0
+    if zones_size is None:
+        ranges = list(for_each_mem_pfn_range(m.memblock, nid, m.geo.page_shift))
+        starts, ends = [s for s, _, _ in ranges], [e for _, e, _ in ranges]
+        chains.node_range(m, nid, start_pfn, end_pfn, starts, ends)
     calculate_node_totalpages(m, pgdat, start_pfn, end_pfn, zones_size, zholes_size)
     free_area_init_core(m, pgdat)
 
@@ -330,9 +351,42 @@ def calculate_node_totalpages(
         zone.present_pages = real_size
         total += size
         real_total += real_size
+        if zones_size is None:
+            _note_zone_sizes(m, zone, node_start_pfn, node_end_pfn, absent)
     pgdat.node_spanned_pages = total
     pgdat.node_present_pages = real_total & ULONG_MASK
+    if zones_size is None:
+        chains.node_totals(m, pgdat, FN_TOTAL, spanned_from_zones=True, unsigned=True)
     m.log.append(f"On node {pgdat.node_id} totalpages: {pgdat.node_present_pages}")
+
+
+def _note_zone_sizes(
+    m: Linux47State, zone: ZoneState, node_start_pfn: int, node_end_pfn: int, absent: int
+) -> None:
+    # the chains of calculate_node_totalpages()'s values for one zone (inspector.model.chains)
+    lo = m.arch_zone_lowest_possible_pfn[zone.idx]
+    hi = m.arch_zone_highest_possible_pfn[zone.idx]
+    s, e = adjust_zone_range_for_zone_movable(m, zone.node, zone.idx, node_end_pfn, lo, hi)
+    rng = chains.zone_range(m, zone, s, e, clamped=False, fn=FN_SPANNED)
+    cs, ce = clamp(node_start_pfn, lo, hi), clamp(node_end_pfn, lo, hi)
+    cs, ce = adjust_zone_range_for_zone_movable(m, zone.node, zone.idx, node_end_pfn, cs, ce)
+    absent_rng = chains.zone_range(
+        m, zone, cs, ce, clamped=True, fn=FN_ABSENT, names=("range_start", "range_end")
+    )
+    zmp = m.zone_movable_pfn.get(zone.node, 0)
+    extra: str | None = ""
+    ops: dict[str, str] = {}
+    if zmp and m.mirrored_kernelcore:
+        extra = None
+    elif zmp and zone.idx == m.zone_normal:
+        extra = " + (node_end_pfn - zone_movable_pfn)"
+        ops = {
+            "node_end_pfn": chains.np_(zone.node, "node_end_pfn"),
+            "zone_movable_pfn": chains.gp(f"zone_movable_pfn[{zone.node}]"),
+        }
+    chains.zone_sizes(
+        m, zone, rng, absent_rng, absent, extra, FN_SPANNED, FN_ABSENT, FN_TOTAL, True, **ops
+    )
 
 
 def calc_memmap_size(m: Linux47State, spanned_pages: int, present_pages: int) -> int:
@@ -368,18 +422,49 @@ def free_area_init_core(m: Linux47State, pgdat: PgdatState) -> None:
                 m.log.append(f"  {zone.name} zone: {memmap_pages} pages used for memmap")
         else:
             m.log.append(f"  {zone.name} zone: {memmap_pages} pages exceeds freesize {freesize}")
+        terms = ["present_pages"] + (["memmap_pages"] if realsize >= memmap_pages else [])
         if j == 0 and freesize > m.dma_reserve:
             freesize -= m.dma_reserve
+            terms.append("dma_reserve")
             m.log.append(f"  {zone.name} zone: {m.dma_reserve} pages reserved")
+        if chains.zp(zone, "present_pages") in m.prov.chains:  # the memblock node map path
+            _note_core(m, zone, size > realsize + (realsize >> 4), terms)
         m.nr_kernel_pages = (m.nr_kernel_pages + freesize) & ULONG_MASK
         m.nr_all_pages = (m.nr_all_pages + freesize) & ULONG_MASK
         zone.managed_pages = freesize
+        if chains.zp(zone, "present_pages") in m.prov.chains:
+            _note_managed(m, zone, freesize, terms)
         zone_pcp_init(m, zone)
         if not size:
             continue
         pgdat.nr_zones = j + 1  # init_currently_empty_zone()
         memmap_init_zone(m, size, pgdat.node_id, j, zone.zone_start_pfn)
         m.memmap_zone_pageblocks[(pgdat.node_id, j)] = zone_pageblock_migratetypes(m, zone)
+
+
+def _note_managed(m: Linux47State, zone: ZoneState, freesize: int, terms: list[str]) -> None:
+    # free_area_init_core()'s freesize: present pages less the memmap and DMA's dma_reserve
+    p = m.prov
+    ops: dict[str, Any] = {t: chains.zp(zone, t) for t in terms if t != "dma_reserve"}
+    if "dma_reserve" in terms:
+        ops["dma_reserve"] = p.given(m.dma_reserve, "dma_reserve")
+    p.note(chains.zp(zone, "managed_pages"), freesize, " - ".join(terms), FN_CORE, **ops)
+
+
+def _note_core(m: Linux47State, zone: ZoneState, by_present: bool, terms: list[str]) -> None:
+    # calc_memmap_size()'s chain: memmap_pages from the span, or from present pages when the
+    # zone has more than 1/16 holes
+    p = m.prov
+    pages = "present_pages" if by_present else "spanned_pages"
+    p.note(
+        chains.zp(zone, "memmap_pages"),
+        zone.memmap_pages,
+        "PAGE_ALIGN(pages * sizeof_struct_page, PAGE_SHIFT) >> PAGE_SHIFT",
+        "calc_memmap_size() (mm/page_alloc.c, 4.7)",
+        pages=chains.zp(zone, pages),
+        sizeof_struct_page=p.given(m.geo.sizeof_struct_page, "sizeof_struct_page"),
+        PAGE_SHIFT=p.given(m.geo.page_shift, "page_size", "(its log2)"),
+    )
 
 
 def zone_pcp_init(m: Linux47State, zone: ZoneState) -> None:

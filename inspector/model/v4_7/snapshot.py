@@ -51,6 +51,7 @@ def assemble(
 ) -> Snapshot:
     """A Snapshot from each node's zone records (nodes without any are left out), as both
     versions' models project their state (nr_zones is set after free_area_init_core's entry)."""
+    m.prov.cut(stop)
     nodes = [
         Node(
             node_id=nid,

@@ -24,6 +24,7 @@ from inspector.model.common import (
     pfn_phys,
 )
 from inspector.model.inputs import ModelInputs
+from inspector.model.provenance import Provenance
 from inspector.model.spec import HandoffFrame
 from inspector.model.v4_7.start_kernel import EarlyAllocs47
 from inspector.registry import Role, stop_name
@@ -183,6 +184,8 @@ class Linux47State:
         self.max_low_pfn = inputs.max_low_pfn
         self.log: list[str] = []
         self.handoff_frames: list[HandoffFrame] = []
+        # where each computed value came from (inspector.model.provenance), cut at every stop
+        self.prov = Provenance(sources={k: v.text() for k, v in inputs.sources.items()})
         # globals of mm/page_alloc.c
         self.arch_zone_lowest_possible_pfn = [0] * self.max_nr_zones
         self.arch_zone_highest_possible_pfn = [0] * self.max_nr_zones
@@ -225,6 +228,7 @@ class Linux47State:
                 start_pfn,
                 end_pfn,
                 {(z.node, z.idx): [list(c) for c in z.free_area] for z in self.all_zones()},
+                {(z.node, z.idx): z.managed_pages for z in self.all_zones()},
             )
         )
 

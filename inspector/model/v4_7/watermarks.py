@@ -4,9 +4,10 @@ min_free_kbytes, watermarks, lowmem_reserve and totalreserve_pages (mm/page_allo
 
 from __future__ import annotations
 
+from inspector.model import chains
 from inspector.model.common import clamp, int_sqrt, mult_frac
 from inspector.model.v4_7.free_area_init import zone_batchsize
-from inspector.model.v4_7.state import WATERMARK_SCALE_FACTOR, Linux47State
+from inspector.model.v4_7.state import WATERMARK_SCALE_FACTOR, Linux47State, ZoneState
 from inspector.model.v4_7.zonelists import nr_free_zone_pages
 
 
@@ -21,6 +22,12 @@ def setup_per_cpu_pageset(m: Linux47State) -> None:
     for zone in m.all_zones():
         batch = zone_batchsize(m, zone.managed_pages) if zone.populated() else 0
         m.pagesets[(zone.node, zone.idx)] = pageset_set_batch(m, batch)
+        if zone.populated():
+            fn = "zone_batchsize() (mm/page_alloc.c, 4.7)"
+            path = chains.batch(m, zone, batch, 512 * 1024, fn)
+            high, pcp_batch = m.pagesets[(zone.node, zone.idx)]
+            fn = "pageset_set_batch() (mm/page_alloc.c, 4.7)"
+            chains.pageset(m, zone, path, high, pcp_batch, "6 * batch", fn)
 
 
 def setup_per_zone_wmarks(m: Linux47State) -> None:
@@ -32,6 +39,9 @@ def setup_per_zone_wmarks(m: Linux47State) -> None:
         wmin = tmp
         tmp = max(tmp >> 2, mult_frac(zone.managed_pages, WATERMARK_SCALE_FACTOR, 10000))
         zone.watermark = [wmin, wmin + tmp, wmin + 2 * tmp]
+    chains.watermarks(
+        m, list(m.all_zones()), False, "__setup_per_zone_wmarks() (mm/page_alloc.c, 4.7)"
+    )
     calculate_totalreserve_pages(m)
 
 
@@ -48,6 +58,8 @@ def setup_per_zone_lowmem_reserve(m: Linux47State) -> None:
                 lower = pgdat.zones[idx]
                 lower.lowmem_reserve[j] = managed // ratio[idx]
                 managed += lower.managed_pages
+    fn = "setup_per_zone_lowmem_reserve() (mm/page_alloc.c, 4.7)"
+    chains.lowmem_reserve(m, ratio, False, fn)
     calculate_totalreserve_pages(m)
 
 
@@ -64,7 +76,9 @@ def calculate_totalreserve_pages(m: Linux47State) -> None:
 def init_per_zone_wmark_min(m: Linux47State) -> None:
     # mirrors init_per_zone_wmark_min() (mm/page_alloc.c, 4.7); watermarks are still zero, so
     # nr_free_buffer_pages() is the managed pages of zones up to ZONE_NORMAL
-    lowmem_kbytes = nr_free_zone_pages(m, m.zone_normal) * (m.geo.page_size >> 10)
+    counted: list[ZoneState] = []
+    lowmem_kbytes = nr_free_zone_pages(m, m.zone_normal, counted) * (m.geo.page_size >> 10)
     m.min_free_kbytes = clamp(int_sqrt(lowmem_kbytes * 16), 128, 65536)
+    chains.min_free_kbytes(m, counted, 65536, "init_per_zone_wmark_min() (mm/page_alloc.c, 4.7)")
     setup_per_zone_wmarks(m)
     setup_per_zone_lowmem_reserve(m)

@@ -14,6 +14,7 @@ from inspector.model.v4_7.state import (
     ZONELIST_ORDER_NODE,
     ZONELIST_ORDER_ZONE,
     Linux47State,
+    ZoneState,
     to_long,
 )
 from inspector.schema import Zonelist
@@ -113,7 +114,7 @@ def build_zonelists(m: Linux47State, local_node: int, node_load: dict[int, int])
     m.zonelists.append(Zonelist(node=local_node, kind="nofallback", zones=thisnode))
 
 
-def nr_free_zone_pages(m: Linux47State, offset: int) -> int:
+def nr_free_zone_pages(m: Linux47State, offset: int, counted: list[ZoneState] | None = None) -> int:
     # mirrors nr_free_zone_pages() (mm/page_alloc.c, 4.7): managed above the high watermark,
     # zones up to ``offset`` in the boot CPU's node fallback zonelist
     cpus = m.inputs.cpu_to_node_at_zonelists
@@ -129,6 +130,8 @@ def nr_free_zone_pages(m: Linux47State, offset: int) -> int:
         high = zone.watermark[2]
         if zone.managed_pages > high:
             total = (total + zone.managed_pages - high) & ULONG_MASK  # unsigned long sum
+            if counted is not None:
+                counted.append(zone)
     return total
 
 

@@ -4,6 +4,7 @@ initcall)."""
 
 from __future__ import annotations
 
+from inspector.model import chains
 from inspector.model.inputs import ModelInputs
 from inspector.model.spec import Replay
 from inspector.model.v4_7.alternative import alternative_instructions
@@ -48,6 +49,7 @@ class Linux612(Linux612State):
         self.memblock_bootmem = self.handoff_override or early.mb.snapshot()
         self.snapshots[HANDOFF] = handoff_snapshot(self, early.handoff_globals())
         memblock_free_all(self)
+        chains.handoff(self, "memblock_free_all() (mm/memblock.c, 6.12)")
         self.snapshots[BOOTMEM] = snapshot(self, BOOTMEM)
         # vfs_caches_init() and mnt_init()'s hash tables, x86's pci_iommu_init() banner
         self.log += early.late_hash_lines() + early.late_log
@@ -61,4 +63,5 @@ class Linux612(Linux612State):
 
 def replay(inputs: ModelInputs) -> Replay:
     model = Linux612(inputs)
-    return Replay(model.run(), model.log, model.mb.calls, model.handoff_frames)
+    snaps = model.run()
+    return Replay(snaps, model.log, model.mb.calls, model.handoff_frames, model.prov.stops)

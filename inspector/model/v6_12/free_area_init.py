@@ -5,6 +5,7 @@ calc_nr_kernel_pages(). What is unchanged from 4.7 is imported from inspector.mo
 from __future__ import annotations
 
 from inspector.errors import InspectorError
+from inspector.model import chains
 from inspector.model.common import (
     MEMBLOCK_MIRROR,
     NUMA_NO_NODE,
@@ -96,6 +97,12 @@ def _out2(m: Linux612State) -> None:
             m.zone_movable_pfn[nid] = pfn
 
 
+FN_INIT = "free_area_init() (mm/mm_init.c, 6.12)"
+FN_SPANNED = "zone_spanned_pages_in_node() (mm/mm_init.c, 6.12)"
+FN_ABSENT = "zone_absent_pages_in_node() (mm/mm_init.c, 6.12)"
+FN_TOTAL = "calculate_node_totalpages() (mm/mm_init.c, 6.12)"
+
+
 def free_area_init(m: Linux612State) -> None:
     # mirrors free_area_init() (mm/mm_init.c, 6.12); x86 and arm64 have ascending max_zone_pfn
     mzp = m.inputs.max_zone_pfn
@@ -108,8 +115,15 @@ def free_area_init(m: Linux612State) -> None:
         end_pfn = max(mzp[i], start_pfn)
         lo[i], hi[i] = start_pfn, end_pfn
         start_pfn = end_pfn
+    first = [memory[0].base >> m.geo.page_shift] if memory else [0]
+    chains.arch_zone_ranges(m, FN_INIT, first, clamp_low=True)
     kc, mc = cmdline_parse_core(m)
     find_zone_movable_pfns_for_nodes(m, kc, mc)
+    chains.zone_movable(
+        m,
+        sorted(set(m.inputs.possible_nodes) | set(m.online_nodes())),
+        "find_zone_movable_pfns_for_nodes() (mm/mm_init.c, 6.12)",
+    )
     log_zone_ranges(m)
     for nid in m.possible_nodes:
         if nid not in m.online_nodes():
@@ -137,6 +151,10 @@ def alloc_offline_node_data(m: Linux612State) -> None:
 def free_area_init_node(m: Linux612State, nid: int) -> None:
     # mirrors free_area_init_node() (mm/mm_init.c, 6.12)
     start_pfn, end_pfn = get_pfn_range_for_nid(m, nid)
+    ranges = list(for_each_mem_pfn_range(m.memblock, nid, m.geo.page_shift))
+    chains.node_range(
+        m, nid, start_pfn, end_pfn, [s for s, _, _ in ranges], [e for _, e, _ in ranges]
+    )
     pgdat = PgdatState(node_id=nid, node_start_pfn=start_pfn)
     pgdat.zones = [ZoneState(node=nid, idx=j, name=m.zone_names[j]) for j in range(m.max_nr_zones)]
     m.pgdats[nid] = pgdat
@@ -218,8 +236,25 @@ def calculate_node_totalpages(
         zone.spanned_pages = spanned
         zone.present_pages = spanned - absent
         real_total += zone.present_pages
+        _note_zone_sizes(m, zone, node_start, node_end, absent)
     pgdat.node_spanned_pages = node_end - node_start
     pgdat.node_present_pages = real_total
+    chains.node_totals(m, pgdat, FN_TOTAL, spanned_from_zones=False)
+
+
+def _note_zone_sizes(
+    m: Linux612State, zone: ZoneState, node_start: int, node_end: int, absent: int
+) -> None:
+    # the chains of calculate_node_totalpages()'s values for one zone (inspector.model.chains)
+    low = m.arch_zone_lowest_possible_pfn[zone.idx]
+    high = m.arch_zone_highest_possible_pfn[zone.idx]
+    zs, ze = clamp(node_start, low, high), clamp(node_end, low, high)
+    zs, ze = adjust_zone_range_for_zone_movable(m, zone.node, zone.idx, node_end, zs, ze)
+    rng = chains.zone_range(m, zone, zs, ze, clamped=True, fn=FN_SPANNED)
+    absent_rng = chains.clipped_range(m, zone, rng, FN_SPANNED)
+    mirrored = m.mirrored_kernelcore and m.zone_movable_pfn.get(zone.node)
+    extra = None if mirrored else ""
+    chains.zone_sizes(m, zone, rng, absent_rng, absent, extra, FN_SPANNED, FN_ABSENT, FN_TOTAL)
 
 
 def free_area_init_core(m: Linux612State, pgdat: PgdatState) -> None:
@@ -227,6 +262,14 @@ def free_area_init_core(m: Linux612State, pgdat: PgdatState) -> None:
     # present; init_currently_empty_zone() for zones that span pages
     for zone in pgdat.zones:
         zone.managed_pages = zone.present_pages
+        if chains.zp(zone, "present_pages") in m.prov.chains:
+            m.prov.note(
+                chains.zp(zone, "managed_pages"),
+                zone.managed_pages,
+                "present_pages",
+                "zone_init_internals() (mm/mm_init.c, 6.12)",
+                present_pages=chains.zp(zone, "present_pages"),
+            )
         if zone.spanned_pages:
             pgdat.nr_zones = zone.idx + 1
 

@@ -45,6 +45,7 @@ def snapshot(m: Linux612State, stop: str) -> Snapshot:
 def handoff_snapshot(m: Linux612State, globals_: dict[str, int]) -> Snapshot:
     """memblock_free_all() entry: memblock as the early allocations leave it, and the globals
     they set (schema.GLOBALS_HANDOFF that 6.12 still has)."""
+    m.prov.cut(HANDOFF)
     return Snapshot(
         stop=HANDOFF,
         kernel=KernelId(version=VERSION, release=m.release, arch=m.arch.name),

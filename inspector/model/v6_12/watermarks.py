@@ -4,6 +4,7 @@ through zone_pcp_update(), and lowmem_reserve that stays 0 for an empty lower zo
 
 from __future__ import annotations
 
+from inspector.model import chains
 from inspector.model.common import clamp, int_sqrt, mult_frac, rounddown_pow_of_two
 from inspector.model.v4_7.alternative import max_cpus
 from inspector.model.v4_7.state import WATERMARK_SCALE_FACTOR, ZoneState
@@ -28,8 +29,12 @@ def zone_batchsize(m: Linux612State, managed: int) -> int:
 def calculate_min_free_kbytes(m: Linux612State) -> None:
     # mirrors calculate_min_free_kbytes() (mm/page_alloc.c, 6.12): nr_free_buffer_pages() is
     # the managed pages up to ZONE_NORMAL (watermarks still 0)
-    lowmem_kbytes = nr_free_zone_pages(m, m.zone_normal) * (m.geo.page_size >> 10)
+    counted: list[ZoneState] = []
+    lowmem_kbytes = nr_free_zone_pages(m, m.zone_normal, counted) * (m.geo.page_size >> 10)
     m.min_free_kbytes = clamp(int_sqrt(lowmem_kbytes * 16), 128, 262144)
+    chains.min_free_kbytes(
+        m, counted, 262144, "calculate_min_free_kbytes() (mm/page_alloc.c, 6.12)"
+    )
 
 
 def setup_per_zone_wmarks(m: Linux612State) -> None:
@@ -52,7 +57,47 @@ def setup_per_zone_wmarks(m: Linux612State) -> None:
             zone_highsize(m, zone, batch, zone.watermark[1]),
             zone_highsize(m, zone, batch, zone.managed_pages // MIN_PERCPU_PAGELIST_HIGH_FRACTION),
         )
+    lowmem_zones = [z for z in m.all_zones() if z.idx != m.zone_movable]
+    chains.watermarks(m, lowmem_zones, True, "__setup_per_zone_wmarks() (mm/page_alloc.c, 6.12)")
+    for zone in m.all_zones():
+        _note_pcp(m, zone, m.pagesets[(zone.node, zone.idx)][1])
     calculate_totalreserve_pages(m)
+
+
+def _note_pcp(m: Linux612State, zone: ZoneState, batch: int) -> None:
+    # zone_set_pageset_high_and_batch(): the batch, and zone_highsize()'s high_min and high_max
+    p = m.prov
+    path = chains.batch(m, zone, zone_batchsize(m, zone.managed_pages), 1 << 20, FN_BATCH)
+    pcp_batch = chains.zp(zone, "pcp_batch")
+    p.note(pcp_batch, batch, "max(1, batch)", FN_PCP, batch=path)
+    if zone.present_pages:  # the capture reads pagesets of zones with present pages
+        chains.pageset(m, zone, path, 0, batch, "0", FN_PCP)
+    online = m.inputs.cpu_to_node_at_zonelists[: max(1, max_cpus(m))]
+    nr_split = sum(1 for n in online if n == zone.node) or len(online)
+    split = p.given(nr_split, "cpu_to_node_at_zonelists", f"(online CPUs of node {zone.node})")
+    hmin, hmax = m.pcp_high[(zone.node, zone.idx)]
+    # zone_highsize(): high_min from the low watermark, high_max from an eighth of managed
+    for field, value, total in (
+        ("pcp_high_min", hmin, "watermark[low]"),
+        ("pcp_high_max", hmax, "managed_pages"),
+    ):
+        expr = "max(total_pages // 8 // nr_split, batch << 2)"
+        if total.startswith("watermark"):
+            expr = "max(total_pages // nr_split, batch << 2)"
+        p.note(
+            chains.zp(zone, field),
+            value,
+            expr,
+            FN_HIGH,
+            total_pages=chains.zp(zone, total),
+            nr_split=split,
+            batch=pcp_batch,
+        )
+
+
+FN_BATCH = "zone_batchsize() (mm/page_alloc.c, 6.12)"
+FN_PCP = "zone_set_pageset_high_and_batch() (mm/page_alloc.c, 6.12)"
+FN_HIGH = "zone_highsize() (mm/page_alloc.c, 6.12)"
 
 
 def zone_highsize(m: Linux612State, zone: ZoneState, batch: int, total_pages: int) -> int:
@@ -76,6 +121,9 @@ def setup_per_zone_lowmem_reserve(m: Linux612State) -> None:
             for j in range(i + 1, m.max_nr_zones):
                 managed += pgdat.zones[j].managed_pages
                 zone.lowmem_reserve[j] = 0 if clear else managed // ratio
+    ratios = [LOWMEM_RESERVE_RATIO.get(n, 0) for n in m.zone_names]
+    fn = "setup_per_zone_lowmem_reserve() (mm/page_alloc.c, 6.12)"
+    chains.lowmem_reserve(m, ratios, True, fn)
     calculate_totalreserve_pages(m)
 
 

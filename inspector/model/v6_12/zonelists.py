@@ -3,7 +3,7 @@ the 6.12 find_next_best_node() weights, and its boot-log lines."""
 
 from __future__ import annotations
 
-from inspector.model.v4_7.state import MIGRATE_TYPES
+from inspector.model.v4_7.state import MIGRATE_TYPES, ZoneState
 from inspector.model.v6_12.state import Linux612State
 from inspector.schema import Zonelist
 
@@ -62,7 +62,9 @@ def build_zonelists(m: Linux612State, local_node: int, node_load: dict[int, int]
     m.log.append(f"Fallback order for Node {local_node}: " + "".join(f"{n} " for n in order))
 
 
-def nr_free_zone_pages(m: Linux612State, offset: int) -> int:
+def nr_free_zone_pages(
+    m: Linux612State, offset: int, counted: list[ZoneState] | None = None
+) -> int:
     # mirrors nr_free_zone_pages() (mm/page_alloc.c, 6.12): managed above the (still zero)
     # high watermark, zones up to ``offset`` in the boot CPU's node fallback zonelist
     cpus = m.inputs.cpu_to_node_at_zonelists
@@ -73,6 +75,8 @@ def nr_free_zone_pages(m: Linux612State, offset: int) -> int:
         zone = m.pgdats[nid].zones[m.zone_names.index(name)]
         if zone.idx <= offset:
             total += zone.managed_pages
+            if counted is not None:
+                counted.append(zone)
     return total
 
 
