@@ -33,7 +33,8 @@ inspect: deps
 
 # The reference model against real kernels over a topology matrix, both cores in parallel.
 validate: deps
-	@$(MMI) validate --kver "$(KVER)" --arch "$(or $(ARCH),all)" $(if $(ONLY),--only "$(ONLY)")
+	@$(MMI) validate --kver "$(KVER)" --arch "$(or $(ARCH),all)" $(if $(ONLY),--only "$(ONLY)") \
+	    $(if $(JOBS),--jobs $(JOBS)) $(if $(XDIST_ARGS),--xdist-args "$(XDIST_ARGS)")
 
 # The same topology under Linux 4.7 and 6.12, field by field, each difference tagged with the
 # kernel change behind it:  make diff-versions [ARCH=x86_64|arm64|all] [any boot variable]

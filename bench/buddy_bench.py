@@ -1,7 +1,10 @@
 """Benchmark (not a test): the full live buddy dump with every free block, four ways, on one
 fragmented guest.
 
-1. drgn over the guest's RAM files (``mm-inspector buddy --blocks``: ``inspector.live``),
+0. the memmap scan (``inspector.live.scan``: struct pages decoded by numpy, lists checked by
+   vectorised pointer chasing), the floor (the memmap bytes read once), and drgn's own
+   crash-compatible ``kmem -f`` / ``kmem -F`` on the same program,
+1. drgn over the guest's RAM files, walking each list (the dump without the scan),
 2. drgn over QEMU's QMP socket (drgn's ``set_qemu_qmp``; same VMCOREINFO, same walk),
 3. the same free-list walk over the gdb stub (raw 8-byte reads of ``next``, one MI round trip),
 4. ``crash kmem -F`` on an ELF core written by ``inspector.live.vmcore`` (and the time to write it).
@@ -15,7 +18,9 @@ every other one is deleted, leaving about files/2 free blocks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import statistics
 import sys
 import time
@@ -32,7 +37,7 @@ from inspector.live.crash import parse_kmem_free, run_crash
 from inspector.live.lists import walk_list
 from inspector.live.program import LiveKernel, platform
 from inspector.live.session import LiveGuest, live_guest
-from inspector.live.state import read_state
+from inspector.live.state import kernel_consts, page_cache, read_state
 from inspector.live.vmcore import write_vmcore
 from inspector.live.vmcoreinfo import X86_START_KERNEL_MAP
 from inspector.vm.guest import BootRequest
@@ -55,6 +60,40 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
         result = fn()
         times.append(time.monotonic() - start)
     return statistics.median(times), result
+
+
+def scan_dump(lk: LiveKernel) -> int:
+    """The dump with the free lists from a memmap scan (inspector.live.scan)."""
+    d = dump(lk, blocks=True, state=read_state(lk.prog, lk.config, scan=True))
+    return len(d.blocks or [])
+
+
+def floor(lk: LiveKernel) -> int:
+    """Bytes of memmap read once, section by section, with nothing decoded: the floor."""
+    k = kernel_consts(lk.prog, lk.config)
+    cache = page_cache(lk.prog, k)
+    return sum(len(c) for nr in cache.sections if (c := cache.chunk(nr)) is not None)
+
+
+def same_as_walk(lk: LiveKernel) -> None:
+    """The scan must find exactly the lists the walk finds, entry by entry."""
+    _, walked = read_state(lk.prog, lk.config)
+    _, scanned = read_state(lk.prog, lk.config, scan=True)
+    a = [w.nodes for n in walked for z in n.zones for o in z.free_lists for w in o]
+    b = [w.nodes for n in scanned for z in n.zones for o in z.free_lists for w in o]
+    if a != b:
+        raise SystemExit("buddy_bench: the memmap scan and the list walk disagree")
+
+
+def drgn_kmem(lk: LiveKernel, pages: bool) -> int:
+    """drgn's crash-compatible ``kmem -f`` / ``kmem -F`` on the same program; returns the
+    lines it printed."""
+    from drgn.commands._crash._kmem import _kmem_free
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        _kmem_free(lk.prog, False, show_pages=pages)
+    return out.getvalue().count("\n")
 
 
 def drgn_dump(lk: LiveKernel) -> int:
@@ -170,8 +209,16 @@ def main() -> int:
             file=sys.stderr,
         )
         lg.pause()
+        t, n = timed(lambda: scan_dump(lg.lk), args.repeat)
+        rows.append(("memmap scan, numpy (dump --blocks)", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
+        t, n = timed(lambda: floor(lg.lk), args.repeat)
+        rows.append(("floor: read the memmap bytes once", t, 0, f"{int(n) >> 20} MiB"))  # type: ignore[call-overload]
         t, n = timed(lambda: drgn_dump(lg.lk), args.repeat)
-        rows.append(("drgn, RAM files (dump --blocks)", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
+        rows.append(("drgn, RAM files, list walk (dump)", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
+        same_as_walk(lg.lk)
+        for flag, pages in (("-f", False), ("-F", True)):
+            t, n = timed(lambda p=pages: drgn_kmem(lg.lk, p), 1)  # type: ignore[misc]
+            rows.append((f"drgn's own crash command kmem {flag}", t, int(n), "once"))  # type: ignore[call-overload]
         qmp = qmp_kernel(lg.lk, qmp_program(lg.lk, qmp2))
         t, n = timed(lambda: drgn_dump(qmp), args.repeat)
         rows.append(("drgn, QMP (dump --blocks)", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
@@ -195,7 +242,7 @@ def main() -> int:
                 rows.append(("gdb stub, one MI read per next", t, int(n), "once"))  # type: ignore[call-overload]
     base = rows[0][1]
     print(f"\nLinux {args.kver} {args.arch}, {args.mem}: free-list walk, every free block")
-    print(f"{'route':<34} {'seconds':>9} {'blocks':>8} {'x drgn':>8}  note")
+    print(f"{'route':<34} {'seconds':>9} {'blocks':>8} {'x scan':>8}  note")
     for name, t, n, note in rows:
         print(f"{name:<34} {t:>9.3f} {n:>8} {t / base:>8.1f}  {note}")
     return 0

@@ -1,7 +1,9 @@
 """What the gdb captures cost (a benchmark, not a test). Prints, side by side:
 
-1. QEMU start → last stop with the breakpoints only (no reads, no finish) vs. with every
-   capture (reads, finishes, JSON), and their ratio; plus a plain boot to the shell.
+1. ``inspect`` to the guest's shell (every stop, every capture) against a bare boot to the
+   shell, wall clock, and their ratio; QEMU start → last stop with the breakpoints only vs.
+   with every capture; then where inspect's time goes (gdb's load with and without the index
+   cache, stop 1, the captures, running between stops, after the last stop, outside the guest).
 2. One zone's memmap (its struct pages' flags and refcount): one bulk read decoded with DWARF
    offsets vs. one gdb expression per field (measured on a sample, extrapolated to the zone).
 
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from inspector.arch import get_arch
+from inspector.capture.inspection import Inspection
 from inspector.capture.run import inspect, paused_session
 from inspector.debug.layout import View
 from inspector.errors import InspectorError
@@ -30,19 +34,65 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def gdb_load(vmlinux: Path) -> tuple[float, float]:
+    """Seconds for gdb to load ``vmlinux`` and resolve a breakpoint and a struct: without and
+    with the index cache mm-inspector keeps (inspector.debug.gdb.index_cache_args)."""
+    from inspector.debug.gdb import GDB, ensure_index, index_cache_args
+
+    ensure_index(vmlinux)
+    out = []
+    for extra in ([], index_cache_args()):
+        argv = [GDB, "--nx", "--batch", *extra, "-ex", "break free_area_init_core"]
+        argv += ["-ex", "ptype struct zone", str(vmlinux)]
+        t0 = time.monotonic()
+        subprocess.run(argv, capture_output=True, check=False)
+        out.append(time.monotonic() - t0)
+    return out[0], out[1]
+
+
 def stops(req: BootRequest, repeat: int, tmp: Path) -> None:
-    shell, bare, full = [], [], []
+    """inspect (every stop, every capture, to the guest's shell) against a bare boot to the
+    shell of the same topology, wall clock from the call, side by side; then where inspect's
+    extra time goes."""
+    shell, inspect_wall, bare_wall, bare, full = [], [], [], [], []
+    last: Inspection | None = None
     for i in range(repeat):
+        t0 = time.monotonic()
         with booted(req, _mk(tmp / f"shell-{i}"), quiet=True) as guest:
             shell.append(guest.boot_seconds)
+            bare_wall.append(time.monotonic() - t0)
         bare.append(
             inspect(req, _mk(tmp / f"bare-{i}"), quiet=True, capture=False).last_stop_seconds
         )
-        full.append(inspect(req, _mk(tmp / f"full-{i}"), quiet=True).last_stop_seconds)
+        t0 = time.monotonic()
+        last = inspect(req, _mk(tmp / f"full-{i}"), quiet=True)
+        inspect_wall.append(time.monotonic() - t0)
+        full.append(last.last_stop_seconds)
+    assert last is not None
     b, f = _median(bare), _median(full)
-    print(f"QEMU start to the shell, no gdb:            {_median(shell):6.2f} s")
-    print(f"QEMU start to the last stop, breakpoints:   {b:6.2f} s   (median of {repeat})")
-    print(f"QEMU start to the last stop, all captures:  {f:6.2f} s   ratio {f / b:.2f}")
+    iw, bw = _median(inspect_wall), _median(bare_wall)
+    print(f"bare boot to the shell (call to shell):        {bw:6.2f} s   (median of {repeat})")
+    print(f"inspect to the shell (all stops, captures):    {iw:6.2f} s   ratio {iw / bw:.2f}")
+    print(f"QEMU start to the last stop, breakpoints only: {b:6.2f} s")
+    print(f"QEMU start to the last stop, all captures:     {f:6.2f} s   ratio {f / b:.2f}")
+    # where inspect's time goes (the last run), and gdb's load with and without the index
+    cold, warm = gdb_load(last.build.vmlinux)
+    recs = last.records
+    capture = sum(r.capture_seconds for r in recs)
+    rts = sum(r.round_trips for r in recs)
+    first = recs[0].at_seconds - recs[0].capture_seconds if recs else 0.0
+    print("where inspect's time goes (last run):")
+    print(f"  gdb loads vmlinux + resolves a symbol:  {warm:6.2f} s indexed ({cold:.2f} s without)")
+    print(f"  QEMU start to stop 1 (TCG, gdb on):     {first:6.2f} s")
+    print(
+        f"  captures at {len(recs)} stops:                {capture:6.2f} s, {rts} gdb round trips"
+    )
+    between = last.last_stop_seconds - first - capture
+    print(f"  running between stops (finish, TCG):    {between:6.2f} s")
+    after = last.shell_seconds - last.last_stop_seconds
+    print(f"  last stop to the shell:                 {after:6.2f} s")
+    outside = iw - last.shell_seconds
+    print(f"  outside the guest (start-up, /proc, JSON, exit): {outside:6.2f} s")
 
 
 def memmap(req: BootRequest, sample: int, tmp: Path) -> None:

@@ -109,12 +109,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from inspector.validate import report, validate
+    import shlex
+
+    from inspector.validate import report, run_xdist, validate
 
     arches = ["x86_64", "arm64"] if args.arch == "all" else [get_arch(args.arch).name]
-    results, runs, wall = validate(
-        get_version(args.kver).name, arches, jobs=args.jobs, only=_opt(args.only)
-    )
+    version = get_version(args.kver).name
+    if args.engine == "xdist":
+        results, runs, wall = run_xdist(
+            version,
+            arches,
+            jobs=args.jobs,
+            only=_opt(args.only),
+            xdist_args=shlex.split(args.xdist_args or ""),
+        )
+    else:
+        results, runs, wall = validate(version, arches, jobs=args.jobs, only=_opt(args.only))
     text = report(results, wall)
     (runs / "report.txt").write_text(text + "\n")
     print(text)
@@ -211,6 +221,18 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--arch", default="all", help="x86_64, arm64 or all")
     v.add_argument("--jobs", type=int, default=None, help="cases at once (default: CPUs)")
     v.add_argument("--only", help="run only topologies whose name contains this")
+    v.add_argument(
+        "--engine",
+        choices=("xdist", "pool"),
+        default="xdist",
+        help="xdist: the matrix as pytest tests on pytest-xdist, JUnit XML (default); pool: "
+        "mm-inspector's own worker pool",
+    )
+    v.add_argument(
+        "--xdist-args",
+        help="more pytest-xdist options, e.g. '--tx 2*popen --tx ssh=HOST//python=PY' "
+        "to spread the cells over hosts",
+    )
     v.set_defaults(func=cmd_validate)
 
     d = sub.add_parser(

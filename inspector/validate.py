@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -191,6 +194,63 @@ def validate(
             print(f"  {r.arch:7} {r.case:18} {r.seconds:6.1f} s  {status}", file=sys.stderr)
     wall = time.monotonic() - start
     results.sort(key=lambda r: (r.arch, [c.name for c in MATRIX].index(r.case)))
+    _write_report(runs, version, wall, results)
+    return results, runs, wall
+
+
+def run_xdist(
+    version: str,
+    arches: list[str],
+    *,
+    jobs: int | None = None,
+    only: str | None = None,
+    stop_timeout: float = 120.0,
+    xdist_args: Sequence[str] = (),
+) -> tuple[list[Result], Path, float]:
+    """The matrix as pytest tests (inspector/validate_matrix.py) on pytest-xdist: ``-n auto``
+    (one worker per core) unless ``jobs``; ``xdist_args`` go to pytest as they are (``--tx``
+    gateways spread the cells over other hosts). JUnit XML in RUNS/junit.xml, the same
+    report.json and table as the pool engine."""
+    model_for(version)  # a one-line error when the version has no model
+    runs = new_run_dir(f"validate-{version}")
+    env = {
+        **os.environ,
+        "MMI_VALIDATE_KVER": version,
+        "MMI_VALIDATE_ARCHES": ",".join(arches),
+        "MMI_VALIDATE_ONLY": only or "",
+        "MMI_VALIDATE_RUNS": str(runs.resolve()),
+        "MMI_VALIDATE_STOP_TIMEOUT": str(stop_timeout),
+    }
+    cmd = [
+        sys.executable, "-m", "pytest", str(Path(__file__).with_name("validate_matrix.py")),
+        "-n", str(jobs or "auto"), "-q", "-p", "no:cacheprovider", "--rootdir", str(runs),
+        f"--junitxml={runs / 'junit.xml'}", "-o", "junit_family=xunit2", *xdist_args,
+    ]  # fmt: skip
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=sys.stderr)
+    try:
+        proc.wait()
+    finally:  # interrupted: the pytest session, its workers and their guests go with it
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    wall = time.monotonic() - start
+    results = [
+        Result(**json.loads(p.read_text())) for p in sorted((runs / "results").glob("*.json"))
+    ]
+    if proc.returncode not in (0, 1) and not results:
+        raise InspectorError(f"pytest could not run the matrix (exit {proc.returncode}): see above")
+    names = [c.name for c in MATRIX]
+    results.sort(key=lambda r: (r.arch, names.index(r.case)))
+    _write_report(runs, version, wall, results)
+    return results, runs, wall
+
+
+def _write_report(runs: Path, version: str, wall: float, results: list[Result]) -> None:
     (runs / "report.json").write_text(
         json.dumps(
             {
@@ -202,7 +262,6 @@ def validate(
         )
         + "\n"
     )
-    return results, runs, wall
 
 
 def report(results: list[Result], wall: float) -> str:

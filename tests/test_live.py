@@ -156,6 +156,13 @@ def test_dump_agrees_with_proc_and_invariants_hold(target: Target, tmp_path: Pat
         assert fragmented.blocks is not None
         print(f"{target}: {len(fragmented.blocks)} free blocks after fragmenting", file=sys.stderr)
         assert len(fragmented.blocks) == sum(sum(c) for c in fragmented.buddyinfo().values())
+        with _paused(lg):  # the memmap scan finds the lists the walk finds, entry by entry
+            _, walked = read_state(lg.lk.prog, lg.lk.config)
+            _, scanned = read_state(lg.lk.prog, lg.lk.config, scan=True)
+        entries = [[w.nodes for o in z.free_lists for w in o] for n in walked for z in n.zones]
+        assert entries == [
+            [w.nodes for o in z.free_lists for w in o] for n in scanned for z in n.zones
+        ]
         assert lg.lk.vmcoreinfo.source == (
             "derived from vmlinux and guest memory"
             if (target.version.name, target.arch.name) == ("4.7", "arm64")
@@ -490,14 +497,18 @@ def test_each_check_fails_on_corrupted_copy(target: Target, tmp_path: Path) -> N
             corruptor = Corruptor(clean, ram)
             for name in CHECKS:
                 expected_pfn = _corrupt(corruptor, name)
+                found = {}
                 with open_live(ram.pieces, vmlinux) as bad:
-                    k, nodes = read_state(bad.prog, bad.config)
-                    found = check_state(bad, k, nodes)
+                    for how in ("walk", "scan"):  # the list walk and the memmap scan alike
+                        k, nodes = read_state(bad.prog, bad.config, scan=how == "scan")
+                        found[how] = check_state(bad, k, nodes)
                 ram.restore()
-                hits = [v for v in found if v.check == name]
-                assert hits, f"{name}: not detected; found {[str(v) for v in found]}"
-                if expected_pfn is not None:
-                    assert expected_pfn in {v.pfn for v in hits}, (name, [str(v) for v in hits])
+                for how, vs in found.items():
+                    hits = [v for v in vs if v.check == name]
+                    assert hits, f"{name} ({how}): not detected; found {[str(v) for v in vs]}"
+                    if expected_pfn is not None:
+                        pfns = {v.pfn for v in hits}
+                        assert expected_pfn in pfns, (name, how, [str(v) for v in hits])
             with open_live(ram.pieces, vmlinux) as again:
                 assert check(again) == []  # restored
     finally:

@@ -250,7 +250,13 @@ def test_write_pictures_on_a_real_run(tmp_path: Path) -> None:
     for p in run_dir.glob("[0-9]*.json"):
         shutil.copy(p, tmp_path / p.name)
     paths = write_pictures(tmp_path)
-    assert [p.name for p in paths] == ["memmap.svg", "freelists.svg"]
+    assert [p.name for p in paths] == [
+        "memmap.svg",
+        "zonelists.svg",
+        "watermarks.svg",
+        "freelists.svg",
+    ]
     for p in paths:
         root = _parse(p.read_text())
-        assert _by_class(root, "rect", "zone" if p.name == "memmap.svg" else "segment")
+        kind = {"memmap.svg": "zone", "zonelists.svg": "zl-box", "watermarks.svg": "wm-bar"}
+        assert _by_class(root, "rect", kind.get(p.name, "segment"))

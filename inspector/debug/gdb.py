@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import select
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from pygdbmi.gdbcontroller import GdbController
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
+from inspector.kernel.elf import build_id
+from inspector.paths import cache_dir
 from inspector.resource import Resource, dies_with_parent
 
 GDB = "gdb-multiarch"
@@ -28,6 +31,33 @@ GDB = "gdb-multiarch"
 READ_CHUNK = 1 << 20
 # reads at least this large go through `dump binary memory` and a file
 DUMP_MIN = 64 << 10
+
+
+def index_cache_args() -> list[str]:
+    """gdb's index cache, in mm-inspector's cache: a vmlinux's symbol index is built once per
+    build-id and reused, so gdb loads a 60-90 MB vmlinux in a fifth of the time."""
+    where = cache_dir() / "gdb-index"
+    return ["-iex", f"set index-cache directory {where}", "-iex", "set index-cache enabled on"]
+
+
+def ensure_index(vmlinux: Path) -> float:
+    """Build the index of ``vmlinux`` into the cache when it is not there (a batch gdb that exits
+    normally: a killed gdb never writes it). Returns the seconds spent (0 when cached)."""
+    bid = build_id(vmlinux)
+    where = cache_dir() / "gdb-index"
+    if bid is None or (where / f"{bid}.gdb-index").exists() or shutil.which(GDB) is None:
+        return 0.0
+    where.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    subprocess.run(
+        dies_with_parent([GDB, "--nx", "--batch", *index_cache_args(), str(vmlinux)]),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+    return time.monotonic() - start
 
 
 class GdbError(InspectorError):
@@ -87,7 +117,9 @@ class GdbSession(Resource):
         exe = shutil.which(GDB)
         if exe is None:
             raise InspectorError(f"{GDB} not found on PATH: run `make deps`")
-        argv = [exe, "--nx", "--quiet", "--interpreter=mi3", str(self.vmlinux)]
+        ensure_index(self.vmlinux)  # once per build: later sessions load in a fifth
+        argv = [exe, "--nx", "--quiet", *index_cache_args(), "--interpreter=mi3"]
+        argv.append(str(self.vmlinux))
         self._ctl = GdbController(
             dies_with_parent(argv), time_to_check_for_additional_output_sec=0.0001
         )

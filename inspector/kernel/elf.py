@@ -73,3 +73,18 @@ def dwarf_versions(path: Path) -> dict[int, int]:
         counts[version] = counts.get(version, 0) + 1
         pos += header + length
     return counts
+
+
+def build_id(path: Path) -> str | None:
+    """The GNU build-id note (hex), from .notes (the kernel's) or .note.gnu.build-id."""
+    for name in (".notes", ".note.gnu.build-id"):
+        data = section(path, name)
+        off = 0
+        while data is not None and off + 12 <= len(data):
+            namesz, descsz, ntype = struct.unpack_from("<III", data, off)
+            nm = data[off + 12 : off + 12 + namesz]
+            desc_off = off + 12 + ((namesz + 3) & ~3)
+            if ntype == 3 and nm.rstrip(b"\0") == b"GNU":  # NT_GNU_BUILD_ID
+                return data[desc_off : desc_off + descsz].hex()
+            off = desc_off + ((descsz + 3) & ~3)
+    return None

@@ -33,7 +33,8 @@ def _prepare(lg: LiveGuest, run: str | None, timeout: float) -> None:
 def _one(lg: LiveGuest, args: argparse.Namespace) -> int:
     lg.pause()
     try:
-        state = read_state(lg.lk.prog, lg.lk.config)  # one read for the dump and the checks
+        # one read for the dump and the checks; --scan: the lists from a memmap scan
+        state = read_state(lg.lk.prog, lg.lk.config, scan=args.scan)
         d = dump(lg.lk, blocks=args.blocks, state=state)
         violations = check_state(lg.lk, *state) if args.check else []
     except (drgn.FaultError, LookupError, ValueError) as e:
@@ -146,6 +147,11 @@ def add_parsers(subparsers: Any) -> None:
     b = subparsers.add_parser("buddy", help="live buddy allocator state through drgn")
     _common(b)
     b.add_argument("--blocks", action="store_true", help="list every free block")
+    b.add_argument(
+        "--scan",
+        action="store_true",
+        help="find the free lists by scanning the memmap (numpy) instead of walking them",
+    )
     b.add_argument("--check", action="store_true", help="check the invariants (exit 1 if not)")
     b.add_argument("--json", metavar="PATH", help="write JSON to PATH ('-' for stdout)")
     b.add_argument("--watch", type=float, metavar="N", help="dump again every N seconds")

@@ -39,6 +39,10 @@ class PageCache:
         self.section_bytes = sizeof_page << pfn_section_shift
         self._chunks: dict[int, bytes | None] = {}
 
+    def chunk(self, nr: int) -> bytes | None:
+        """Section ``nr``'s whole memmap (None: no memmap, or unreadable)."""
+        return self._chunk(nr)
+
     def _chunk(self, nr: int) -> bytes | None:
         if nr not in self._chunks:
             s = self.sections.get(nr)

@@ -14,6 +14,7 @@ Version differences are handled where they occur (does this member exist?):
 from __future__ import annotations
 
 import contextlib
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,6 +215,7 @@ def read_zone(
     k: KernelConsts,
     cpus: list[int],
     cache: PageCache,
+    scanned: dict[int, ListWalk] | None = None,
 ) -> ZoneState:
     address = zone.address_
     assert address is not None
@@ -226,9 +228,11 @@ def read_zone(
         nr_free.append(area.nr_free.value_())
         base = area.free_list.address_
         assert base is not None
-        walks.append(
-            [walk_list(cache.read_u64, base + 16 * mt, limit) for mt in range(len(k.migratetypes))]
-        )
+        heads = [base + 16 * mt for mt in range(len(k.migratetypes))]
+        if scanned is not None:  # the memmap scan found them (inspector.live.scan)
+            walks.append([scanned[h] for h in heads])
+        else:
+            walks.append([walk_list(cache.read_u64, h, limit) for h in heads])
     return ZoneState(
         node=node,
         idx=idx,
@@ -253,18 +257,49 @@ def page_cache(prog: drgn.Program, k: KernelConsts) -> PageCache:
     return PageCache(prog, k.vmemmap, k.sizeof_page, sections(prog), shift)
 
 
+def free_list_heads(
+    prog: drgn.Program, k: KernelConsts, zones: list[drgn.Object]
+) -> list[tuple[int, int, int]]:
+    """(address, next, prev) of every free list of ``zones``: one read per zone."""
+    fa = prog.type("struct free_area")
+    size, off = drgn.sizeof(fa), drgn.offsetof(fa, "free_list")
+    out = []
+    for zone in zones:
+        base = zone.free_area.address_
+        assert base is not None
+        raw = prog.read(base, size * k.max_order)
+        for o in range(k.max_order):
+            for mt in range(len(k.migratetypes)):
+                at = o * size + off + 16 * mt
+                nxt, prv = struct.unpack_from("<QQ", raw, at)
+                out.append((base + at, nxt, prv))
+    return out
+
+
 def read_state(
-    prog: drgn.Program, config: Path | None = None, cache: PageCache | None = None
+    prog: drgn.Program,
+    config: Path | None = None,
+    cache: PageCache | None = None,
+    *,
+    scan: bool = False,
 ) -> tuple[KernelConsts, list[NodeState]]:
-    """Every online node and its populated zones (as /proc/buddyinfo lists them)."""
+    """Every online node and its populated zones (as /proc/buddyinfo lists them). ``scan``:
+    the free lists come from a scan of the memmap (inspector.live.scan), not a list walk."""
     k = kernel_consts(prog, config)
     cache = cache or page_cache(prog, k)
     cpus = list(for_each_online_cpu(prog))
     nodes: list[NodeState] = []
-    for pgdat in for_each_online_pgdat(prog):
+    pgdats = list(for_each_online_pgdat(prog))
+    scanned = None
+    if scan:
+        from inspector.live.scan import scan_lists
+
+        present = [z for p in pgdats for z in p.node_zones if z.present_pages.value_()]
+        scanned = scan_lists(k, cache, free_list_heads(prog, k, present)).lists
+    for pgdat in pgdats:
         nid = pgdat.node_id.value_()
         zones = [
-            read_zone(prog, nid, idx, zone, k, cpus, cache)
+            read_zone(prog, nid, idx, zone, k, cpus, cache, scanned)
             for idx, zone in enumerate(pgdat.node_zones)
             if zone.present_pages.value_()
         ]

@@ -31,7 +31,7 @@ def zonelists_svg(snap: Snapshot) -> str:
             body.append(
                 "<g class='zl-zone'>"
                 + _title(f"{i + 1}. node {nid} {zone} ({label})")
-                + _rect(x, y, BOX_W, BOX_H, colour, extra=" stroke='#444' rx='5'")
+                + _rect(x, y, BOX_W, BOX_H, colour, cls="zl-box", extra=" stroke='#444' rx='5'")
                 + _text(
                     x + BOX_W / 2, y + BOX_H / 2 + 4, f"N{nid} {zone}", size=12, anchor="middle"
                 )

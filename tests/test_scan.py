@@ -1,0 +1,58 @@
+"""The memmap scan's list ranking (inspector.live.scan.link) on made-up lists: membership and
+order from the heads, a cycle that misses its head, a dangling pointer and a bad back link.
+(On real guests the scan is held against the list walk in tests/test_live.py.)"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inspector.live.scan import link
+
+
+def lists(
+    chains: dict[int, list[int]], extra: dict[int, tuple[int, int]] | None = None
+) -> tuple[np.ndarray, ...]:
+    """Heads at 0x10, 0x20, …; each head's entries in order; ``extra``: entries with given
+    (next, prev) that no head reaches as stated."""
+    heads, hn, hp, addr, nxt, prv = [], [], [], [], [], []
+    for h, entries in chains.items():
+        ring = [h, *entries]
+        heads.append(h)
+        hn.append(ring[1 % len(ring)])
+        hp.append(ring[-1])
+        for i, e in enumerate(entries, start=1):
+            addr.append(e)
+            nxt.append(ring[(i + 1) % len(ring)])
+            prv.append(ring[i - 1])
+    for e, (n, p) in (extra or {}).items():
+        addr.append(e)
+        nxt.append(n)
+        prv.append(p)
+
+    def a(x: list[int]) -> np.ndarray:
+        return np.array(x, dtype=np.uint64)
+
+    return a(heads), a(hn), a(hp), a(addr), a(nxt), a(prv)
+
+
+def test_entries_land_on_their_list_in_order() -> None:
+    chains = {0x10: [0x1000, 0x3000, 0x2000], 0x20: [], 0x30: [0x5000]}
+    root, dist, back = link(*lists(chains))
+    assert root.tolist() == [0, 0, 0, 2]
+    assert dist.tolist() == [1, 2, 3, 1]
+    assert back.all()
+
+
+def test_a_cycle_that_misses_the_head_and_a_dangling_entry_are_on_no_list() -> None:
+    chains = {0x10: [0x1000]}
+    extra = {0x7000: (0x8000, 0x8000), 0x8000: (0x7000, 0x7000), 0x9000: (0xDEAD, 0x10)}
+    root, _, _ = link(*lists(chains, extra))
+    assert root.tolist() == [0, -1, -1, -1]
+
+
+def test_a_prev_that_does_not_point_back_is_seen() -> None:
+    heads, hn, hp, addr, nxt, prv = lists({0x10: [0x1000, 0x2000, 0x3000]})
+    prv[2] = np.uint64(0x1000)  # 0x3000's prev should be 0x2000
+    root, _, back = link(heads, hn, hp, addr, nxt, prv)
+    assert root.tolist() == [0, 0, 0]
+    assert back.tolist() == [True, False, True]  # 0x2000's next (0x3000) does not point back
