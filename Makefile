@@ -13,11 +13,11 @@ KVER ?= 4.7
 override RUN := $(value RUN)
 override APPEND := $(value APPEND)
 export RUN APPEND
-VM_ARGS = --kver "$(KVER)" --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
+VM_ARGS = --kver "$(KVER)" $(if $(KERNEL_TREE),--kernel-tree "$(KERNEL_TREE)") --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: deps boot-x86_64 boot-arm64 inspect validate diff-versions report compare buddy build kernels test lint sources chaos
+.PHONY: deps boot-x86_64 boot-arm64 inspect gdb drgn validate diff-versions report compare buddy build kernels test lint sources chaos
 
 deps:
 	@bash scripts/deps.sh
@@ -43,6 +43,14 @@ diff-versions: deps
 
 # The run walked in the kernel's call order, model beside capture (inspect writes it too):
 #   make report RUN_DIR=runs/…   → RUN_DIR/report.html
+# gdb at a stop, with the mmi commands:  make gdb ARCH=arm64 KVER=4.7 STOP=free_area_init_core
+gdb: deps
+	@$(MMI) gdb --arch "$(or $(ARCH),x86_64)" $(VM_ARGS) $(if $(STOP),--stop "$(STOP)")
+
+# drgn's shell on the live guest:  make drgn ARCH=x86_64 KVER=6.12
+drgn: deps
+	@$(MMI) drgn --arch "$(or $(ARCH),x86_64)" $(VM_ARGS)
+
 report: deps
 	@$(MMI) report "$(RUN_DIR)"
 
@@ -57,7 +65,8 @@ buddy: deps
 	    $(if $(BLOCKS),--blocks) $(if $(WATCH),--watch $(WATCH)) $(if $(RUN),--run "$$RUN")
 
 build: deps
-	@$(MMI) build --arch "$(or $(ARCH),all)" --kver "$(KVER)"
+	@$(MMI) build --arch "$(or $(ARCH),all)" --kver "$(KVER)" \
+	    $(if $(KERNEL_TREE),--kernel-tree "$(KERNEL_TREE)")
 
 # Every kernel whose source is at hand (6.12 always; 4.7 once supplied) — cached.
 kernels: deps

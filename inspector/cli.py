@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import os
 import shlex
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from inspector.arch import get_arch
-from inspector.cli_args import _opt, add_vm_args, boot_request
+from inspector.cli_args import _opt, add_vm_args, boot_request, target_version
 from inspector.errors import InspectorError, Terminated
 from inspector.kernel import source
 from inspector.kernel.build import build
@@ -25,6 +26,12 @@ from inspector.vm.qemu import qemu_argv
 
 def cmd_build(args: argparse.Namespace) -> int:
     arches = ["x86_64", "arm64"] if args.arch == "all" else [args.arch]
+    if _opt(args.kernel_tree) or os.environ.get("KERNEL_TREE"):
+        version = target_version(args)
+        for a in arches:
+            b = build(version, get_arch(a))
+            print(f"{version.tree} {a}: {b.vmlinux} ({b.info()['build_seconds']} s to build)")
+        return 0
     kvers = list(VERSIONS) if args.kver == "all" else [args.kver]
     for kver in kvers:
         version = get_version(kver)
@@ -76,6 +83,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"walkthrough: {write_report(out.run_dir)}", file=sys.stderr)
     print(f"snapshots and guest files in {out.run_dir}", file=sys.stderr)
     return 0
+
+
+def cmd_gdb(args: argparse.Namespace) -> int:
+    from inspector.debug.interactive import gdb_at_stop
+
+    req = dataclasses.replace(boot_request(args), paused=True)
+    return gdb_at_stop(req, args.stop, new_run_dir(f"gdb-{req.label()}"), args.ex or [])
+
+
+def cmd_drgn(args: argparse.Namespace) -> int:
+    from inspector.debug.interactive import drgn_shell
+
+    return drgn_shell(boot_request(args), args.ex)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -177,6 +197,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build (or reuse) a kernel")
     b.add_argument("--arch", required=True, help="x86_64, arm64 or all")
     b.add_argument("--kver", default="4.7", help="4.7, 6.12 or all (all skips missing sources)")
+    b.add_argument("--kernel-tree", help="build your own kernel tree instead (as --kver's model)")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("boot", help="boot a guest: a shell, or --run a command and power off")
@@ -193,6 +214,26 @@ def parser() -> argparse.ArgumentParser:
         "--stop-timeout", type=float, default=120.0, help="seconds to wait for each stop"
     )
     i.set_defaults(func=cmd_inspect)
+
+    g = sub.add_parser(
+        "gdb",
+        help="boot paused and hand the terminal to gdb at a stop, with the mmi commands",
+    )
+    add_vm_args(g)
+    g.add_argument(
+        "--stop",
+        default="free_area_init_core",
+        help="a function of the stop plan or any function of the vmlinux",
+    )
+    g.add_argument("--ex", action="append", help="a gdb command to run at the stop (repeatable)")
+    g.set_defaults(func=cmd_gdb)
+
+    dr = sub.add_parser(
+        "drgn", help="boot and open drgn's interactive shell on the guest, set up as buddy is"
+    )
+    add_vm_args(dr)
+    dr.add_argument("--ex", help="evaluate this Python in the drgn session and exit")
+    dr.set_defaults(func=cmd_drgn)
 
     r = sub.add_parser(
         "report", help="report.html: the run walked in the kernel's call order, model beside it"

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+from pathlib import Path
 
 from inspector.arch import get_arch
 from inspector.errors import InspectorError
-from inspector.kernel.versions import get_version
+from inspector.kernel.source import makefile_release
+from inspector.kernel.versions import KernelVersion, for_tree, get_version
 from inspector.vm.guest import DEFAULT_BOOT_TIMEOUT, BootRequest
 from inspector.vm.topology import parse_topology
 
@@ -21,6 +24,22 @@ def _opt(value: str | None) -> str | None:
 def add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", required=True, help="x86_64 or arm64")
     p.add_argument("--kver", default="4.7", help="4.7 (default) or 6.12")
+    p.add_argument(
+        "--kernel-tree",
+        help="your own kernel tree (instead of --kver): built with the project's fragments, "
+        "modelled as the nearest version (4.x as 4.7, 5.x+ as 6.12)",
+    )
+
+
+def target_version(args: argparse.Namespace) -> KernelVersion:
+    """--kernel-tree (or $KERNEL_TREE) if given, else --kver."""
+    tree = _opt(getattr(args, "kernel_tree", None)) or os.environ.get("KERNEL_TREE") or None
+    if tree:
+        path = Path(tree).expanduser()
+        if not (path / "Makefile").is_file():
+            raise InspectorError(f"--kernel-tree {tree}: no Makefile there: name a Linux tree")
+        return for_tree(str(path.resolve()), makefile_release(path))
+    return get_version(_opt(args.kver) or "4.7")
 
 
 def add_vm_args(p: argparse.ArgumentParser) -> None:
@@ -37,7 +56,7 @@ def add_vm_args(p: argparse.ArgumentParser) -> None:
 
 def boot_request(args: argparse.Namespace, **kw: object) -> BootRequest:
     arch = get_arch(args.arch)
-    version = get_version(_opt(args.kver) or "4.7")
+    version = target_version(args)
     topo = parse_topology(_opt(args.mem), _opt(args.smp), _opt(args.numa), _opt(args.numa_dist))
     try:
         append = tuple(shlex.split(_opt(args.append) or ""))

@@ -86,6 +86,17 @@ PLAN_6_12 = _plan("6.12", "N_POSSIBLE")
 PLANS = {p.version: p for p in (PLAN_4_7, PLAN_6_12)}
 
 
+def check_plan(plan: Plan, has_function: Callable[[str], bool], vmlinux: object) -> None:
+    """Every stop of ``plan`` must be a function of the vmlinux (a user's tree that renamed or
+    removed one gets a one-line error naming it)."""
+    for s in plan.stops:
+        if not s.inlined and not has_function(s.function):  # inlined: gdb's linespec says
+            raise InspectorError(
+                f"{vmlinux} has no function {s.function}: the stop plan of Linux {plan.version} "
+                f"needs it (a tree is taken as 4.7 or 6.12 where their functions match)"
+            )
+
+
 def plan_for(version: str) -> Plan:
     if version not in PLANS:
         raise InspectorError(f"no stop plan for Linux {version}: choose one of {', '.join(PLANS)}")

@@ -227,6 +227,10 @@ class Layout:
                 raise InspectorError(f"{self.vmlinux} has no symbol {name!r}") from None
         return addr
 
+    def has_function(self, name: str) -> bool:
+        """A function of the vmlinux, out of line or only inlined."""
+        return self.function_address(name) is not None or self.has_symbol(name)
+
     def function_address(self, name: str) -> int | None:
         """Entry address of an out-of-line function (None: no such symbol, e.g. inlined)."""
         try:

@@ -25,7 +25,7 @@ from inspector.arch import Arch
 from inspector.errors import InspectorError
 from inspector.kernel import config as kconfig
 from inspector.kernel.elf import dwarf_versions
-from inspector.kernel.source import SourceTree, resolve
+from inspector.kernel.source import SourceTree, resolve, tree_fingerprint
 from inspector.kernel.versions import KernelVersion
 from inspector.paths import cache_dir, write_atomic
 
@@ -156,9 +156,10 @@ def build(version: KernelVersion, arch: Arch, *, quiet: bool = False) -> Build:
     root = cache_dir() / "build"
     probe = make_args(version, arch, source.path, root)
     key = build_key(source, arch, frags, probe)
-    out = root / f"{version.name}-{arch.name}-{key}"
+    out = root / f"{version.label}-{arch.name}-{key}"
     result = Build(version, arch, out, source.release)
-    if _done(result):
+    tree = tree_fingerprint(source.path) if version.tree else None
+    if _done(result, tree):
         return result
     out.mkdir(parents=True, exist_ok=True)
     # One make per build directory: parallel runs (validate's workers, two terminals) wait here.
@@ -166,9 +167,9 @@ def build(version: KernelVersion, arch: Arch, *, quiet: bool = False) -> Build:
         if not quiet and _locked_elsewhere(lock):
             print(f"waiting for another build of {out.name} to finish", file=sys.stderr)
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _done(result):
+        if _done(result, tree):
             return result
-        return _build_locked(version, arch, source, frags, result, quiet)
+        return _build_locked(version, arch, source, frags, result, quiet, tree)
 
 
 def _file_record(path: Path) -> dict[str, object]:
@@ -193,13 +194,16 @@ def _intact(path: Path, rec: dict[str, object]) -> bool:
     )
 
 
-def _done(result: Build) -> bool:
+def _done(result: Build, tree: str | None = None) -> bool:
     """A finished build whose vmlinux and image are the ones it wrote. A truncated or changed
-    file drops the stamp and both files, so the next build makes them again."""
+    file drops the stamp and both files, so the next build makes them again. A user's tree
+    (``tree``: its fingerprint now) that changed since is built again, incrementally."""
     stamp_path = result.dir / STAMP
     try:
         stamp = json.loads(stamp_path.read_text())
     except (OSError, ValueError):
+        return False
+    if tree is not None and stamp.get("tree") != tree:
         return False
     files = stamp.get("files")
     if files is None:  # a stamp from before files were recorded: record them now
@@ -231,6 +235,7 @@ def _build_locked(
     frags: list[Path],
     result: Build,
     quiet: bool,
+    tree: str | None = None,
 ) -> Build:
     out = result.dir
     log = out / "build.log"
@@ -277,6 +282,7 @@ def _build_locked(
         "build_seconds": round(seconds, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "files": {p.name: _file_record(p) for p in (result.vmlinux, result.image)},
+        "tree": tree,
     }
     write_atomic(out / STAMP, json.dumps(stamp, indent=2) + "\n")
     say(f"built Linux {source.release} {arch.name} in {seconds:.0f} s")

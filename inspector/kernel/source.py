@@ -8,6 +8,7 @@ so an interrupted unpack never looks like a source tree.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -202,8 +203,33 @@ def available(version: KernelVersion) -> str | None:
     )
 
 
+def tree_fingerprint(tree: Path) -> str:
+    """What identifies the state of a user's tree: every file's path, size and mtime outside
+    .git (a change anywhere rebuilds, incrementally, in the same build directory)."""
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(tree):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        for name in sorted(files):
+            p = os.path.join(root, name)
+            with contextlib.suppress(OSError):
+                st = os.lstat(p)
+                h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def user_tree(version: KernelVersion) -> SourceTree:
+    """A user's kernel tree (``KERNEL_TREE=``), used where it lies (never copied)."""
+    assert version.tree is not None
+    path = Path(version.tree).expanduser().resolve()
+    if not (path / "Makefile").is_file() or not (path / "mm" / "page_alloc.c").is_file():
+        raise InspectorError(f"KERNEL_TREE={version.tree} is not a Linux source tree: name one")
+    return SourceTree(version, path, makefile_release(path), f"tree:{path}")
+
+
 def resolve(version: KernelVersion, *, download: bool = True) -> SourceTree:
     """The source tree for ``version``, unpacking or downloading it into the cache if needed."""
+    if version.tree:
+        return user_tree(version)
     env_name = f"KERNEL_SRC_{version.name.replace('.', '_')}"
     given = os.environ.get(env_name)
     remembered = _remembered(version)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
@@ -21,8 +21,13 @@ class Quirk:
 
 @dataclass(frozen=True)
 class KernelVersion:
-    name: str  # "4.7" or "6.12"
+    name: str  # "4.7" or "6.12"; for a user's tree, the version whose model and plan it takes
     quirks: tuple[Quirk, ...] = field(default_factory=tuple)
+    tree: str | None = None  # a user's kernel tree (KERNEL_TREE=), built in place of the pinned
+
+    @property
+    def label(self) -> str:
+        return f"tree-{self.name}" if self.tree else self.name
 
     def quirks_for(self, arch: Arch) -> list[Quirk]:
         return [q for q in self.quirks if arch.name in q.arches]
@@ -56,6 +61,17 @@ V4_7 = KernelVersion(
 V6_12 = KernelVersion(name="6.12")
 
 VERSIONS: dict[str, KernelVersion] = {v.name: v for v in (V4_7, V6_12)}
+
+
+def for_tree(tree: str, release: str) -> KernelVersion:
+    """A user's kernel tree, modelled as the nearest version with a model: 4.x as 4.7 (its
+    toolchain quirks too), 5.x and later as 6.12."""
+    major = int(release.split(".")[0]) if release[:1].isdigit() else 0
+    if major < 4:
+        raise InspectorError(
+            f"{tree} is Linux {release}: mm-inspector models 4.x (as 4.7) and 5.x+ (as 6.12)"
+        )
+    return replace(V4_7 if major == 4 else V6_12, tree=tree)
 
 
 def get_version(name: str) -> KernelVersion:

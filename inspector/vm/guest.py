@@ -39,7 +39,7 @@ class BootRequest:
     extra: tuple[str, ...] = field(default_factory=tuple)
 
     def label(self) -> str:
-        return f"{self.version.name}-{self.arch.name}"
+        return f"{self.version.label}-{self.arch.name}"
 
 
 def min_mem(kernel: Build, initrd: Path) -> int:
