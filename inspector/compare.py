@@ -124,9 +124,14 @@ class Difference:
     captured: Any
     function: str
     stop: str = ""
+    # the kernel functions the model's chain for the value passes through (provenance)
+    via: str = ""
 
     def text(self) -> str:
-        return f"{self.path}: model {self.model!r}, captured {self.captured!r}  [{self.function}]"
+        via = f"; via {self.via}" if self.via else ""
+        return (
+            f"{self.path}: model {self.model!r}, captured {self.captured!r}  [{self.function}{via}]"
+        )
 
 
 def generic_path(path: str) -> str:
@@ -595,6 +600,9 @@ def compare(run_dir: Path) -> Comparison:
         name: sum(per_stop[stop_name(version, role)] for role in LATER_INPUTS[name][1])
         for name in inputs.later()
     }
+    for stop, ds in diffs.items():  # name the functions each value's chain passes through
+        for d in ds:
+            d.via = via(rep.provenance.get(stop, {}), d.path)
     return Comparison(
         run_dir=run_dir,
         diffs=diffs,
@@ -614,6 +622,18 @@ def compare(run_dir: Path) -> Comparison:
         leaves=leaves,
         chains=rep.provenance,
     )
+
+
+def via(chains: dict[str, Any], path: str, most: int = 4) -> str:
+    """The distinct kernel functions of ``path``'s chain, nearest first (its own excluded)."""
+    from inspector.model.provenance import walk
+
+    names: list[str] = []
+    for c in walk(chains, path):
+        name = c.function.split(" (")[0]
+        if name not in names:
+            names.append(name)
+    return " <- ".join(names[1 : most + 1])
 
 
 def compare_run(run_dir: Path) -> dict[str, list[Difference]]:

@@ -193,6 +193,7 @@ def test_reports():
             "captured": 3999,
             "function": "calculate_node_totalpages()",
             "stop": "free_all_bootmem.return",
+            "via": "",
         }
     ]
     assert generic_path("node[1].zone[DMA32].free_area[3].nr_free") == "zone.free_area.nr_free"
