@@ -166,7 +166,9 @@ def test_explain_answers_for_every_compared_path(tmp_path: Path, kver: str, arch
     assert not cmp.flat, [d.text() for d in cmp.flat][:5]
     check_chains(cmp.chains)
     paths = explainable(cmp)
-    assert paths and len(paths) == len({p for leaves in cmp.leaves.values() for p in leaves})
+    fields = {p for leaves in cmp.leaves.values() for p in leaves}
+    logs = [p for p in paths if p.startswith("log[")]
+    assert fields and len(paths) == len(fields) + len(logs) and logs
     closed = 0
     for stop, leaves in cmp.leaves.items():
         for path, (model, _) in leaves.items():
@@ -187,6 +189,13 @@ def test_explain_answers_for_every_compared_path(tmp_path: Path, kver: str, arch
         check=True,
     ).stdout.splitlines()
     assert listed == paths
+    line = subprocess.run(
+        [sys.executable, "-m", "inspector.cli", "explain", run_dir, logs[0]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "the kernel printed" in line and "the model prints it too" in line
     zone = "DMA32" if arch == "x86_64" else "DMA"
     tree = subprocess.run(
         [sys.executable, "-m", "inspector.cli", "explain", run_dir, f"node0.{zone}.managed_pages"],

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import drgn
+import numpy as np
 
 from inspector import decode
 from inspector.live.pageblocks import PageblockReader
 from inspector.live.program import LiveKernel
 from inspector.live.sections import sections
-from inspector.live.state import KernelConsts, NodeState, ZoneState, read_state
+from inspector.live.state import KernelConsts, NodeState, ZoneState, no_gc, read_state
 from inspector.schema import (
     SCHEMA_VERSION,
     FreeArea,
@@ -33,7 +34,7 @@ from inspector.schema import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     node: int
     zone: str
@@ -141,14 +142,24 @@ def _zone(z: ZoneState, k: KernelConsts, blocks: PageblockReader) -> Zone:
     )
 
 
+def _all_blocks(zones: list[ZoneState], k: KernelConsts) -> list[Block]:
+    """Every free block, the collector held off (state.no_gc)."""
+    with no_gc():
+        return [b for z in zones for b in _blocks(z, k)]
+
+
 def _blocks(z: ZoneState, k: KernelConsts) -> list[Block]:
     out: list[Block] = []
+    base = k.lru_offset + k.vmemmap
     for order, by_mt in enumerate(z.free_lists):
         for mt, walk in enumerate(by_mt):
+            if not walk.nodes:
+                continue
             name = k.migratetypes[mt]
-            for node in walk.nodes:
-                pfn = (node - k.lru_offset - k.vmemmap) // k.sizeof_page
-                out.append(Block(z.node, z.name, pfn, order, name))
+            pfns = (
+                (np.array(walk.nodes, dtype=np.uint64) - np.uint64(base)) // k.sizeof_page
+            ).tolist()
+            out += [Block(z.node, z.name, pfn, order, name) for pfn in pfns]
     return out
 
 
@@ -242,7 +253,7 @@ def dump(
             for z in zones
         ],
         pcp_lists=[pl for z in zones for pl in _pcp_lists(z, k)],
-        blocks=[b for z in zones for b in _blocks(z, k)] if blocks else None,
+        blocks=_all_blocks(zones, k) if blocks else None,
         sources=lk.sources(),
         seconds=round(time.monotonic() - start, 4),
         warnings=walk_warnings(nodes),

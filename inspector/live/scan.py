@@ -140,7 +140,7 @@ def scan_lists(k: KernelConsts, cache: PageCache, heads: list[tuple[int, int, in
     heads_last: dict[int, int] = {}
     for i, (head, first, last) in enumerate(heads):
         members = on[bounds[i] : bounds[i + 1]]
-        walk = ListWalk(head, [int(a) for a in addr[members]])
+        walk = ListWalk(head, addr[members].tolist())
         lists[head] = walk
         heads_last[head] = last
         if first == head:

@@ -14,7 +14,9 @@ Version differences are handled where they occur (does this member exist?):
 from __future__ import annotations
 
 import contextlib
+import gc
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,6 +278,20 @@ def free_list_heads(
     return out
 
 
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Hold the cyclic collector off while a dump builds its hundreds of thousands of objects
+    (lists, walks, blocks: no cycles among them); it would otherwise run dozens of times over
+    everything alive, for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_state(
     prog: drgn.Program,
     config: Path | None = None,
@@ -285,6 +301,13 @@ def read_state(
 ) -> tuple[KernelConsts, list[NodeState]]:
     """Every online node and its populated zones (as /proc/buddyinfo lists them). ``scan``:
     the free lists come from a scan of the memmap (inspector.live.scan), not a list walk."""
+    with no_gc():
+        return _read_state(prog, config, cache, scan)
+
+
+def _read_state(
+    prog: drgn.Program, config: Path | None, cache: PageCache | None, scan: bool
+) -> tuple[KernelConsts, list[NodeState]]:
     k = kernel_consts(prog, config)
     cache = cache or page_cache(prog, k)
     cpus = list(for_each_online_cpu(prog))

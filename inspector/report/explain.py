@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from inspector.compare import Comparison, compare, function_for, generic_path
+from inspector.compare import Comparison, compare, function_for, generic_path, kernel_log_lines
 from inspector.errors import InspectorError
+from inspector.model import model_for
 from inspector.model.provenance import Chain, Operand, tree_lines
 
 _SHORT = re.compile(r"^node(\d+)\.(?!node_)(\w+)\.(.+)$")
@@ -52,11 +53,35 @@ def normalise(path: str) -> str:
 
 
 def explainable(cmp: Comparison) -> list[str]:
-    """Every path compare compares, at any stop, each once, in the order compare walks them."""
+    """Every path compare compares, at any stop, each once, in the order compare walks them,
+    then the boot-log lines it judges (``log[N]``, N counting the lines the kernel printed)."""
     seen: dict[str, None] = {}
     for leaves in cmp.leaves.values():
         seen.update(dict.fromkeys(leaves))
-    return list(seen)
+    return list(seen) + [f"log[{i}]" for i in range(len(printed_lines(cmp)))]
+
+
+def printed_lines(cmp: Comparison) -> list[str]:
+    """The memory-init lines of the guest's dmesg that compare judges against the model's."""
+    dmesg = cmp.run_dir / "dmesg.txt"
+    if not dmesg.exists() or not cmp.predicted:
+        return []
+    version = next(iter(cmp.predicted.values())).kernel.version
+    return kernel_log_lines(dmesg.read_text(errors="replace"), model_for(version).log_lines)
+
+
+def explain_log(cmp: Comparison, path: str) -> str:
+    """A boot-log line: what the kernel printed, and whether the model printed it too (its
+    numbers are values above: explain those)."""
+    printed = printed_lines(cmp)
+    n = int(path[len("log[") : -1])
+    line = printed[n] if n < len(printed) else "missing"
+    said = "the model prints it too" if line in cmp.predicted_log else "the model does not print it"
+    return (
+        f"{path}: the kernel printed {line!r}\n  {said}: the model prints "
+        f"{len(cmp.predicted_log)} memory-init lines from the values it computes (printk() at "
+        "each step); explain their numbers by the fields above\n"
+    )
 
 
 def stops_of(cmp: Comparison, path: str) -> list[str]:
@@ -93,6 +118,8 @@ def explain_text(cmp: Comparison, path: str | None, stop: str | None = None) -> 
     if path is None:
         return "".join(p + "\n" for p in explainable(cmp))
     path = normalise(path)
+    if re.fullmatch(r"log\[\d+\]", path):
+        return explain_log(cmp, path)
     stops = stops_of(cmp, path)
     if not stops:
         close = [p for p in explainable(cmp) if path in p][:5]
