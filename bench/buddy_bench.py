@@ -34,6 +34,7 @@ from inspector.debug.gdb import GdbSession
 from inspector.kernel.versions import get_version
 from inspector.live.buddy import dump
 from inspector.live.crash import parse_kmem_free, run_crash
+from inspector.live.invariants import check_state
 from inspector.live.lists import walk_list
 from inspector.live.program import LiveKernel, platform
 from inspector.live.session import LiveGuest, live_guest
@@ -65,6 +66,15 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
 def scan_dump(lk: LiveKernel) -> int:
     """The dump with the free lists from a memmap scan (inspector.live.scan)."""
     d = dump(lk, blocks=True, state=read_state(lk.prog, lk.config, scan=True))
+    return len(d.blocks or [])
+
+
+def scan_dump_check(lk: LiveKernel) -> int:
+    """The scan dump and every invariant check on the same state (one read of the guest)."""
+    state = read_state(lk.prog, lk.config, scan=True)
+    d = dump(lk, blocks=True, state=state)
+    if violations := check_state(lk, *state):
+        raise SystemExit(f"buddy_bench: invariants fail on a paused guest: {violations[:3]}")
     return len(d.blocks or [])
 
 
@@ -211,6 +221,8 @@ def main() -> int:
         lg.pause()
         t, n = timed(lambda: scan_dump(lg.lk), args.repeat)
         rows.append(("memmap scan, numpy (dump --blocks)", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
+        t, n = timed(lambda: scan_dump_check(lg.lk), args.repeat)
+        rows.append(("scan dump + every invariant", t, int(n), f"median of {args.repeat}"))  # type: ignore[call-overload]
         t, n = timed(lambda: floor(lg.lk), args.repeat)
         rows.append(("floor: read the memmap bytes once", t, 0, f"{int(n) >> 20} MiB"))  # type: ignore[call-overload]
         t, n = timed(lambda: drgn_dump(lg.lk), args.repeat)

@@ -221,9 +221,11 @@ def run_xdist(
         "MMI_VALIDATE_RUNS": str(runs.resolve()),
         "MMI_VALIDATE_STOP_TIMEOUT": str(stop_timeout),
     }
+    # --tx gateways name the workers themselves (2*popen, ssh=host//python=…): no -n then
+    workers = [] if any(a.startswith("--tx") for a in xdist_args) else ["-n", str(jobs or "auto")]
     cmd = [
         sys.executable, "-m", "pytest", str(Path(__file__).with_name("validate_matrix.py")),
-        "-n", str(jobs or "auto"), "-q", "-p", "no:cacheprovider", "--rootdir", str(runs),
+        *workers, "-q", "-p", "no:cacheprovider", "--rootdir", str(runs),
         f"--junitxml={runs / 'junit.xml'}", "-o", "junit_family=xunit2", *xdist_args,
     ]  # fmt: skip
     start = time.monotonic()

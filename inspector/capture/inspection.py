@@ -33,6 +33,7 @@ class Inspection:
     records: list[StopRecord] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
     shell_seconds: float = 0.0  # QEMU start to the guest's shell
+    shell_monotonic: float = 0.0  # time.monotonic() when the shell answered
     last_stop_seconds: float = 0.0  # QEMU start to the end of the last capture
     guest_files: dict[str, Path] = field(default_factory=dict)
     guest_failures: dict[str, str] = field(default_factory=dict)  # file -> what went wrong

@@ -316,6 +316,7 @@ def inspect(
         assert console is not None
         console.wait_for_shell(req.timeout)
         out.shell_seconds = ses.elapsed()
+        out.shell_monotonic = time.monotonic()
         log = machine.paths.console_log
         for name, command in GUEST_FILES.items():
             before = log.stat().st_size if log.exists() else 0

@@ -29,11 +29,12 @@ A paused guest should pass every check; on a running one a list can change under
 
 from __future__ import annotations
 
-import bisect
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import drgn
+import numpy as np
 
 from inspector.live.lists import ListWalk, PageCache
 from inspector.live.program import LiveKernel
@@ -118,34 +119,66 @@ class _Checker:
         (private,) = struct.unpack_from("<Q", raw, k.private_offset)
         return word, private
 
-    def block(self, z: ZoneState, b: FreeBlock) -> None:
-        k, pfn, order = self.k, b.pfn, b.order
-        end = pfn + (1 << order)
-        where = f"order {order} {k.migratetypes[b.mt]} block"
-        if pfn & ((1 << order) - 1):
-            self.fail("aligned", z, pfn, f"{where} not aligned to {1 << order} pages")
-        if pfn < z.zone_start_pfn or end > z.zone_end_pfn:
-            self.fail(
-                "in_zone",
-                z,
-                pfn,
-                f"{where} outside the zone [{z.zone_start_pfn:#x}, {z.zone_end_pfn:#x})",
-            )
-        if not all(
-            self.section_ok(p) for p in range(pfn, end, 1 << self._shift)
-        ) or not self.in_ram(pfn, end):
-            self.fail("present", z, pfn, f"{where} not in present memory")
-            return
-        page = self.head_page(pfn)
-        if page is None:
-            self.fail("present", z, pfn, f"{where}: its struct page is unreadable")
-            return
-        word, private = page
-        marked = (word >> 24) == k.buddy_value if k.buddy_by_page_type else word == k.buddy_value
-        if not marked:
-            self.fail("buddy_mark", z, pfn, f"{where}: head page not marked buddy ({word:#x})")
-        if private != order:
-            self.fail("buddy_order", z, pfn, f"{where}: page_private is {private}")
+    def head_pages(self, pfn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(readable, mapcount/page_type word, private) of the struct page of each pfn: each
+        section's memmap read once (PageCache) and indexed by numpy."""
+        k = self.k
+        per = 1 << self._shift
+        ok = np.zeros(pfn.size, dtype=bool)
+        word = np.zeros(pfn.size, dtype=np.int64)
+        private = np.zeros(pfn.size, dtype=np.uint64)
+        nr = pfn >> self._shift
+        for sec in np.unique(nr).tolist():
+            chunk = self.cache.chunk(sec)
+            if chunk is None:
+                continue
+            sel = np.flatnonzero(nr == sec)
+            idx = pfn[sel] - sec * per
+            w = np.ndarray((per,), "<u4" if k.buddy_by_page_type else "<i4", chunk,
+                           k.mapcount_offset, (k.sizeof_page,))  # fmt: skip
+            pv = np.ndarray((per,), "<u8", chunk, k.private_offset, (k.sizeof_page,))
+            ok[sel] = True
+            word[sel] = w[idx]
+            private[sel] = pv[idx]
+        return ok, word, private
+
+    def blocks(self, z: ZoneState, pfn: np.ndarray, order: np.ndarray, mt: np.ndarray) -> None:
+        """aligned, in_zone, present, buddy_mark and buddy_order for every block at once; a
+        failure is reported per block, as it always was."""
+        k = self.k
+        size = np.left_shift(1, order)
+        end = pfn + size
+
+        def each(check: str, bad: np.ndarray, text: Callable[[int], str]) -> None:
+            for i in np.flatnonzero(bad).tolist():
+                self.fail(check, z, int(pfn[i]), text(i))
+
+        def where(i: int) -> str:
+            return f"order {int(order[i])} {k.migratetypes[int(mt[i])]} block"
+
+        each("aligned", (pfn & (size - 1)) != 0,
+             lambda i: f"{where(i)} not aligned to {int(size[i])} pages")  # fmt: skip
+        span = f"[{z.zone_start_pfn:#x}, {z.zone_end_pfn:#x})"
+        each("in_zone", (pfn < z.zone_start_pfn) | (end > z.zone_end_pfn),
+             lambda i: f"{where(i)} outside the zone {span}")  # fmt: skip
+        nr = pfn >> self._shift
+        sections = np.zeros(pfn.size, dtype=bool)
+        for sec in np.unique(nr).tolist():  # a section at a time: present with a memmap
+            sections[nr == sec] = self.section_ok(int(sec) << self._shift)
+        in_ram = np.zeros(pfn.size, dtype=bool)
+        for lo, hi in self.ram:
+            in_ram |= (lo <= pfn) & (end <= hi)
+        present = sections & in_ram
+        each("present", ~present, lambda i: f"{where(i)} not in present memory")
+        readable, word, private = self.head_pages(pfn)
+        each("present", present & ~readable,
+             lambda i: f"{where(i)}: its struct page is unreadable")  # fmt: skip
+        live = present & readable
+        marked = ((word >> 24) if k.buddy_by_page_type else word) == k.buddy_value
+        each("buddy_mark", live & ~marked,
+             lambda i: f"{where(i)}: head page not marked buddy ({int(word[i]):#x})")  # fmt: skip
+        each("buddy_order", live & (private != order.astype(np.uint64)),
+             lambda i: f"{where(i)}: page_private is {int(private[i])}")  # fmt: skip
 
     def mergeable_exempt(self, b: FreeBlock, buddy_mt: int) -> bool:
         k = self.k
@@ -159,13 +192,20 @@ class _Checker:
 
     def zone(self, z: ZoneState) -> None:
         k = self.k
-        blocks: list[FreeBlock] = []
+        pfns: list[int] = []
+        orders: list[int] = []
+        mts: list[int] = []
+        base = k.lru_offset + k.vmemmap
         for order, by_mt in enumerate(z.free_lists):
             listed = 0
             for mt, w in enumerate(by_mt):
                 self.walk(z, f"free_area[{order}].free_list[{k.migratetypes[mt]}]", w)
                 listed += len(w.nodes)
-                blocks += [FreeBlock(self.pfn_of(n), order, mt) for n in w.nodes]
+                if w.nodes:
+                    at = np.array(w.nodes, dtype=np.uint64) - np.uint64(base)
+                    pfns += (at // k.sizeof_page).tolist()
+                    orders += [order] * len(w.nodes)
+                    mts += [mt] * len(w.nodes)
             if listed != z.nr_free[order]:
                 self.fail(
                     "nr_free",
@@ -173,21 +213,10 @@ class _Checker:
                     None,
                     f"order {order}: lists hold {listed} blocks, nr_free is {z.nr_free[order]}",
                 )
-        for b in blocks:
-            self.block(z, b)
-        index = {(b.pfn, b.order): b for b in blocks}
-        for b in blocks:
-            if b.order >= k.max_order - 1:
-                continue
-            buddy = index.get((b.pfn ^ (1 << b.order), b.order))
-            if buddy is not None and b.pfn < buddy.pfn and not self.mergeable_exempt(b, buddy.mt):
-                self.fail(
-                    "unmerged",
-                    z,
-                    b.pfn,
-                    f"order {b.order} block and its buddy {buddy.pfn:#x} are both free",
-                )
-        self.overlaps(z, blocks)
+        a_pfn, a_order, a_mt = (np.array(x, dtype=np.int64) for x in (pfns, orders, mts))
+        self.blocks(z, a_pfn, a_order, a_mt)
+        self.unmerged(z, a_pfn, a_order, a_mt)
+        self.overlaps(z, a_pfn, a_order)
         in_lists = sum(n << o for o, n in enumerate(z.nr_free))
         if in_lists != z.nr_free_pages_snapshot:
             self.fail(
@@ -205,15 +234,41 @@ class _Checker:
             if pages != p.count:
                 self.fail("pcp_count", z, None, f"cpu {p.cpu}: count {p.count}, lists hold {pages}")
 
-    def overlaps(self, z: ZoneState, blocks: list[FreeBlock]) -> None:
-        spans = sorted((b.pfn, b.pfn + (1 << b.order)) for b in blocks)
-        starts = [s for s, _ in spans]
-        for i in range(1, len(spans)):
-            if spans[i][0] < spans[i - 1][1]:
-                j = bisect.bisect_left(starts, spans[i - 1][0])
+    def unmerged(self, z: ZoneState, pfn: np.ndarray, order: np.ndarray, mt: np.ndarray) -> None:
+        """No free block whose buddy (pfn ^ 2^order, same order) is free too, unless 6.12's
+        migratetype rule exempts the pair (mergeable_exempt)."""
+        k = self.k
+        key = pfn * 64 + order
+        ranked = np.argsort(key, kind="stable")
+        sorted_key = key[ranked]
+        want = (pfn ^ np.left_shift(1, order)) * 64 + order
+        pos = np.minimum(np.searchsorted(sorted_key, want), max(key.size - 1, 0))
+        found = (key.size > 0) & (sorted_key[pos] == want) if key.size else np.zeros(0, bool)
+        buddy = ranked[pos]
+        cand = found & (order < k.max_order - 1) & (pfn < pfn[buddy])
+        for i in np.flatnonzero(cand).tolist():
+            b = FreeBlock(int(pfn[i]), int(order[i]), int(mt[i]))
+            if not self.mergeable_exempt(b, int(mt[buddy[i]])):
                 self.fail(
-                    "overlap", z, spans[i][0], f"shares pages with the block at {starts[j]:#x}"
+                    "unmerged",
+                    z,
+                    b.pfn,
+                    f"order {b.order} block and its buddy {int(pfn[buddy[i]]):#x} are both free",
                 )
+
+    def overlaps(self, z: ZoneState, pfn: np.ndarray, order: np.ndarray) -> None:
+        """No two free blocks share a page: sorted by (start, end), each against the last."""
+        end = pfn + np.left_shift(1, order)
+        ranked = np.lexsort((end, pfn))
+        starts, ends = pfn[ranked], end[ranked]
+        bad = np.flatnonzero(starts[1:] < ends[:-1]) + 1
+        for i in bad.tolist():
+            self.fail(
+                "overlap",
+                z,
+                int(starts[i]),
+                f"shares pages with the block at {int(starts[i - 1]):#x}",
+            )
 
 
 def check_state(lk: LiveKernel, k: KernelConsts, nodes: list[NodeState]) -> list[Violation]:

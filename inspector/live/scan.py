@@ -18,11 +18,23 @@ is reported exactly as the walk reports it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from inspector.live.lists import ListWalk, PageCache, walk_list
-from inspector.live.state import KernelConsts
+
+
+class KernelConsts(Protocol):
+    """The struct page layout the scan needs (inspector.live.state.KernelConsts has it)."""
+
+    vmemmap: int
+    sizeof_page: int
+    lru_offset: int
+    private_offset: int
+    mapcount_offset: int
+    buddy_by_page_type: bool
+    buddy_value: int
 
 
 @dataclass
