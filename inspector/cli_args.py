@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 from inspector.arch import get_arch
@@ -29,16 +30,28 @@ def add_target_args(p: argparse.ArgumentParser) -> None:
         help="your own kernel tree (instead of --kver): built with the project's fragments, "
         "modelled as the nearest version (4.x as 4.7, 5.x+ as 6.12)",
     )
+    p.add_argument(
+        "--kernel-config",
+        help="your own .config for --kernel-tree (checked for the options mm-inspector needs)",
+    )
 
 
 def target_version(args: argparse.Namespace) -> KernelVersion:
     """--kernel-tree (or $KERNEL_TREE) if given, else --kver."""
     tree = _opt(getattr(args, "kernel_tree", None)) or os.environ.get("KERNEL_TREE") or None
+    config = _opt(getattr(args, "kernel_config", None)) or os.environ.get("KERNEL_CONFIG") or None
+    if config and not tree:
+        raise InspectorError("KERNEL_CONFIG is for your own tree: give KERNEL_TREE too")
     if tree:
         path = Path(tree).expanduser()
         if not (path / "Makefile").is_file():
             raise InspectorError(f"--kernel-tree {tree}: no Makefile there: name a Linux tree")
-        return for_tree(str(path.resolve()), makefile_release(path))
+        version = for_tree(str(path.resolve()), makefile_release(path))
+        if config:
+            if not Path(config).expanduser().is_file():
+                raise InspectorError(f"KERNEL_CONFIG={config} is not a file: name a .config")
+            version = replace(version, config=str(Path(config).expanduser().resolve()))
+        return version
     return get_version(_opt(args.kver) or "4.7")
 
 

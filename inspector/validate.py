@@ -23,6 +23,7 @@ from inspector.errors import InspectorError
 from inspector.kernel.versions import get_version
 from inspector.model import model_for
 from inspector.pool import worker_pool
+from inspector.resource import die_with_parent
 from inspector.vm.guest import BootRequest
 from inspector.vm.machine import new_run_dir
 from inspector.vm.topology import parse_topology
@@ -229,9 +230,18 @@ def run_xdist(
         f"--junitxml={runs / 'junit.xml'}", "-o", "junit_family=xunit2", *xdist_args,
     ]  # fmt: skip
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=sys.stderr)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        start_new_session=True,
+        stdout=sys.stderr,
+        preexec_fn=lambda: die_with_parent(signal.SIGTERM),  # SIGKILLed, we take it along
+    )
     try:
         proc.wait()
+    except BaseException:
+        sys.stderr.write("\n")  # pytest's progress dots end mid-line: the error starts a line
+        raise
     finally:  # interrupted: the pytest session, its workers and their guests go with it
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

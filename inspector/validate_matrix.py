@@ -12,13 +12,25 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from inspector.errors import Terminated
+from inspector.resource import die_with_parent
 from inspector.validate import MATRIX, Case, run_case
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated  # unwind: the cell's guest and gdb stop, its sockets go
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker dies with the session that started it
+    die_with_parent(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _terminate)
 
 KVER = os.environ.get("MMI_VALIDATE_KVER", "4.7")
 ARCHES = os.environ.get("MMI_VALIDATE_ARCHES", "x86_64,arm64").split(",")

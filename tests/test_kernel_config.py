@@ -44,3 +44,17 @@ def test_every_fragment_line_is_an_assignment():
             if not line or (line.startswith("#") and not line.endswith("is not set")):
                 continue
             assert kconfig.parse(line), f"{frag.name}: cannot parse {line!r}"
+
+
+def test_a_users_config_lacking_options_is_named(tmp_path: Path) -> None:
+    """KERNEL_CONFIG: a user's .config without what the fragments ask for is refused, naming
+    the options and the file (the built .config is what is checked)."""
+    frags = kconfig.fragments(V6_12, X86_64)
+    given = tmp_path / "my.config"
+    given.write_text("CONFIG_64BIT=y\nCONFIG_SMP=y\n")
+    with pytest.raises(InspectorError, match=r"my.config lacks \d+ option") as e:
+        kconfig.check(given, frags, given)
+    assert "CONFIG_NUMA" in str(e.value)
+    full = tmp_path / "full.config"  # every requested option set: accepted
+    full.write_text("".join(f"{k}={v}\n" for k, v in kconfig.requested(frags).items()))
+    kconfig.check(full, frags, given)

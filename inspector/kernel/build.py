@@ -82,6 +82,8 @@ def build_key(source: SourceTree, arch: Arch, frags: list[Path], argv: list[str]
     h = hashlib.sha256()
     compiler = _tool_version(f"{arch.cross_prefix()}gcc")
     parts: list[str] = [source.release, source.origin, arch.name, compiler, *argv[4:]]
+    if source.version.config:  # the user's own .config, by content
+        parts.append(Path(source.version.config).read_text(errors="replace"))
     parts += [f"{f.name}\n{f.read_text()}" for f in frags]
     for p in parts:
         h.update(p.encode() + b"\0")
@@ -251,12 +253,16 @@ def _build_locked(
     start = time.monotonic()
     config_ok = out / ".mm-inspector-config-ok"
     if not config_ok.exists():
-        _run_make([*argv, "tinyconfig"], log, "tinyconfig", quiet)
         dot = out / ".config"
-        base = dot.read_text()
-        dot.write_text(base + "".join(f"\n# {f.name}\n{f.read_text()}" for f in frags))
+        given = Path(version.config) if version.config else None
+        if given is not None:  # the user's .config, checked for what mm-inspector needs
+            shutil.copyfile(given, dot)
+        else:
+            _run_make([*argv, "tinyconfig"], log, "tinyconfig", quiet)
+            base = dot.read_text()
+            dot.write_text(base + "".join(f"\n# {f.name}\n{f.read_text()}" for f in frags))
         _run_make([*argv, "olddefconfig"], log, "olddefconfig", quiet)
-        kconfig.check(dot, frags)
+        kconfig.check(dot, frags, given)
         config_ok.touch()
     jobs = str(os.cpu_count() or 1)
     image_target = Path(arch.image).name

@@ -54,8 +54,16 @@ def dropped(final: dict[str, str], wanted: dict[str, str]) -> list[str]:
     return bad
 
 
-def check(config_path: Path, frags: list[Path]) -> None:
+def check(config_path: Path, frags: list[Path], given: Path | None = None) -> None:
+    """Every option the fragments ask for is in the final .config; ``given``: the user's own
+    .config it came from (the error then names it, not the fragments)."""
     missing = dropped(parse(config_path.read_text()), requested(frags))
+    if missing and given is not None:
+        raise InspectorError(
+            f"{given} lacks {len(missing)} option(s) mm-inspector needs: "
+            + ", ".join(missing)
+            + " — set them (kernel-configs/ lists them), or leave KERNEL_CONFIG out"
+        )
     if missing:
         raise InspectorError(
             f"Kconfig dropped {len(missing)} requested option(s) in {config_path}: "

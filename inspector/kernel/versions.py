@@ -24,6 +24,7 @@ class KernelVersion:
     name: str  # "4.7" or "6.12"; for a user's tree, the version whose model and plan it takes
     quirks: tuple[Quirk, ...] = field(default_factory=tuple)
     tree: str | None = None  # a user's kernel tree (KERNEL_TREE=), built in place of the pinned
+    config: str | None = None  # the user's own .config for that tree (KERNEL_CONFIG=)
 
     @property
     def label(self) -> str:
