@@ -153,7 +153,9 @@ class Capture:
         return self._snapshot(stop, nodes=[node], globals=g)
 
     # -- 4 -------------------------------------------------------------------------------------
-    def _nodes(self, **zone_kw: bool) -> tuple[list[Node], dict[int, View]]:
+    def nodes(self, **zone_kw: bool) -> tuple[list[Node], dict[int, View]]:
+        """Every online node with its zones, read as ``zone_kw`` asks (``buddy``,
+        ``pageblocks``, ``wmarks``), and the pgdat views (also `mm-inspector gdb`'s mmi)."""
         r = self.reader
         pgdats = {nid: r.read_pgdat(nid) for nid in r.online_nodes()}
         nodes = [
@@ -164,7 +166,7 @@ class Capture:
 
     def on_zonelists(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
         r = self.reader
-        nodes, pgdats = self._nodes(pageblocks=True)
+        nodes, pgdats = self.nodes(pageblocks=True)
         # vm_total_pages is a local of build_all_zonelists in 6.12: left out there
         g = r.mm_globals(GLOBALS_ZONELISTS, list(pgdats))
         for cpu, nid in enumerate(r.cpu_to_node()):
@@ -186,7 +188,7 @@ class Capture:
         return self._snapshot(stop, inputs=inputs, memblock=r.memblock(), globals=g)
 
     def on_buddy(self, stop: str, hit: int, done: Stop | None) -> Snapshot:
-        nodes, pgdats = self._nodes(buddy=True, pageblocks=True)
+        nodes, pgdats = self.nodes(buddy=True, pageblocks=True)
         g = self.reader.mm_globals(GLOBALS_BUDDY, list(pgdats))
         if done is not None and done.return_value and (n := parse_int(done.return_value)):
             g["return"] = n
@@ -195,6 +197,6 @@ class Capture:
     # -- 6 -------------------------------------------------------------------------------------
     def on_watermarks(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
         r = self.reader
-        nodes, pgdats = self._nodes(wmarks=True)
+        nodes, pgdats = self.nodes(wmarks=True)
         g = r.mm_globals(GLOBALS_WMARKS, list(pgdats))
         return self._snapshot(stop, nodes=nodes, globals=g)

@@ -190,7 +190,7 @@ class MmiServer:
         return Snapshot(stop=at or "here", kernel=self.capture.kernel, **kw)
 
     def zones(self, argv: list[str], at: str) -> list[str]:
-        nodes, _ = self.capture._nodes()
+        nodes, _ = self.capture.nodes()
         return snapshot_lines(self._snapshot(at, nodes=nodes))
 
     def freelists(self, argv: list[str], at: str) -> list[str]:
@@ -202,7 +202,7 @@ class MmiServer:
             a = p.parse_args(argv)
         except argparse.ArgumentError as e:
             raise InspectorError(f"{e}: mmi freelists [--node N] [--zone Z] [--order O]") from None
-        nodes, _ = self.capture._nodes(buddy=True)
+        nodes, _ = self.capture.nodes(buddy=True)
         out = []
         for n in nodes:
             for z in n.zones:
@@ -239,7 +239,7 @@ class MmiServer:
         return out
 
     def zonelists(self, argv: list[str], at: str) -> list[str]:
-        _, pgdats = self.capture._nodes()
+        _, pgdats = self.capture.nodes()
         return [
             f"node {zl.node} {zl.kind:10}: "
             + (" -> ".join(f"N{n} {z}" for n, z in zl.zones) or "(empty: not built yet)")
@@ -247,7 +247,7 @@ class MmiServer:
         ]
 
     def pageblocks(self, argv: list[str], at: str) -> list[str]:
-        nodes, _ = self.capture._nodes(pageblocks=True)
+        nodes, _ = self.capture.nodes(pageblocks=True)
         out = []
         for n in nodes:
             for z in n.zones:
