@@ -113,7 +113,9 @@ class GdbSession(Resource):
         self._tmp: Path | None = None  # where `dump binary memory` writes
 
     # -- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> GdbSession:
+    def spawn(self) -> None:
+        """Start gdb on the vmlinux without waiting for it: it loads the symbols meanwhile
+        (``__enter__`` then waits; started alone, ``__enter__`` spawns it first)."""
         exe = shutil.which(GDB)
         if exe is None:
             raise InspectorError(f"{GDB} not found on PATH: run `make deps`")
@@ -123,6 +125,10 @@ class GdbSession(Resource):
         self._ctl = GdbController(
             dies_with_parent(argv), time_to_check_for_additional_output_sec=0.0001
         )
+
+    def __enter__(self) -> GdbSession:
+        if self._ctl is None:
+            self.spawn()
         try:
             for setting in (
                 "set pagination off",
