@@ -56,3 +56,25 @@ def test_a_prev_that_does_not_point_back_is_seen() -> None:
     root, _, back = link(heads, hn, hp, addr, nxt, prv)
     assert root.tolist() == [0, 0, 0]
     assert back.tolist() == [True, False, True]  # 0x2000's next (0x3000) does not point back
+
+
+def test_blocks_are_columns_made_into_objects_when_read() -> None:
+    import json
+
+    from inspector.live.buddy import Blocks, BuddyDump
+    from inspector.schema import KernelId, Snapshot
+
+    mts = ["Unmovable", "Movable"]
+    b = Blocks(
+        np.array([0, 1]), ["DMA32", "Normal"], np.array([0, 1]), np.array([16, 1 << 20]),
+        np.array([4, 10]), np.array([1, 0]), mts,
+    )  # fmt: skip
+    assert len(b) == 2 and b._all is None  # nothing made yet
+    assert (b[1].node, b[1].zone, b[1].pfn, b[1].order, b[1].migratetype) == (
+        1, "Normal", 1 << 20, 10, "Unmovable",
+    )  # fmt: skip
+    d = BuddyDump(Snapshot(stop="live", kernel=KernelId("6.12", "6.12", "x86_64")), mts, [], [],
+                  b, {}, 0.0)  # fmt: skip
+    assert json.loads(d.to_json())["blocks"][0] == {
+        "node": 0, "zone": "DMA32", "pfn": 16, "order": 4, "migratetype": "Movable",
+    }  # fmt: skip

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import drgn
 import numpy as np
@@ -43,6 +45,45 @@ class Block:
     migratetype: str
 
 
+class Blocks(Sequence[Block]):
+    """Every free block, held as columns (numpy) and made into ``Block`` objects only when
+    read: a dump of 200 000 blocks does not build 200 000 objects nobody looks at."""
+
+    def __init__(
+        self, node: np.ndarray, zone: list[str], zone_of: np.ndarray, pfn: np.ndarray,
+        order: np.ndarray, mt: np.ndarray, migratetypes: list[str],
+    ) -> None:  # fmt: skip
+        self.node, self.zone, self.zone_of = node, zone, zone_of
+        self.pfn, self.order, self.mt, self.migratetypes = pfn, order, mt, migratetypes
+        self._all: list[Block] | None = None
+
+    def __len__(self) -> int:
+        return int(self.pfn.size)
+
+    def _materialise(self) -> list[Block]:
+        if self._all is None:
+            with no_gc():
+                zone, mts = self.zone, self.migratetypes
+                self._all = [
+                    Block(n, zone[z], p, o, mts[m])
+                    for n, z, p, o, m in zip(
+                        self.node.tolist(), self.zone_of.tolist(), self.pfn.tolist(),
+                        self.order.tolist(), self.mt.tolist(), strict=True,
+                    )
+                ]  # fmt: skip
+        return self._all
+
+    @overload
+    def __getitem__(self, i: int) -> Block: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Block]: ...
+    def __getitem__(self, i: int | slice) -> Block | list[Block]:
+        return self._materialise()[i]
+
+    def __iter__(self) -> Iterator[Block]:
+        return iter(self._materialise())
+
+
 @dataclass
 class PcpList:
     node: int
@@ -70,7 +111,7 @@ class BuddyDump:
     migratetypes: list[str]
     totals: list[ZoneTotals]
     pcp_lists: list[PcpList]
-    blocks: list[Block] | None
+    blocks: Sequence[Block] | None
     sources: dict[str, str]  # how memory, VMCOREINFO and vmemmap were obtained
     seconds: float
     schema: int = SCHEMA_VERSION
@@ -79,7 +120,10 @@ class BuddyDump:
     pcp_only: bool = False  # --pcp-only: render() shows the per-cpu lists alone
 
     def to_json(self, indent: int | None = 1) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=indent) + "\n"
+        data = dataclasses.asdict(dataclasses.replace(self, blocks=None))
+        if self.blocks is not None:
+            data["blocks"] = [dataclasses.asdict(b) for b in self.blocks]
+        return json.dumps(data, indent=indent) + "\n"
 
     def zone(self, node: int, name: str) -> Zone:
         for n in self.snapshot.nodes:
@@ -142,25 +186,25 @@ def _zone(z: ZoneState, k: KernelConsts, blocks: PageblockReader) -> Zone:
     )
 
 
-def _all_blocks(zones: list[ZoneState], k: KernelConsts) -> list[Block]:
-    """Every free block, the collector held off (state.no_gc)."""
-    with no_gc():
-        return [b for z in zones for b in _blocks(z, k)]
+def _all_blocks(zones: list[ZoneState], k: KernelConsts) -> Blocks:
+    """Every free block of ``zones``, as columns."""
+    base = np.uint64(k.lru_offset + k.vmemmap)
+    names = [z.name for z in zones]
+    cols: list[tuple[int, int, np.ndarray, int, int]] = []
+    for zi, z in enumerate(zones):
+        for order, by_mt in enumerate(z.free_lists):
+            for mt, walk in enumerate(by_mt):
+                if walk.nodes:
+                    at = np.array(walk.nodes, dtype=np.uint64)
+                    cols.append((z.node, zi, (at - base) // k.sizeof_page, order, mt))
+    sizes = [c[2].size for c in cols]
 
+    def col(i: int, dtype: str) -> np.ndarray:
+        return np.repeat(np.array([c[i] for c in cols], dtype=dtype), sizes)
 
-def _blocks(z: ZoneState, k: KernelConsts) -> list[Block]:
-    out: list[Block] = []
-    base = k.lru_offset + k.vmemmap
-    for order, by_mt in enumerate(z.free_lists):
-        for mt, walk in enumerate(by_mt):
-            if not walk.nodes:
-                continue
-            name = k.migratetypes[mt]
-            pfns = (
-                (np.array(walk.nodes, dtype=np.uint64) - np.uint64(base)) // k.sizeof_page
-            ).tolist()
-            out += [Block(z.node, z.name, pfn, order, name) for pfn in pfns]
-    return out
+    pfn = np.concatenate([c[2] for c in cols]).astype(np.int64) if cols else np.zeros(0, np.int64)
+    return Blocks(col(0, "int32"), names, col(1, "int32"), pfn, col(3, "int8"), col(4, "int8"),
+                  k.migratetypes)  # fmt: skip
 
 
 def _pcp_lists(z: ZoneState, k: KernelConsts) -> list[PcpList]:
