@@ -89,8 +89,8 @@ def same_as_walk(lk: LiveKernel) -> None:
     """The scan must find exactly the lists the walk finds, entry by entry."""
     _, walked = read_state(lk.prog, lk.config)
     _, scanned = read_state(lk.prog, lk.config, scan=True)
-    a = [w.nodes for n in walked for z in n.zones for o in z.free_lists for w in o]
-    b = [w.nodes for n in scanned for z in n.zones for o in z.free_lists for w in o]
+    a = [list(map(int, w.nodes)) for n in walked for z in n.zones for o in z.free_lists for w in o]
+    b = [list(map(int, w.nodes)) for n in scanned for z in n.zones for o in z.free_lists for w in o]
     if a != b:
         raise SystemExit("buddy_bench: the memmap scan and the list walk disagree")
 

@@ -159,9 +159,15 @@ def test_dump_agrees_with_proc_and_invariants_hold(target: Target, tmp_path: Pat
         with _paused(lg):  # the memmap scan finds the lists the walk finds, entry by entry
             _, walked = read_state(lg.lk.prog, lg.lk.config)
             _, scanned = read_state(lg.lk.prog, lg.lk.config, scan=True)
-        entries = [[w.nodes for o in z.free_lists for w in o] for n in walked for z in n.zones]
+        entries = [
+            [list(map(int, w.nodes)) for o in z.free_lists for w in o]
+            for n in walked
+            for z in n.zones
+        ]
         assert entries == [
-            [w.nodes for o in z.free_lists for w in o] for n in scanned for z in n.zones
+            [list(map(int, w.nodes)) for o in z.free_lists for w in o]
+            for n in scanned
+            for z in n.zones
         ]
         assert lg.lk.vmcoreinfo.source == (
             "derived from vmlinux and guest memory"

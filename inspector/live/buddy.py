@@ -194,8 +194,8 @@ def _all_blocks(zones: list[ZoneState], k: KernelConsts) -> Blocks:
     for zi, z in enumerate(zones):
         for order, by_mt in enumerate(z.free_lists):
             for mt, walk in enumerate(by_mt):
-                if walk.nodes:
-                    at = np.array(walk.nodes, dtype=np.uint64)
+                if len(walk.nodes):
+                    at = np.asarray(walk.nodes, dtype=np.uint64)
                     cols.append((z.node, zi, (at - base) // k.sizeof_page, order, mt))
     sizes = [c[2].size for c in cols]
 

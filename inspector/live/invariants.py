@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import drgn
 import numpy as np
+import numpy.typing as npt
 
 from inspector.live.lists import ListWalk, PageCache
 from inspector.live.program import LiveKernel
@@ -192,20 +193,15 @@ class _Checker:
 
     def zone(self, z: ZoneState) -> None:
         k = self.k
-        pfns: list[int] = []
-        orders: list[int] = []
-        mts: list[int] = []
-        base = k.lru_offset + k.vmemmap
+        parts: list[tuple[npt.NDArray[np.uint64], int, int]] = []
+        base = np.uint64(k.lru_offset + k.vmemmap)
         for order, by_mt in enumerate(z.free_lists):
             listed = 0
             for mt, w in enumerate(by_mt):
                 self.walk(z, f"free_area[{order}].free_list[{k.migratetypes[mt]}]", w)
                 listed += len(w.nodes)
-                if w.nodes:
-                    at = np.array(w.nodes, dtype=np.uint64) - np.uint64(base)
-                    pfns += (at // k.sizeof_page).tolist()
-                    orders += [order] * len(w.nodes)
-                    mts += [mt] * len(w.nodes)
+                if len(w.nodes):
+                    parts.append((np.asarray(w.nodes, dtype=np.uint64), order, mt))
             if listed != z.nr_free[order]:
                 self.fail(
                     "nr_free",
@@ -213,7 +209,14 @@ class _Checker:
                     None,
                     f"order {order}: lists hold {listed} blocks, nr_free is {z.nr_free[order]}",
                 )
-        a_pfn, a_order, a_mt = (np.array(x, dtype=np.int64) for x in (pfns, orders, mts))
+        sizes = [p[0].size for p in parts]
+        a_pfn = (
+            ((np.concatenate([p[0] for p in parts]) - base) // k.sizeof_page).astype(np.int64)
+            if parts
+            else np.zeros(0, dtype=np.int64)
+        )
+        a_order = np.repeat(np.array([p[1] for p in parts], dtype=np.int64), sizes)
+        a_mt = np.repeat(np.array([p[2] for p in parts], dtype=np.int64), sizes)
         self.blocks(z, a_pfn, a_order, a_mt)
         self.unmerged(z, a_pfn, a_order, a_mt)
         self.overlaps(z, a_pfn, a_order)

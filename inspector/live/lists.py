@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import drgn
+import numpy as np
+import numpy.typing as npt
 
 from inspector.live.sections import Section
 
@@ -77,7 +79,8 @@ class PageCache:
 @dataclass
 class ListWalk:
     head: int
-    nodes: list[int] = field(default_factory=list)  # addresses of the list_head members, in order
+    # addresses of the list_head members, in order (the memmap scan gives a numpy array)
+    nodes: list[int] | npt.NDArray[np.uint64] = field(default_factory=list)
     error: str | None = None  # None: the list came back to its head
     bad_node: int | None = None  # the node where the walk stopped
 
@@ -114,7 +117,7 @@ def walk_list(read: ReadU64, head: int, limit: int) -> ListWalk:
             walk.error, walk.bad_node = "entry's prev does not point back", node
             return walk
         seen.add(node)
-        walk.nodes.append(node)
+        walk.nodes.append(node)  # type: ignore[union-attr]  # a list while walking
         prev, node = node, nxt
     try:
         if read(head + 8) != prev:

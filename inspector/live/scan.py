@@ -102,27 +102,27 @@ def link(
     pos = np.searchsorted(sorted_addr, all_next)
     pos_c = np.minimum(pos, sorted_addr.size - 1)
     found = sorted_addr[pos_c] == all_next
-    succ = np.where(found, order[pos_c], -1)
+    succ = np.where(found, order[pos_c], -1).astype(np.int32)
     total = all_addr.size
     # each node's predecessor; a node two others point at keeps one and is reported below
-    pred = np.full(total, -1, dtype=np.int64)
+    pred = np.full(total, -1, dtype=np.int32)
     src = np.flatnonzero(succ >= 0)
     pred[succ[src]] = src
     back = np.zeros(total, dtype=bool)
     back[src] = all_prev[succ[src]] == all_addr[src]  # next->prev == self
     # pointer jumping towards the heads along pred: heads are roots at distance 0
     root = pred.copy()
-    dist = np.ones(total, dtype=np.int64)
-    root[:n_heads] = np.arange(n_heads)
+    dist = np.ones(total, dtype=np.int32)
+    root[:n_heads] = np.arange(n_heads, dtype=np.int32)
     dist[:n_heads] = 0
-    root[root < 0] = -1
+    todo = np.flatnonzero(root >= n_heads).astype(np.int32)
     for _ in range(max(1, int(total).bit_length() + 1)):
-        todo = np.flatnonzero(root >= n_heads)
         if not todo.size:
             break
         up = root[todo]
         dist[todo] += dist[up]
         root[todo] = root[up]
+        todo = todo[root[todo] >= n_heads]  # the ones still short of a head
     entry_root = root[n_heads:]
     entry_root = np.where((entry_root >= 0) & (entry_root < n_heads), entry_root, -1)
     return entry_root, dist[n_heads:], back[n_heads:]
@@ -152,7 +152,7 @@ def scan_lists(k: KernelConsts, cache: PageCache, heads: list[tuple[int, int, in
     heads_last: dict[int, int] = {}
     for i, (head, first, last) in enumerate(heads):
         members = on[bounds[i] : bounds[i + 1]]
-        walk = ListWalk(head, addr[members].tolist())
+        walk = ListWalk(head, addr[members])
         lists[head] = walk
         heads_last[head] = last
         if first == head:
