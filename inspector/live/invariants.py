@@ -29,11 +29,9 @@ A paused guest should pass every check; on a running one a list can change under
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import drgn
 import numpy as np
 import numpy.typing as npt
 
@@ -104,21 +102,6 @@ class _Checker:
         """present_section() and valid_section(): marked present and with a memmap."""
         s = self._sections.get(pfn >> self._shift)
         return s is not None and s.present and s.has_mem_map
-
-    def in_ram(self, pfn: int, end: int) -> bool:
-        return any(lo <= pfn and end <= hi for lo, hi in self.ram)
-
-    def head_page(self, pfn: int) -> tuple[int, int] | None:
-        """(mapcount/page_type word, private) of the page at ``pfn``."""
-        k = self.k
-        try:
-            raw = self.cache.page(pfn)
-        except drgn.FaultError:
-            return None
-        fmt = "<I" if k.buddy_by_page_type else "<i"
-        (word,) = struct.unpack_from(fmt, raw, k.mapcount_offset)
-        (private,) = struct.unpack_from("<Q", raw, k.private_offset)
-        return word, private
 
     def head_pages(self, pfn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(readable, mapcount/page_type word, private) of the struct page of each pfn: each

@@ -17,7 +17,6 @@ is reported exactly as the walk reports it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -35,17 +34,6 @@ class KernelConsts(Protocol):
     mapcount_offset: int
     buddy_by_page_type: bool
     buddy_value: int
-
-
-@dataclass
-class Scan:
-    """What the scan found: every list's walk by head address, the buddy-marked pages on no
-    list, and how many struct pages were decoded."""
-
-    lists: dict[int, ListWalk]
-    orphans: list[int] = field(default_factory=list)  # pfns marked buddy, on no free list
-    pages: int = 0
-    buddies: int = 0
 
 
 def _column(buf: bytes, n: int, stride: int, offset: int, dtype: str) -> np.ndarray:
@@ -128,7 +116,9 @@ def link(
     return entry_root, dist[n_heads:], back[n_heads:]
 
 
-def scan_lists(k: KernelConsts, cache: PageCache, heads: list[tuple[int, int, int]]) -> Scan:
+def scan_lists(
+    k: KernelConsts, cache: PageCache, heads: list[tuple[int, int, int]]
+) -> dict[int, ListWalk]:
     """``heads``: (address of the list_head, its next, its prev) of every free list. The
     entries of each list in order, from the memmap alone (see the module docstring)."""
     pfn, _order, nxt, prv, decoded = buddy_pages(k, cache)
@@ -174,5 +164,4 @@ def scan_lists(k: KernelConsts, cache: PageCache, heads: list[tuple[int, int, in
     for head, walk in lists.items():
         if walk.error is not None:  # say it as the walk says it: follow that list's pointers
             lists[head] = walk_list(cache.read_u64, head, decoded + 1)
-    orphans = [int(p) for p in pfn[root < 0]]
-    return Scan(lists, orphans, decoded, int(pfn.size))
+    return lists

@@ -318,7 +318,7 @@ def _read_state(
         from inspector.live.scan import scan_lists
 
         present = [z for p in pgdats for z in p.node_zones if z.present_pages.value_()]
-        scanned = scan_lists(k, cache, free_list_heads(prog, k, present)).lists
+        scanned = scan_lists(k, cache, free_list_heads(prog, k, present))
     for pgdat in pgdats:
         nid = pgdat.node_id.value_()
         zones = [

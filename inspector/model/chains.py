@@ -10,6 +10,7 @@ from typing import Any
 from inspector.model.common import clamp, for_each_mem_pfn_range
 from inspector.model.provenance import Given
 from inspector.model.v4_7.state import ULONG_MASK, Linux47State, PgdatState, ZoneState
+from inspector.schema import MIGRATETYPES
 
 
 def zp(z: ZoneState, field: str) -> str:
@@ -372,7 +373,7 @@ def handoff(m: Linux47State, fn: str) -> None:
                     cur = f.free_area[key][o][mt] if key in f.free_area else 0
                     d.append(cur - prev)
                     prev = cur
-                label = _mt_label(mt)
+                label = MIGRATETYPES[mt] if mt < len(MIGRATETYPES) else str(mt)
                 path = zp(z, f"free_area[{o}].free_list[{label}]")
                 p.note(
                     path,
@@ -412,12 +413,6 @@ def handoff(m: Linux47State, fn: str) -> None:
         note="every page the hand-off frees lands in a zone",
         **managed,
     )
-
-
-def _mt_label(mt: int) -> str:
-    from inspector.schema import MIGRATETYPES
-
-    return MIGRATETYPES[mt] if mt < len(MIGRATETYPES) else str(mt)
 
 
 def min_free_kbytes(m: Linux47State, counted: list[ZoneState], upper: int, fn: str) -> None:
