@@ -47,6 +47,9 @@ def _remove(paths: list[str]) -> None:
             pass
 
 
+PARENT_ENV = "MMI_JANITOR_PARENT"
+
+
 def janitor(paths: list[str]) -> int:
     """Remove ``paths`` when our parent dies or tells us to (SIGTERM/SIGHUP)."""
     import ctypes
@@ -60,7 +63,9 @@ def janitor(paths: list[str]) -> int:
     signal.signal(signal.SIGTERM, clean)
     signal.signal(signal.SIGHUP, clean)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is our parent's to handle
-    parent = os.getppid()
+    # the pid that started us, as it said: a parent SIGKILLed while we were still starting has
+    # already handed us to init, and getppid() alone would then wait on init forever
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     while not done and os.getppid() == parent:
         time.sleep(0.5)

@@ -23,3 +23,21 @@ def test_interrupted_runs_leave_nothing_behind(tmp_path):
     # every command and every signal was exercised
     assert {o.command for o in outcomes} >= {"boot", "inspect", "buddy", "validate", "build"}
     assert {o.sig for o in outcomes} == {"SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"}
+
+
+def test_janitor_cleans_when_its_parent_died_before_it_started(tmp_path):
+    """The parent SIGKILLed while the janitor was still starting: the janitor sees it was handed
+    to another process and removes the sockets at once, instead of waiting forever."""
+    import os
+    import subprocess
+    import sys
+
+    sock = tmp_path / "console.sock"
+    sock.write_text("")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that is no longer our child's parent
+    env = {**os.environ, "MMI_JANITOR_PARENT": str(gone.pid)}
+    j = subprocess.run(
+        [sys.executable, "-m", "inspector.reaper", "--remove", str(sock)], env=env, timeout=30
+    )
+    assert j.returncode == 0 and not sock.exists()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from inspector.errors import InspectorError
 from inspector.paths import runs_dir
+from inspector.reaper import PARENT_ENV
 from inspector.resource import Resource, die_with_parent
 from inspector.vm.console import Console, tail
 from inspector.vm.qemu import MachineSpec, RunPaths, qemu_argv
@@ -112,6 +113,7 @@ class Machine(Resource):
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             start_new_session=True,
+            env={**os.environ, PARENT_ENV: str(os.getpid())},
         )
 
     def _stop_janitor(self) -> None:
