@@ -7,6 +7,7 @@ parallel, one per core; the matrix, its wall time and every difference go to a r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -229,37 +230,59 @@ def run_xdist(
         *workers, "-q", "-p", "no:cacheprovider", "--rootdir", str(runs),
         f"--junitxml={runs / 'junit.xml'}", "-o", "junit_family=xunit2", *xdist_args,
     ]  # fmt: skip
+    # the session's own output goes to a log: its workers may still write after an interruption
+    # has been reported, and a terminal gets the progress as each cell ends (below)
+    log = runs / "pytest.log"
+    print(f"the matrix on pytest-xdist: log {log}, JUnit {runs / 'junit.xml'}", file=sys.stderr)
     start = time.monotonic()
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        start_new_session=True,
-        stdout=sys.stderr,
-        preexec_fn=lambda: die_with_parent(signal.SIGTERM),  # SIGKILLed, we take it along
-    )
-    try:
-        proc.wait()
-    except BaseException:
-        sys.stderr.write("\n")  # pytest's progress dots end mid-line: the error starts a line
-        raise
-    finally:  # interrupted: the pytest session, its workers and their guests go with it
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM),  # SIGKILLed, we take it along
+        )
+        try:
+            _follow(proc, runs / "results")
+        finally:  # interrupted: the pytest session, its workers and their guests go with it
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
     wall = time.monotonic() - start
     results = [
         Result(**json.loads(p.read_text())) for p in sorted((runs / "results").glob("*.json"))
     ]
     if proc.returncode not in (0, 1) and not results:
-        raise InspectorError(f"pytest could not run the matrix (exit {proc.returncode}): see above")
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise InspectorError(
+            f"pytest could not run the matrix (exit {proc.returncode}): {tail[0]} (see {log})"
+        )
     names = [c.name for c in MATRIX]
     results.sort(key=lambda r: (r.arch, names.index(r.case)))
     _write_report(runs, version, wall, results)
     return results, runs, wall
+
+
+def _follow(proc: subprocess.Popen[bytes], results: Path) -> None:
+    """Wait for the session, printing each cell's line as its result lands."""
+    seen: set[Path] = set()
+    while True:
+        done = proc.poll() is not None
+        for p in sorted(set(results.glob("*.json")) - seen) if results.exists() else []:
+            with contextlib.suppress(OSError, ValueError, TypeError):  # half written: later
+                r = Result(**json.loads(p.read_text()))
+                seen.add(p)
+                status = r.error or f"{r.differences} differences"
+                print(f"  {r.arch:7} {r.case:18} {r.seconds:6.1f} s  {status}", file=sys.stderr)
+        if done:
+            return
+        time.sleep(0.5)
 
 
 def _write_report(runs: Path, version: str, wall: float, results: list[Result]) -> None:
