@@ -5,7 +5,8 @@
    with every capture; then where inspect's time goes (gdb's load with and without the index
    cache, stop 1, the captures, running between stops, after the last stop, outside the guest).
 2. One zone's memmap (its struct pages' flags and refcount): one bulk read decoded with DWARF
-   offsets vs. one gdb expression per field (measured on a sample, extrapolated to the zone).
+   offsets vs. one gdb expression per field (measured on a sample, extrapolated to the zone),
+   and the same bytes read from the RAM file through the guest's page tables (what stops do).
 
     .venv/bin/python bench/capture_bench.py --arch x86_64 --kver 4.7 [--numa 768M,256M --smp 2]
 """
@@ -93,6 +94,12 @@ def stops(req: BootRequest, repeat: int, tmp: Path) -> None:
     print(
         f"  captures at {len(recs)} stops:                {capture:6.2f} s, {rts} gdb round trips"
     )
+    print(
+        f"  guest memory at stops: {last.ram_bytes} bytes from the RAM file, "
+        f"{last.stub_bytes} through the stub"
+    )
+    routes = ", ".join(f"{k} {v}" for k, v in sorted(last.returns.items()))
+    print(f"  returns caught by: {routes}")
     between = last.last_stop_seconds - first - capture
     print(f"  running between stops (finish, TCG):    {between:6.2f} s")
     after = last.shell_seconds - last.last_stop_seconds
@@ -123,6 +130,15 @@ def memmap(req: BootRequest, sample: int, tmp: Path) -> None:
         views = (View(layout.type("struct page"), data, i * size) for i in range(n))
         bulk_fields = [(v["flags"], v[f"{ref}.counter"]) for v in views]
         bulk_s, bulk_rt = time.monotonic() - t0, gdb.round_trips - rt0
+
+        ram_s = 0.0
+        if ses.memory is not None:
+            ses.memory.stopped()
+            t0 = time.monotonic()
+            from_file = ses.memory.read(first, n * size)
+            ram_s = time.monotonic() - t0
+            if from_file != data:
+                raise InspectorError("the RAM file and the stub disagree on the memmap")
 
         gdb.evaluate(f"((struct page *){first:#x})->flags")  # gdb loads struct page's DWARF
         rt0, t0 = gdb.round_trips, time.monotonic()
@@ -157,6 +173,11 @@ def memmap(req: BootRequest, sample: int, tmp: Path) -> None:
             f"  bulk read + DWARF decode:  {bulk_s:7.2f} s  {bulk_rt:6d} round trips "
             f"(read {read_s:.2f} s, decode {bulk_s - read_s:.2f} s)"
         )
+        if ram_s:
+            print(
+                f"  RAM file, page-table walk: {ram_s:7.2f} s       0 round trips "
+                f"(the same bytes; x{read_s / ram_s:.0f} faster than the stub's read)"
+            )
         for what, sec, rt in (
             ("per-field raw reads:      ", raw_s, raw_rt),
             ("per-field gdb expressions:", per_s, per_rt),

@@ -28,6 +28,11 @@ class Arch:
     drgn_arch: str  # drgn.Architecture member for DWARF layouts and live programs
     # integer argument registers at a function's first instruction (SysV AMD64, AAPCS64)
     arg_registers: tuple[str, ...]
+    # the stack pointer, and where a call leaves the return address at the callee's first
+    # instruction: a register (arm64 x30) or, None, the top of the stack (x86_64 call)
+    program_counter: str
+    stack_pointer: str
+    link_register: str | None
     # SECTION_SIZE_BITS per kernel version: a macro, absent from DWARF
     # (arch/*/include/asm/sparsemem.h); arm64 went from 30 to 27 with 4K pages in commit
     # f0b13ee23241 "arm64/sparsemem: reduce SECTION_SIZE_BITS" (5.12)
@@ -75,6 +80,9 @@ X86_64 = Arch(
     ram_base=0,
     drgn_arch="X86_64",
     arg_registers=("rdi", "rsi", "rdx", "rcx", "r8", "r9"),
+    program_counter="rip",
+    stack_pointer="rsp",
+    link_register=None,
     section_size_bits_by_version=(("4.7", 27), ("6.12", 27)),
 )
 
@@ -92,6 +100,9 @@ ARM64 = Arch(
     ram_base=0x4000_0000,
     drgn_arch="AARCH64",
     arg_registers=("x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7"),
+    program_counter="pc",
+    stack_pointer="sp",
+    link_register="x30",
     section_size_bits_by_version=(("4.7", 30), ("6.12", 27)),
 )
 

@@ -310,6 +310,62 @@ def test_banner_check_refuses_another_vmlinux(
         assert "is not" in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.vm
+@each_target
+def test_hot_returns_caught_off_their_pages(run: Inspection, target: Target) -> None:
+    """The memmap loop runs with no breakpoint on its pages: each of its returns was caught by
+    a read watchpoint or by a finish whose breakpoint lies elsewhere, never by a plain finish
+    (inspector.debug.returns); and every stop read guest memory from the RAM file."""
+    stops = plan_for(target.version.name).stops
+    hot = [s.name for s in stops if s.hot]
+    plain = [s.name for s in stops if s.on_return and not s.hot]
+    hot_returns = sum(len(run.by_stop(name)) for name in hot)
+    assert hot_returns >= 1
+    assert run.returns.get("finish", 0) == len(plain)
+    off_pages = run.returns.get("read watchpoint", 0) + run.returns.get("finish off its pages", 0)
+    assert off_pages == hot_returns
+    assert run.stub_bytes == 0 and run.ram_bytes > 10_000
+
+
+@pytest.mark.vm
+@each_target
+def test_ram_file_reads_equal_the_stub(target: Target, tmp_path: Path) -> None:
+    """At stop 1 and after the hand-off, what the capture reads from the RAM file through the
+    guest's page tables (kernel image, direct map, vmemmap, per-cpu) is byte for byte what
+    gdb's stub returns, and none of it went through the stub."""
+    req = _request(target, TOPOLOGIES["2nodes-uneven"])
+    plan = plan_for(target.version.name)
+    with paused_session(req, tmp_path, quiet=True) as ses:
+        assert ses.memory is not None
+        stub, ram = Reader(ses.gdb, ses.layout, ses.facts), ses.reader()
+        for stop in (plan.stops[0].function, plan.stops[4].function):
+            bp = ses.gdb.breakpoint(f"*{ses.layout.function_address(stop):#x}", hardware=True)
+            ses.memory.stopped()
+            ses.gdb.cont(120, stop)
+            ses.gdb.delete(bp.number)
+            if stop == plan.stops[4].function:
+                ses.gdb.finish(120, stop)  # the buddy allocator's free lists now exist
+                ses.memory.stopped()
+            before = ses.memory.stub_bytes
+            assert ram.check_banner() == stub.check_banner()
+            assert ram.memblock() == stub.memblock()
+            for nid in stub.online_nodes():
+                s_pgdat, r_pgdat = stub.read_pgdat(nid), ram.read_pgdat(nid)
+                assert r_pgdat.data == s_pgdat.data
+                assert ram.zones(r_pgdat) == stub.zones(s_pgdat)
+                for z in stub.zones(s_pgdat):
+                    if z.present_pages:
+                        size = ses.layout.sizeof("struct page")
+                        first = stub.pfn_to_page(z.zone_start_pfn)
+                        n = min(z.spanned_pages, 4096)
+                        assert ses.memory.read(first, n * size) == ses.gdb.read(first, n * size)
+            for cpu, off in enumerate(stub.per_cpu_offset):  # each CPU's per-cpu area
+                at = (ses.layout.address("__per_cpu_start") + off) & ((1 << 64) - 1)
+                assert ses.memory.read(at, 256) == ses.gdb.read(at, 256), cpu
+            assert ses.memory.stub_bytes == before
+        assert ses.memory.file_bytes > 100_000
+
+
 # -- no VM: decoding with the vmlinux's own DWARF ----------------------------------------------
 
 

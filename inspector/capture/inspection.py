@@ -37,6 +37,11 @@ class Inspection:
     last_stop_seconds: float = 0.0  # QEMU start to the end of the last capture
     guest_files: dict[str, Path] = field(default_factory=dict)
     guest_failures: dict[str, str] = field(default_factory=dict)  # file -> what went wrong
+    # how each return was caught: "finish" (gdb's), "finish off its pages" (a hot function's
+    # breakpoints disabled), "read watchpoint" (inspector.debug.returns)
+    returns: dict[str, int] = field(default_factory=dict)
+    ram_bytes: int = 0  # guest memory read from the RAM file at stops
+    stub_bytes: int = 0  # … and through gdb's stub (no RAM file, or not translatable)
 
     def by_stop(self, name: str) -> list[Snapshot]:
         return [s for s in self.snapshots if s.stop == name]

@@ -37,6 +37,9 @@ class StopSpec:
     on_return: Handler | None = None  # run after ``finish``; None: no finish
     repeat: bool = False  # hit once per node/zone; else deleted after its first hit
     inlined: bool = False  # no out-of-line copy: gdb's linespec finds the inlined site(s)
+    # a loop over every page runs in it: while it runs no breakpoint stays on its pages and its
+    # return is caught off them (inspector.debug.returns)
+    hot: bool = False
 
     @property
     def function(self) -> str:
@@ -71,6 +74,7 @@ def _plan(version: str, init_nodes: str) -> Plan:
                 Capture.on_memmap_args,
                 Capture.on_memmap_done,
                 repeat=True,
+                hot=True,
             ),
             StopSpec(Role.ZONELISTS, name(Role.ZONELISTS), None, Capture.on_zonelists),
             StopSpec(Role.HANDOFF, name(Role.HANDOFF), Capture.on_memblock, Capture.on_buddy),

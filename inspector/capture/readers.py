@@ -16,8 +16,9 @@ import drgn
 
 from inspector import decode
 from inspector.capture.facts import KernelFacts
-from inspector.debug.gdb import GdbError, GdbSession
+from inspector.debug.gdb import GdbError
 from inspector.debug.layout import Layout, View
+from inspector.debug.memory import Target
 from inspector.errors import InspectorError
 from inspector.schema import (
     MIGRATETYPES,
@@ -50,9 +51,9 @@ _MASK64 = decode.MASK64
 
 @dataclass
 class Reader:
-    """Decoders bound to one gdb session and one vmlinux."""
+    """Decoders bound to one debugger (gdb, or the RAM file at a stop) and one vmlinux."""
 
-    gdb: GdbSession
+    gdb: Target
     layout: Layout
     facts: KernelFacts
 

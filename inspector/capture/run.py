@@ -26,10 +26,13 @@ from inspector.capture.plan import StopSpec, check_plan, plan_for
 from inspector.capture.readers import Reader
 from inspector.capture.stops import Capture
 from inspector.capture.summary import summary_text
-from inspector.debug.gdb import GdbSession, Stop, StopTimeout
+from inspector.debug.gdb import Breakpoint, GdbSession, Stop, StopTimeout
 from inspector.debug.layout import Layout, layout_for
+from inspector.debug.memory import RamMemory
+from inspector.debug.returns import PAGE, ReturnSite, arm64_site, pages, x86_64_site
 from inspector.errors import GuestPanic, InspectorError
 from inspector.kernel.build import Build
+from inspector.live.ram import GuestRam, ram_map, ram_memfds
 from inspector.paths import write_atomic
 from inspector.registry import RETURN
 from inspector.rundir import COMPLETE
@@ -37,7 +40,7 @@ from inspector.schema import KernelId, Snapshot
 from inspector.vm.console import PANIC, Console, tail
 from inspector.vm.guest import BootRequest, prepare
 from inspector.vm.machine import Machine, new_run_dir
-from inspector.vm.qemu import MachineSpec
+from inspector.vm.qemu import MachineSpec, backing_files
 
 DEFAULT_STOP_TIMEOUT = 120.0
 # a fault in kernel mode, as die() reports it: "Internal error: Oops: 96000006" (arm64),
@@ -74,6 +77,7 @@ class Walker:
         out: Inspection,
         timeout: float,
         layout: Layout,
+        memory: RamMemory | None = None,
     ) -> None:
         """``capture`` None: stop at every breakpoint but capture nothing (a bare walk)."""
         self.gdb = gdb
@@ -84,11 +88,15 @@ class Walker:
         self.timeout = timeout
         self.hits: Counter[str] = Counter()
         self.layout = layout
+        self.armed: dict[int, Breakpoint] = {}  # gdb's number → where it is
+        self.memory = memory
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.machine.started_at
 
     def _wait(self, what: str, *, finish: bool = False) -> Stop:
+        if self.memory is not None:
+            self.memory.stopped()
         try:
             if finish:
                 return self.gdb.finish(self.timeout, what)
@@ -135,14 +143,14 @@ class Walker:
             hit = self.hits[spec.name]
             self.hits[spec.name] += 1
             if spec is first and hit == 0:
-                self.gdb.delete(stop.bkptno or 0)
+                self._delete(stop.bkptno or 0)
                 bps = {self._arm(s): s for s in self.stops[1:]}
             if not spec.repeat:
                 # deleted before the capture: a finish must not meet this breakpoint again
                 pending.discard(spec.name)
                 num = next((n for n, s in bps.items() if s is spec and n > 0), None)
                 if num is not None:
-                    self.gdb.delete(num)
+                    self._delete(num)
                     del bps[num]
             self._settle()
             self._run(spec, hit)
@@ -176,15 +184,88 @@ class Walker:
                 return done
         raise InspectorError(f"could not finish {spec.name}: still in it after 4 finishes")
 
+    def _leave(self, spec: StopSpec) -> Stop:
+        """Run until ``spec.function`` has returned. A hot function (StopSpec.hot) runs with no
+        breakpoint on its pages: those are disabled until it returns, and its return is caught
+        by gdb's finish when the caller lies on other pages, else by a read watchpoint on the
+        stack slot its epilogue loads the return address from (inspector.debug.returns)."""
+        site = self._return_site(spec) if spec.hot else None
+        if site is None:
+            self._count("finish")
+            return self._finish(spec)
+        lo = self.layout.function_address(spec.function) or 0
+        hot = set(pages(lo, lo + self.layout.symbol_size(spec.function)))
+        off = [n for n, b in self.armed.items() if any(a // PAGE in hot for a in b.addresses)]
+        self.gdb.enable(off, False)
+        if site.address // PAGE not in hot:
+            self._count("finish off its pages")
+            done = self._finish(spec)
+        else:
+            self._count("read watchpoint")
+            done = self._watch_return(spec, site)
+        self.gdb.enable(off)
+        return done
+
+    def _return_site(self, spec: StopSpec) -> ReturnSite | None:
+        """Where the function stopped at its first instruction returns to, and the slot it
+        reads that from (None: stopped elsewhere, or a prologue not recognised)."""
+        entry = None if spec.inlined else self.layout.function_address(spec.function)
+        arch = self.gdb.arch
+        if entry is None:
+            return None
+        if arch.link_register is None:
+            regs = self.gdb.registers((arch.program_counter, arch.stack_pointer))
+            if regs[arch.program_counter] != entry:
+                return None
+            sp = regs[arch.stack_pointer]
+            return x86_64_site(sp, int.from_bytes(self.gdb.read(sp, 8), "little"))
+        regs = self.gdb.registers((arch.program_counter, arch.stack_pointer, arch.link_register))
+        if regs[arch.program_counter] != entry:
+            return None
+        code = self.layout.file_bytes(entry, 32)
+        return arm64_site(regs[arch.stack_pointer], regs[arch.link_register], code)
+
+    def _watch_return(self, spec: StopSpec, site: ReturnSite) -> Stop:
+        what = f"the return of {spec.name}"
+        wp = self.gdb.watch_read(site.slot)
+        done = self._wait(what)
+        if done.watchpoint != wp:
+            raise InspectorError(
+                f"waiting for {what} (a read of its return address at {site.slot:#x}), the "
+                f"guest stopped for {done.reason or 'no reason'} at {done.pc:#x} {done.func}",
+                detail=self.machine.console_tail(),
+            )
+        self.gdb.delete(wp)
+        if done.pc != site.address:  # arm64: the epilogue loaded x30; ret is a few insns on
+            self.gdb.breakpoint(f"*{site.address:#x}", hardware=True, temporary=True)
+            done = self._wait(what)
+            if done.pc != site.address:
+                raise InspectorError(
+                    f"{spec.name} did not return to {site.address:#x}: stopped at {done.pc:#x} "
+                    f"{done.func} ({done.reason})",
+                    detail=self.machine.console_tail(),
+                )
+        return done
+
+    def _count(self, route: str) -> None:
+        self.out.returns[route] = self.out.returns.get(route, 0) + 1
+
+    def _delete(self, number: int) -> None:
+        self.gdb.delete(number)
+        self.armed.pop(number, None)
+
     def _arm(self, spec: StopSpec, hardware: bool = False) -> int:
         """Break at the function's first instruction (arguments still in their ABI registers),
         or where gdb's linespec puts it when it has no out-of-line copy (inlined)."""
         addr = None if spec.inlined else self.layout.function_address(spec.function)
         if addr is None:
-            return self.gdb.breakpoint(spec.function, hardware=hardware).number
-        if self.capture is not None:
-            self.capture.at_entry.add(spec.function)
-        return self.gdb.breakpoint(f"*{addr:#x}", hardware=hardware).number
+            bp = self.gdb.breakpoint(spec.function, hardware=hardware)
+        else:
+            if self.capture is not None:
+                self.capture.at_entry.add(spec.function)
+            bp = self.gdb.breakpoint(f"*{addr:#x}", hardware=hardware)
+        self.armed[bp.number] = bp
+        return bp.number
 
     def _order(self, name: str) -> int:
         return [s.name for s in self.stops].index(name)
@@ -195,8 +276,10 @@ class Walker:
         if spec.entry and self.capture is not None:
             entry_snap = spec.entry(self.capture, spec.name, hit, None)
             self._record(entry_snap, spec.name, t0, rt0, b0)
-        if spec.on_return and self.capture is not None:
-            done = self._finish(spec)
+        if spec.on_return:
+            done = self._leave(spec)  # a bare walk too: the same stops, the same way out
+            if self.capture is None:
+                return
             t0, rt0, b0 = self._elapsed(), self.gdb.round_trips, self.gdb.bytes_read
             name = spec.name + RETURN if entry_snap is not None else spec.name
             snap = spec.on_return(self.capture, name, hit, done)
@@ -212,9 +295,10 @@ class Session:
     gdb: GdbSession
     layout: Layout
     facts: KernelFacts
+    memory: RamMemory | None = None  # guest RAM read from its file at stops (None: via gdb)
 
     def reader(self) -> Reader:
-        return Reader(self.gdb, self.layout, self.facts)
+        return Reader(self.memory or self.gdb, self.layout, self.facts)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.machine.started_at
@@ -263,21 +347,33 @@ def _start_both(
 
 
 @contextlib.contextmanager
-def paused_session(req: BootRequest, run_dir: Path, *, quiet: bool = False) -> Iterator[Session]:
+def paused_session(
+    req: BootRequest, run_dir: Path, *, quiet: bool = False, ram: bool = True
+) -> Iterator[Session]:
     """Build (cached), start QEMU paused at reset and attach gdb; both stop when the block
-    ends, however it ends."""
-    build, spec = prepare(dataclasses.replace(req, paused=True), quiet=quiet)
-    layout = layout_for(build.vmlinux, req.arch)
-    facts = facts_for(build, layout)
+    ends, however it ends. ``ram``: the guest's RAM in memfds this process maps, so that stops
+    read memory from it (``Session.memory``) rather than through the stub."""
     with contextlib.ExitStack() as stack:
+        if ram and req.ram_file is None and not req.ram_fds:
+            fds = ram_memfds(req.topology)
+            for fd in fds:
+                stack.callback(os.close, fd)
+            req = dataclasses.replace(req, ram_fds=tuple(fds))
+        build, spec = prepare(dataclasses.replace(req, paused=True), quiet=quiet)
+        layout = layout_for(build.vmlinux, req.arch)
+        facts = facts_for(build, layout)
         machine, gdb = _start_both(stack, spec, run_dir, GdbSession(build.vmlinux, req.arch))
         console = machine.console
         assert console is not None
         gdb.idle = lambda: drain(console)
         gdb.idle_fd = console.sock.fileno()
+        memory = None
+        if ram and (files := backing_files(req.ram_file, req.ram_fds, req.topology)):
+            pieces = ram_map(req.arch, req.machine, req.topology, files)
+            memory = RamMemory(gdb, stack.enter_context(GuestRam(pieces)))
         gdb.connect(machine.paths.gdb_sock)
         machine.forget_socket(machine.paths.gdb_sock)
-        yield Session(build, machine, gdb, layout, facts)
+        yield Session(build, machine, gdb, layout, facts, memory)
 
 
 def save_guest_file(
@@ -308,7 +404,8 @@ def inspect(
 ) -> Inspection:
     """Boot ``req`` paused, capture every stop, reach the shell, save the guest's files.
 
-    ``capture=False`` only walks the stops (no reads, no finish, no shell): a baseline."""
+    ``capture=False`` only walks the stops, entries and returns (no reads, no shell): a
+    baseline."""
     plan = plan_for(req.version.name)
     run_dir = run_dir or new_run_dir(f"inspect-{req.label()}")
     with paused_session(req, run_dir, quiet=quiet) as ses:
@@ -322,8 +419,12 @@ def inspect(
             if capture
             else None
         )
-        Walker(gdb, machine, cap, plan.stops, out, stop_timeout, ses.layout).walk()
+        Walker(gdb, machine, cap, plan.stops, out, stop_timeout, ses.layout, ses.memory).walk()
         out.last_stop_seconds = ses.elapsed()
+        if ses.memory is not None:
+            out.ram_bytes, out.stub_bytes = ses.memory.file_bytes, ses.memory.stub_bytes
+        else:
+            out.stub_bytes = gdb.bytes_read
         if cap is None:
             return out
         gdb.detach()

@@ -85,6 +85,8 @@ def summary_text(out: Inspection, banner: str, round_trips: int, bytes_read: int
         f"run dir {out.run_dir}",
         f"last stop captured {out.last_stop_seconds:.2f} s after QEMU started; shell at "
         f"{out.shell_seconds:.2f} s; gdb round trips {round_trips}, {bytes_read} bytes read",
+        f"guest memory: {out.ram_bytes} bytes from the RAM file, {out.stub_bytes} through gdb; "
+        "returns: " + (", ".join(f"{k} {v}" for k, v in sorted(out.returns.items())) or "none"),
         "",
     ]
     for rec, snap in zip(out.records, out.snapshots, strict=True):

@@ -78,6 +78,7 @@ class Stop:
     func: str
     thread: int | None
     return_value: str | None = None  # after -exec-finish, when gdb knows it
+    watchpoint: int | None = None  # the watchpoint that triggered (reason "*-watchpoint-trigger")
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,13 @@ class Breakpoint:
 
 def _int(text: str | None) -> int:
     return int(text, 0) if text else 0
+
+
+def _watchpoint(payload: dict[str, Any]) -> int | None:
+    for key in ("hw-rwpt", "hw-awpt", "wpt"):
+        if isinstance(w := payload.get(key), dict) and w.get("number"):
+            return int(w["number"])
+    return None
 
 
 class GdbSession(Resource):
@@ -256,6 +264,20 @@ class GdbSession(Resource):
     def delete(self, number: int) -> None:
         self.mi(f"-break-delete {number}")
 
+    def enable(self, numbers: list[int], enabled: bool = True) -> None:
+        """Enable (or disable) breakpoints: gdb inserts only enabled ones when the guest runs."""
+        if numbers:
+            verb = "enable" if enabled else "disable"
+            self.mi(f"-break-{verb} " + " ".join(map(str, numbers)))
+
+    def watch_read(self, address: int, size: int = 8) -> int:
+        """A hardware read watchpoint on ``size`` bytes at ``address`` (gdb has no software
+        read watchpoints, so it is hardware or an error); its number."""
+        kind = {8: "unsigned long", 4: "unsigned int"}[size]
+        payload = self.mi(f'-break-watch -r "*({kind} *){address:#x}"')
+        wpt = payload.get("hw-rwpt") or payload.get("wpt") or {}
+        return int(wpt.get("number", 0))
+
     def _wait_stop(self, timeout: float, what: str) -> Stop:
         deadline = time.monotonic() + timeout
         while not self._stops:
@@ -281,6 +303,7 @@ class GdbSession(Resource):
             func=str(frame.get("func", "")),
             thread=int(p["thread-id"]) if p.get("thread-id") else None,
             return_value=p.get("return-value"),
+            watchpoint=_watchpoint(p),
         )
 
     def _interrupt(self) -> None:

@@ -116,7 +116,7 @@ class MmiServer:
         self.plan = plan_for(req.version.name)
         self.layout = layout
         self.mem = RpcMemory(sock)
-        self.reader = Reader(self.mem, layout, facts_for(build, layout))  # type: ignore[arg-type]
+        self.reader = Reader(self.mem, layout, facts_for(build, layout))
         kernel = KernelId(req.version.name, build.release, req.arch.name)
         self.capture = Capture(self.reader, kernel, req.arch.arg_registers, self.plan.init_nodes)
         self.stop = stop

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import mmap
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,3 +130,20 @@ class GuestRam(Resource):
     def segments(self) -> list[tuple[int, int, memoryview]]:
         """(guest-physical start, size, view) of each piece, for drgn's memory segments."""
         return [(p.phys, p.size, v) for p, v in zip(self.pieces, self._views, strict=True)]
+
+
+def ram_memfds(topo: Topology) -> list[int]:
+    """One memfd per node with memory (one in all without NUMA), sized to it: the guest's RAM,
+    shared with QEMU and mapped by us, and in no filesystem."""
+    sizes = [n.mem for n in topo.nodes if n.mem] if topo.numa else [topo.mem]
+    fds: list[int] = []
+    try:
+        for i, size in enumerate(sizes):
+            fd = os.memfd_create(f"mmi-guest-ram{i}")
+            fds.append(fd)
+            os.ftruncate(fd, size)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.live.program import LiveKernel, open_live
-from inspector.live.ram import RamPiece, ram_files, ram_map
+from inspector.live.ram import RamPiece, ram_files, ram_map, ram_memfds
 from inspector.vm.guest import BootRequest, Guest, booted
 from inspector.vm.machine import new_run_dir
 from inspector.vm.qemu import backing_files
-from inspector.vm.topology import Topology
 
 SHM = Path("/dev/shm")
 
@@ -72,20 +71,3 @@ def live_guest(
         remove_ram_files(to_remove)
         for fd in fds:
             os.close(fd)
-
-
-def ram_memfds(topo: Topology) -> list[int]:
-    """One memfd per node with memory (one in all without NUMA), sized to it: the guest's RAM,
-    shared with QEMU and mapped by us, and in no filesystem."""
-    sizes = [n.mem for n in topo.nodes if n.mem] if topo.numa else [topo.mem]
-    fds: list[int] = []
-    try:
-        for i, size in enumerate(sizes):
-            fd = os.memfd_create(f"mmi-guest-ram{i}")
-            fds.append(fd)
-            os.ftruncate(fd, size)
-    except BaseException:
-        for fd in fds:
-            os.close(fd)
-        raise
-    return fds
