@@ -104,9 +104,10 @@ def stops(req: BootRequest, repeat: int, tmp: Path) -> None:
     print(f"  running between stops (finish, TCG):    {between:6.2f} s")
     after = last.shell_seconds - last.last_stop_seconds
     print(f"  last stop to the shell:                 {after:6.2f} s")
-    before = sw - last.shell_seconds
+    before = to_shell[-1] - last.shell_seconds  # the last run's own wall clock
     print(f"  before QEMU starts (build check, DWARF, gdb): {before:6.2f} s")
-    print(f"  after the shell (guest's /proc files, dmesg, JSON): {iw - sw:6.2f} s")
+    after_shell = inspect_wall[-1] - to_shell[-1]
+    print(f"  after the shell (guest's /proc files, dmesg, JSON): {after_shell:6.2f} s")
 
 
 def memmap(req: BootRequest, sample: int, tmp: Path) -> None:
