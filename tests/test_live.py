@@ -26,13 +26,14 @@ from inspector.errors import InspectorError
 from inspector.kernel.build import build
 from inspector.live.buddy import BuddyDump, dump
 from inspector.live.crash import CrashAborted, drgn_kmem, parse_kmem_free, run_crash
+from inspector.live.direct import live_page_cache
 from inspector.live.invariants import CHECKS, check, check_state
 from inspector.live.lists import ListWalk
 from inspector.live.program import LiveKernel, open_live
 from inspector.live.ram import RamPiece
 from inspector.live.sections import sections
 from inspector.live.session import SHM, LiveGuest, live_guest
-from inspector.live.state import read_state
+from inspector.live.state import kernel_consts, read_state
 from inspector.live.vmcore import write_vmcore
 from inspector.procfs import parse_blockcounts, parse_buddyinfo, parse_pagetypeinfo
 from inspector.pytest_plugin import Target, mmi_targets
@@ -158,7 +159,17 @@ def test_dump_agrees_with_proc_and_invariants_hold(target: Target, tmp_path: Pat
         assert len(fragmented.blocks) == sum(sum(c) for c in fragmented.buddyinfo().values())
         with _paused(lg):  # the memmap scan finds the lists the walk finds, entry by entry
             _, walked = read_state(lg.lk.prog, lg.lk.config)
-            _, scanned = read_state(lg.lk.prog, lg.lk.config, scan=True)
+            # … with the memmap read in place through the guest's page tables, byte for byte
+            # what drgn reads
+            cache = live_page_cache(lg.lk, kernel_consts(lg.lk.prog, lg.lk.config))
+            assert cache.direct is not None
+            for nr, sec in cache.sections.items():
+                if sec.has_mem_map:
+                    at = cache.vmemmap + nr * cache.section_bytes
+                    chunk = cache.chunk(nr)
+                    assert isinstance(chunk, memoryview)  # from the RAM file, not from drgn
+                    assert bytes(chunk) == lg.lk.prog.read(at, cache.section_bytes), nr
+            _, scanned = read_state(lg.lk.prog, lg.lk.config, cache, scan=True)
         entries = [
             [list(map(int, w.nodes)) for o in z.free_lists for w in o]
             for n in walked

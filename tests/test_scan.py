@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inspector.live.scan import link
+from inspector.live.scan import link, rank
 
 
 def lists(
@@ -78,3 +78,42 @@ def test_blocks_are_columns_made_into_objects_when_read() -> None:
     assert json.loads(d.to_json())["blocks"][0] == {
         "node": 0, "zone": "DMA32", "pfn": 16, "order": 4, "migratetype": "Movable",
     }  # fmt: skip
+
+
+def _reference(succ: np.ndarray, n_heads: int) -> tuple[list[int], list[int]]:
+    """Follow each head's list one pointer at a time (what the walk does)."""
+    root, dist = [-1] * succ.size, [0] * succ.size
+    for h in range(n_heads):
+        node, k = int(succ[h]), 1
+        while node >= n_heads and root[node] < 0:
+            root[node], dist[node] = h, k
+            node, k = int(succ[node]), k + 1
+    return root, dist
+
+
+def test_rank_matches_a_pointer_walk_on_long_and_short_lists() -> None:
+    """Random disjoint rings, one of 50 000 entries (many chase rounds), many empty or short,
+    plus entries on no list and a cycle that misses its head: ranks as the walk gives them."""
+    rng = np.random.default_rng(7)
+    n_heads, sizes = 40, [50_000, 0, 1, 2, 3, 31, 32, 33, 1000] + [0] * 11 + list(range(20))
+    n_entries = sum(sizes) + 500
+    perm = rng.permutation(n_entries) + n_heads  # list order unrelated to node numbers
+    succ = np.full(n_heads + n_entries, -1, dtype=np.int32)
+    at = 0
+    for h, size in enumerate(sizes):
+        ring = [h, *perm[at : at + size].tolist()]
+        at += size
+        for i, node in enumerate(ring):
+            succ[node] = ring[(i + 1) % len(ring)]
+    loose = perm[at:].tolist()  # 500 entries no head reaches: a 300-cycle and strays
+    for i, node in enumerate(loose[:300]):
+        succ[node] = loose[(i + 1) % 300]
+    for node in loose[300:]:
+        succ[node] = rng.choice([-1, loose[0]])
+    want_root, want_dist = _reference(succ, n_heads)
+    root, dist = rank(succ, n_heads)
+    assert root[:n_heads].tolist() == list(range(n_heads))
+    assert root[n_heads:].tolist() == want_root[n_heads:]
+    on = np.flatnonzero(root[n_heads:] >= 0) + n_heads
+    assert dist[on].tolist() == np.array(want_dist)[on].tolist()
+    assert on.size == sum(sizes)

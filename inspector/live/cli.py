@@ -15,10 +15,11 @@ import drgn
 from inspector.cli_args import add_vm_args, boot_request
 from inspector.errors import InspectorError, Terminated
 from inspector.live.buddy import dump, render
+from inspector.live.direct import live_page_cache
 from inspector.live.invariants import CHECKS, check_state
 from inspector.live.select import Filter, find, select
 from inspector.live.session import LiveGuest, live_guest
-from inspector.live.state import read_state
+from inspector.live.state import kernel_consts, read_state
 from inspector.live.vmcore import write_vmcore
 
 
@@ -34,9 +35,10 @@ def _one(lg: LiveGuest, args: argparse.Namespace) -> int:
     lg.pause()
     try:
         # one read for the dump and the checks; --scan: the lists from a memmap scan
-        state = read_state(lg.lk.prog, lg.lk.config, scan=args.scan)
+        cache = live_page_cache(lg.lk, kernel_consts(lg.lk.prog, lg.lk.config))
+        state = read_state(lg.lk.prog, lg.lk.config, cache, scan=args.scan)
         d = dump(lg.lk, blocks=args.blocks, state=state)
-        violations = check_state(lg.lk, *state) if args.check else []
+        violations = check_state(lg.lk, *state, cache) if args.check else []
     except (drgn.FaultError, LookupError, ValueError) as e:
         raise InspectorError(
             f"reading the buddy state failed ({str(e).splitlines()[0]}): the guest's memory does "

@@ -29,16 +29,23 @@ A paused guest should pass every check; on a running one a list can change under
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from inspector.live.direct import live_page_cache
 from inspector.live.lists import ListWalk, PageCache
 from inspector.live.program import LiveKernel
 from inspector.live.sections import sections
-from inspector.live.state import KernelConsts, NodeState, ZoneState, read_state
+from inspector.live.state import (
+    KernelConsts,
+    NodeState,
+    ZoneState,
+    kernel_consts,
+    read_state,
+)
 
 CHECKS = (
     "list",
@@ -76,15 +83,31 @@ class FreeBlock:
     mt: int
 
 
+def _by_section(nr: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(section number, indices of ``nr`` equal to it) for each section present, by one
+    stable sort (a radix sort when the numbers fit 16 bits)."""
+    if not nr.size:
+        return
+    small = nr.astype(np.uint16) if int(nr.min()) >= 0 and int(nr.max()) < 1 << 16 else nr
+    ranked = np.argsort(small, kind="stable")
+    sorted_nr = nr[ranked]
+    cuts = np.flatnonzero(sorted_nr[1:] != sorted_nr[:-1]) + 1
+    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), nr.size], strict=True):
+        yield int(sorted_nr[lo]), ranked[lo:hi]
+
+
 class _Checker:
-    def __init__(self, lk: LiveKernel, k: KernelConsts) -> None:
+    def __init__(self, lk: LiveKernel, k: KernelConsts, cache: PageCache | None) -> None:
         self.prog = lk.prog
         self.k = k
         self.ram = [(p.phys >> 12, (p.phys + p.size) >> 12) for p in lk.ram.pieces]
         self.out: list[Violation] = []
-        self._sections = sections(lk.prog)
-        self._shift = (lk.prog["SECTION_SIZE_BITS"] - lk.prog["PAGE_SHIFT"]).value_()
-        self.cache = PageCache(lk.prog, k.vmemmap, k.sizeof_page, self._sections, self._shift)
+        if cache is None:
+            shift = (lk.prog["SECTION_SIZE_BITS"] - lk.prog["PAGE_SHIFT"]).value_()
+            cache = PageCache(lk.prog, k.vmemmap, k.sizeof_page, sections(lk.prog), shift)
+        self._sections = cache.sections
+        self._shift = cache.shift
+        self.cache = cache
 
     def fail(self, check: str, z: ZoneState, pfn: int | None, detail: str) -> None:
         self.out.append(Violation(check, z.node, z.name, pfn, detail))
@@ -112,11 +135,10 @@ class _Checker:
         word = np.zeros(pfn.size, dtype=np.int64)
         private = np.zeros(pfn.size, dtype=np.uint64)
         nr = pfn >> self._shift
-        for sec in np.unique(nr).tolist():
+        for sec, sel in _by_section(nr):
             chunk = self.cache.chunk(sec)
             if chunk is None:
                 continue
-            sel = np.flatnonzero(nr == sec)
             idx = pfn[sel] - sec * per
             w = np.ndarray((per,), "<u4" if k.buddy_by_page_type else "<i4", chunk,
                            k.mapcount_offset, (k.sizeof_page,))  # fmt: skip
@@ -147,8 +169,8 @@ class _Checker:
              lambda i: f"{where(i)} outside the zone {span}")  # fmt: skip
         nr = pfn >> self._shift
         sections = np.zeros(pfn.size, dtype=bool)
-        for sec in np.unique(nr).tolist():  # a section at a time: present with a memmap
-            sections[nr == sec] = self.section_ok(int(sec) << self._shift)
+        for sec, sel in _by_section(nr):  # a section at a time: present with a memmap
+            sections[sel] = self.section_ok(sec << self._shift)
         in_ram = np.zeros(pfn.size, dtype=bool)
         for lo, hi in self.ram:
             in_ram |= (lo <= pfn) & (end <= hi)
@@ -201,8 +223,10 @@ class _Checker:
         a_order = np.repeat(np.array([p[1] for p in parts], dtype=np.int64), sizes)
         a_mt = np.repeat(np.array([p[2] for p in parts], dtype=np.int64), sizes)
         self.blocks(z, a_pfn, a_order, a_mt)
-        self.unmerged(z, a_pfn, a_order, a_mt)
-        self.overlaps(z, a_pfn, a_order)
+        # one sort by (pfn, order) serves both: for one pfn, end grows with order
+        ranked = np.argsort(a_pfn * 64 + a_order, kind="stable")
+        self.unmerged(z, a_pfn, a_order, a_mt, ranked)
+        self.overlaps(z, a_pfn, a_order, ranked)
         in_lists = sum(n << o for o, n in enumerate(z.nr_free))
         if in_lists != z.nr_free_pages_snapshot:
             self.fail(
@@ -220,12 +244,14 @@ class _Checker:
             if pages != p.count:
                 self.fail("pcp_count", z, None, f"cpu {p.cpu}: count {p.count}, lists hold {pages}")
 
-    def unmerged(self, z: ZoneState, pfn: np.ndarray, order: np.ndarray, mt: np.ndarray) -> None:
+    def unmerged(
+        self, z: ZoneState, pfn: np.ndarray, order: np.ndarray, mt: np.ndarray, ranked: np.ndarray
+    ) -> None:
         """No free block whose buddy (pfn ^ 2^order, same order) is free too, unless 6.12's
-        migratetype rule exempts the pair (mergeable_exempt)."""
+        migratetype rule exempts the pair (mergeable_exempt). ``ranked``: the blocks sorted by
+        (pfn, order)."""
         k = self.k
         key = pfn * 64 + order
-        ranked = np.argsort(key, kind="stable")
         sorted_key = key[ranked]
         want = (pfn ^ np.left_shift(1, order)) * 64 + order
         pos = np.minimum(np.searchsorted(sorted_key, want), max(key.size - 1, 0))
@@ -242,10 +268,11 @@ class _Checker:
                     f"order {b.order} block and its buddy {int(pfn[buddy[i]]):#x} are both free",
                 )
 
-    def overlaps(self, z: ZoneState, pfn: np.ndarray, order: np.ndarray) -> None:
+    def overlaps(
+        self, z: ZoneState, pfn: np.ndarray, order: np.ndarray, ranked: np.ndarray
+    ) -> None:
         """No two free blocks share a page: sorted by (start, end), each against the last."""
         end = pfn + np.left_shift(1, order)
-        ranked = np.lexsort((end, pfn))
         starts, ends = pfn[ranked], end[ranked]
         bad = np.flatnonzero(starts[1:] < ends[:-1]) + 1
         for i in bad.tolist():
@@ -257,8 +284,12 @@ class _Checker:
             )
 
 
-def check_state(lk: LiveKernel, k: KernelConsts, nodes: list[NodeState]) -> list[Violation]:
-    checker = _Checker(lk, k)
+def check_state(
+    lk: LiveKernel, k: KernelConsts, nodes: list[NodeState], cache: PageCache | None = None
+) -> list[Violation]:
+    """Every invariant over the state ``read_state`` gave; ``cache``: the memmap it read (the
+    same paused guest), so that sections are not read twice."""
+    checker = _Checker(lk, k, cache)
     for n in nodes:
         for z in n.zones:
             checker.zone(z)
@@ -267,5 +298,6 @@ def check_state(lk: LiveKernel, k: KernelConsts, nodes: list[NodeState]) -> list
 
 def check(lk: LiveKernel) -> list[Violation]:
     """Read the state and check every invariant; an empty list means all hold."""
-    k, nodes = read_state(lk.prog, lk.config)
-    return check_state(lk, k, nodes)
+    cache = live_page_cache(lk, kernel_consts(lk.prog, lk.config))
+    k, nodes = read_state(lk.prog, lk.config, cache)
+    return check_state(lk, k, nodes, cache)

@@ -18,6 +18,8 @@ import numpy.typing as npt
 from inspector.live.sections import Section
 
 ReadU64 = Callable[[int], int]
+# (virtual address, size) → the guest's bytes there without a copy, or None (then drgn reads)
+Direct = Callable[[int, int], memoryview | None]
 
 
 class PageCache:
@@ -32,30 +34,36 @@ class PageCache:
         sizeof_page: int,
         sections: dict[int, Section],
         pfn_section_shift: int,
+        direct: Direct | None = None,
     ) -> None:
+        """``direct``: a section's memmap as a view of the guest's RAM file (no copy; the guest
+        must stay paused while the cache is used), tried before drgn's read."""
         self.prog = prog
+        self.direct = direct
         self.vmemmap = vmemmap
         self.sizeof_page = sizeof_page
         self.sections = sections
         self.shift = pfn_section_shift
         self.section_bytes = sizeof_page << pfn_section_shift
-        self._chunks: dict[int, bytes | None] = {}
+        self._chunks: dict[int, bytes | memoryview | None] = {}
 
-    def chunk(self, nr: int) -> bytes | None:
+    def chunk(self, nr: int) -> bytes | memoryview | None:
         """Section ``nr``'s whole memmap (None: no memmap, or unreadable)."""
         return self._chunk(nr)
 
-    def _chunk(self, nr: int) -> bytes | None:
+    def _chunk(self, nr: int) -> bytes | memoryview | None:
         if nr not in self._chunks:
             s = self.sections.get(nr)
-            data = None
+            data: bytes | memoryview | None = None
             if s is not None and s.has_mem_map:
-                try:
-                    data = self.prog.read(
-                        self.vmemmap + nr * self.section_bytes, self.section_bytes
-                    )
-                except drgn.FaultError:
-                    data = None
+                at = self.vmemmap + nr * self.section_bytes
+                if self.direct is not None:
+                    data = self.direct(at, self.section_bytes)
+                if data is None:
+                    try:
+                        data = self.prog.read(at, self.section_bytes)
+                    except drgn.FaultError:
+                        data = None
             self._chunks[nr] = data
         return self._chunks[nr]
 
@@ -73,7 +81,7 @@ class PageCache:
         if chunk is None:
             return bytes(self.prog.read(self.vmemmap + pfn * self.sizeof_page, self.sizeof_page))
         inner = (pfn & ((1 << self.shift) - 1)) * self.sizeof_page
-        return chunk[inner : inner + self.sizeof_page]
+        return bytes(chunk[inner : inner + self.sizeof_page])
 
 
 @dataclass

@@ -5,9 +5,10 @@ per 128 MiB section) and decoded by numpy with the layout from DWARF (``KernelCo
 buddy heads are the pages marked buddy (4.7 ``_mapcount == -128``; 6.12 ``page_type >> 24 ==
 PGTY_buddy``), their order is ``page_private``. The lists are then checked with vectorised
 pointer chasing over ``lru.next`` / ``lru.prev``: each entry's successor found by binary search,
-``next->prev`` checked for all at once, and each entry's list and position found by pointer
-jumping from the heads (log2(n) rounds), so a cycle that misses its head, a dangling pointer, a
-page on two lists or a marked page on none shows up without following a pointer in Python.
+``next->prev`` checked for all at once, and each entry's list and position found by list ranking
+(``rank``: a sparse ruling set chased forward for all rulers at once, the rulers then ranked by
+pointer jumping), so a cycle that misses its head, a dangling pointer, a page on two lists or a
+marked page on none shows up without following a pointer in Python.
 
 The result is the same ``ListWalk`` per (zone, order, migratetype) that ``walk_list`` gives, so
 the dump and the invariant checks read it unchanged (``read_state(..., scan=True)``). A list the
@@ -36,7 +37,7 @@ class KernelConsts(Protocol):
     buddy_value: int
 
 
-def _column(buf: bytes, n: int, stride: int, offset: int, dtype: str) -> np.ndarray:
+def _column(buf: bytes | memoryview, n: int, stride: int, offset: int, dtype: str) -> np.ndarray:
     return np.ndarray(shape=(n,), dtype=dtype, buffer=buf, offset=offset, strides=(stride,))
 
 
@@ -92,28 +93,88 @@ def link(
     found = sorted_addr[pos_c] == all_next
     succ = np.where(found, order[pos_c], -1).astype(np.int32)
     total = all_addr.size
-    # each node's predecessor; a node two others point at keeps one and is reported below
-    pred = np.full(total, -1, dtype=np.int32)
     src = np.flatnonzero(succ >= 0)
-    pred[succ[src]] = src
     back = np.zeros(total, dtype=bool)
     back[src] = all_prev[succ[src]] == all_addr[src]  # next->prev == self
-    # pointer jumping towards the heads along pred: heads are roots at distance 0
+    root, dist = rank(succ, n_heads)
+    entry_root = root[n_heads:]
+    return entry_root, dist[n_heads:], back[n_heads:]
+
+
+def _jump(pred: np.ndarray, weight: np.ndarray, n_roots: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pointer jumping along ``pred`` (nodes 0..n_roots-1 are roots at distance 0): each node's
+    root (-1: none reached) and its distance, the sum of ``weight`` on the way."""
     root = pred.copy()
-    dist = np.ones(total, dtype=np.int32)
-    root[:n_heads] = np.arange(n_heads, dtype=np.int32)
-    dist[:n_heads] = 0
-    todo = np.flatnonzero(root >= n_heads).astype(np.int32)
-    for _ in range(max(1, int(total).bit_length() + 1)):
+    dist = weight.astype(np.int32)
+    root[:n_roots] = np.arange(n_roots, dtype=np.int32)
+    dist[:n_roots] = 0
+    todo = np.flatnonzero(root >= n_roots).astype(np.int32)
+    for _ in range(max(1, int(pred.size).bit_length() + 1)):
         if not todo.size:
             break
         up = root[todo]
         dist[todo] += dist[up]
         root[todo] = root[up]
-        todo = todo[root[todo] >= n_heads]  # the ones still short of a head
-    entry_root = root[n_heads:]
-    entry_root = np.where((entry_root >= 0) & (entry_root < n_heads), entry_root, -1)
-    return entry_root, dist[n_heads:], back[n_heads:]
+        todo = todo[root[todo] >= n_roots]  # the ones still short of a root
+    return np.where((root >= 0) & (root < n_roots), root, -1), dist
+
+
+# one node in RULER_EVERY (by address, so spread along the lists) starts a chase
+RULER_EVERY = 32
+
+
+def rank(succ: np.ndarray, n_heads: int) -> tuple[np.ndarray, np.ndarray]:
+    """List ranking: for each node its head (-1: not reached from one) and its position after
+    it, following ``succ`` (-1: none). Nodes 0..n_heads-1 are the heads; an edge into a head
+    ends a list. A sparse ruling set: the heads and one node in RULER_EVERY each chase forward,
+    one step per round for all at once, until the next ruler, the end, or a node already taken
+    (a node with two predecessors keeps the first chase that reaches it); the rulers are then
+    ranked by pointer jumping and each node takes its ruler's rank plus its own steps. Linear
+    work in about RULER_EVERY·ln(n) rounds, where pointer jumping over every node does log2(n)
+    rounds over all of them."""
+    total = succ.size
+    is_ruler = np.zeros(total, dtype=bool)
+    is_ruler[:n_heads] = True
+    is_ruler[n_heads::RULER_EVERY] = True
+    rulers = np.flatnonzero(is_ruler).astype(np.int32)
+    n_rulers = rulers.size
+    ruler_id = np.full(total, -1, dtype=np.int32)
+    ruler_id[rulers] = np.arange(n_rulers, dtype=np.int32)
+    owner = ruler_id.copy()  # the ruler whose chase reached each node
+    steps = np.zeros(total, dtype=np.int32)
+    to_ruler = np.full(n_rulers, -1, dtype=np.int32)  # the next ruler each chase reached
+    gap = np.zeros(n_rulers, dtype=np.int32)
+    active = np.arange(n_rulers, dtype=np.int32)
+    cur = rulers.copy()
+    while active.size:
+        nxt = succ[cur]
+        ok = nxt >= n_heads  # an edge into a head, or none: the list ends here
+        hit = ok & is_ruler[np.maximum(nxt, 0)]
+        to_ruler[active[hit]] = ruler_id[nxt[hit]]
+        gap[active[hit]] = steps[cur[hit]] + 1
+        go = ok & ~hit
+        active, cur, nxt = active[go], cur[go], nxt[go]
+        free = owner[nxt] < 0
+        active, cur, nxt = active[free], cur[free], nxt[free]
+        owner[nxt] = active
+        won = owner[nxt] == active  # two chases onto one node in one round: one keeps it
+        active, cur, nxt = active[won], cur[won], nxt[won]
+        steps[nxt] = steps[cur] + 1
+        cur = nxt
+    # rank the rulers: each one's predecessor is the ruler whose chase reached it
+    pred = np.full(n_rulers, -1, dtype=np.int32)
+    weight = np.zeros(n_rulers, dtype=np.int32)
+    src = np.flatnonzero(to_ruler >= 0)
+    pred[to_ruler[src]] = src
+    weight[to_ruler[src]] = gap[src]
+    ruler_root, ruler_dist = _jump(pred, weight, n_heads)  # heads are rulers 0..n_heads-1
+    taken = owner >= 0
+    root = np.full(total, -1, dtype=np.int32)
+    dist = np.zeros(total, dtype=np.int32)
+    root[taken] = ruler_root[owner[taken]]
+    dist[taken] = ruler_dist[owner[taken]] + steps[taken]
+    dist[root < 0] = 0
+    return root, dist
 
 
 def scan_lists(

@@ -32,7 +32,7 @@ from drgn.helpers.linux.percpu import per_cpu_ptr
 
 from inspector import decode
 from inspector.kernel.config import read_config
-from inspector.live.lists import ListWalk, PageCache, walk_list
+from inspector.live.lists import Direct, ListWalk, PageCache, walk_list
 from inspector.live.sections import sections
 
 PAGE_ALLOC_COSTLY_ORDER = 3
@@ -254,9 +254,9 @@ def read_zone(
     )
 
 
-def page_cache(prog: drgn.Program, k: KernelConsts) -> PageCache:
+def page_cache(prog: drgn.Program, k: KernelConsts, direct: Direct | None = None) -> PageCache:
     shift = (prog["SECTION_SIZE_BITS"] - prog["PAGE_SHIFT"]).value_()
-    return PageCache(prog, k.vmemmap, k.sizeof_page, sections(prog), shift)
+    return PageCache(prog, k.vmemmap, k.sizeof_page, sections(prog), shift, direct)
 
 
 def free_list_heads(
