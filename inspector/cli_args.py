@@ -64,6 +64,12 @@ def add_vm_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--append", help="extra kernel command line")
     p.add_argument("--machine", help="QEMU machine (default: pc on x86_64, virt on arm64)")
     p.add_argument("--accel", default="tcg", help="tcg (default) or kvm")
+    p.add_argument(
+        "--tcg-thread",
+        choices=("single", "multi"),
+        default="single",
+        help="TCG: one host thread for all vCPUs (single, default) or one per vCPU (multi)",
+    )
     p.add_argument("--timeout", type=float, default=DEFAULT_BOOT_TIMEOUT, help="boot timeout, s")
 
 
@@ -84,6 +90,7 @@ def boot_request(args: argparse.Namespace, **kw: object) -> BootRequest:
         append=append,
         machine=_opt(args.machine),
         accel=_opt(args.accel) or "tcg",
+        tcg_thread=getattr(args, "tcg_thread", "single"),
         timeout=args.timeout,
         **kw,  # type: ignore[arg-type]
     )

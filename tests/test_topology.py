@@ -1,5 +1,6 @@
 """Parsing of MEM/SMP/NUMA/NUMA_DIST and the QEMU arguments they become (pure, no VM)."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,14 @@ def test_argv_has_no_tcp_listener(arch, tmp_path, monkeypatch):
     )
     assert "-gdb" not in running and f"unix:{tmp_path}/qmp.sock" in running
     assert argv[argv.index("-machine") + 1].startswith(arch.machine)
+
+
+def test_tcg_one_thread_for_all_vcpus_unless_asked(tmp_path: Path) -> None:
+    """-accel tcg,thread=single by default; multi when asked; kvm passes no TCG option."""
+    topo = parse_topology("1G", "2", None)
+    spec = MachineSpec(X86_64, tmp_path / "k", tmp_path / "i", topo)
+    for kw, want in (({}, "tcg,thread=single"), ({"tcg_thread": "multi"}, "tcg,thread=multi"),
+                     ({"accel": "kvm"}, "kvm")):  # fmt: skip
+        argv = qemu_argv(dataclasses.replace(spec, **kw), RunPaths(tmp_path, tmp_path))
+        assert argv[argv.index("-accel") + 1] == want
+        assert "accel=" not in argv[argv.index("-machine") + 1]

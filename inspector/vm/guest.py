@@ -31,6 +31,7 @@ class BootRequest:
     append: tuple[str, ...] = ()
     machine: str | None = None
     accel: str = "tcg"
+    tcg_thread: str = "single"  # MachineSpec.tcg_thread
     timeout: float = DEFAULT_BOOT_TIMEOUT
     paused: bool = False
     gdbstub: bool = False  # a gdbstub on the running guest too (MachineSpec.gdbstub)
@@ -112,6 +113,7 @@ def prepare(
         append=req.append,
         machine=req.machine,
         accel=req.accel,
+        tcg_thread=req.tcg_thread,
         paused=req.paused,
         gdbstub=req.gdbstub,
         interactive=interactive,
