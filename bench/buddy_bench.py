@@ -97,7 +97,7 @@ def floor_in_place(lk: LiveKernel) -> int:
     cache = live_page_cache(lk, kernel_consts(lk.prog, lk.config))
     total = 0
     for nr in cache.sections:
-        if (c := cache.chunk(nr)) is not None:
+        for _, c in cache.pieces(nr):
             total += len(c)
             np.frombuffer(c, dtype=np.uint64).sum()
     return total

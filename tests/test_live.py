@@ -166,9 +166,11 @@ def test_dump_agrees_with_proc_and_invariants_hold(target: Target, tmp_path: Pat
             for nr, sec in cache.sections.items():
                 if sec.has_mem_map:
                     at = cache.vmemmap + nr * cache.section_bytes
-                    chunk = cache.chunk(nr)
-                    assert isinstance(chunk, memoryview)  # from the RAM file, not from drgn
-                    assert bytes(chunk) == lg.lk.prog.read(at, cache.section_bytes), nr
+                    pieces = cache.pieces(nr)
+                    assert all(isinstance(c, memoryview) for _, c in pieces)  # the RAM file's
+                    whole = b"".join(c for _, c in pieces)
+                    assert whole == lg.lk.prog.read(at, cache.section_bytes), nr
+                    assert bytes(cache.chunk(nr) or b"") == whole
             _, scanned = read_state(lg.lk.prog, lg.lk.config, cache, scan=True)
         entries = [
             [list(map(int, w.nodes)) for o in z.free_lists for w in o]

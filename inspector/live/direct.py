@@ -43,9 +43,8 @@ def direct_reader(lk: LiveKernel, probe: int) -> Direct | None:
         return None
     ram = lk.ram
 
-    def view(va: int, size: int) -> memoryview | None:
-        """In place when physically consecutive pages or blocks map it all; else the runs
-        joined (one copy, still not drgn's two)."""
+    def view(va: int, size: int) -> list[memoryview] | None:
+        """The views of the physically consecutive runs that map [va, va+size), in order."""
         runs: list[list[int]] = []  # [physical start, length]
         at, end = va, va + size
         while at < end:
@@ -62,11 +61,11 @@ def direct_reader(lk: LiveKernel, probe: int) -> Direct | None:
             views = [ram.view(phys, n) for phys, n in runs]
         except InspectorError:  # not RAM, or across two RAM pieces
             return None
-        return views[0] if len(views) == 1 else memoryview(b"".join(views))
+        return views
 
     try:
         got = view(probe, 4096)
-        if got is None or bytes(got) != lk.prog.read(probe, 4096):
+        if got is None or b"".join(got) != lk.prog.read(probe, 4096):
             return None
     except (drgn.FaultError, InspectorError):
         return None

@@ -135,17 +135,18 @@ class _Checker:
         word = np.zeros(pfn.size, dtype=np.int64)
         private = np.zeros(pfn.size, dtype=np.uint64)
         nr = pfn >> self._shift
-        for sec, sel in _by_section(nr):
-            chunk = self.cache.chunk(sec)
-            if chunk is None:
-                continue
-            idx = pfn[sel] - sec * per
-            w = np.ndarray((per,), "<u4" if k.buddy_by_page_type else "<i4", chunk,
-                           k.mapcount_offset, (k.sizeof_page,))  # fmt: skip
-            pv = np.ndarray((per,), "<u8", chunk, k.private_offset, (k.sizeof_page,))
-            ok[sel] = True
-            word[sel] = w[idx]
-            private[sel] = pv[idx]
+        for sec, in_sec in _by_section(nr):
+            for first, chunk in self.cache.pieces(sec):
+                n = len(chunk) // k.sizeof_page
+                idx = pfn[in_sec] - sec * per - first
+                here = (idx >= 0) & (idx < n)
+                sel, idx = in_sec[here], idx[here]
+                w = np.ndarray((n,), "<u4" if k.buddy_by_page_type else "<i4", chunk,
+                               k.mapcount_offset, (k.sizeof_page,))  # fmt: skip
+                pv = np.ndarray((n,), "<u8", chunk, k.private_offset, (k.sizeof_page,))
+                ok[sel] = True
+                word[sel] = w[idx]
+                private[sel] = pv[idx]
         return ok, word, private
 
     def blocks(self, z: ZoneState, pfn: np.ndarray, order: np.ndarray, mt: np.ndarray) -> None:

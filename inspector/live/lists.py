@@ -18,8 +18,10 @@ import numpy.typing as npt
 from inspector.live.sections import Section
 
 ReadU64 = Callable[[int], int]
-# (virtual address, size) → the guest's bytes there without a copy, or None (then drgn reads)
-Direct = Callable[[int, int], memoryview | None]
+# (virtual address, size) → the guest's bytes there without a copy, as the views of the
+# physically consecutive runs that map it in order, or None (then drgn reads)
+Direct = Callable[[int, int], list[memoryview] | None]
+Buffer = bytes | memoryview
 
 
 class PageCache:
@@ -45,21 +47,43 @@ class PageCache:
         self.sections = sections
         self.shift = pfn_section_shift
         self.section_bytes = sizeof_page << pfn_section_shift
-        self._chunks: dict[int, bytes | memoryview | None] = {}
+        self._chunks: dict[int, Buffer | None] = {}
+        self._pieces: dict[int, list[tuple[int, Buffer]]] = {}
 
-    def chunk(self, nr: int) -> bytes | memoryview | None:
+    def chunk(self, nr: int) -> Buffer | None:
         """Section ``nr``'s whole memmap (None: no memmap, or unreadable)."""
         return self._chunk(nr)
 
-    def _chunk(self, nr: int) -> bytes | memoryview | None:
+    def pieces(self, nr: int) -> list[tuple[int, Buffer]]:
+        """Section ``nr``'s memmap as (index of its first page in the section, its struct
+        pages) pieces, in place where the RAM file holds them in several runs (no join)."""
+        if nr not in self._pieces:
+            s = self.sections.get(nr)
+            runs = None
+            if s is not None and s.has_mem_map and self.direct is not None:
+                runs = self.direct(self.vmemmap + nr * self.section_bytes, self.section_bytes)
+            if runs is not None and all(len(r) % self.sizeof_page == 0 for r in runs):
+                out: list[tuple[int, Buffer]] = []
+                first = 0
+                for r in runs:
+                    out.append((first, r))
+                    first += len(r) // self.sizeof_page
+                self._pieces[nr] = out
+            else:
+                chunk = self._chunk(nr)
+                self._pieces[nr] = [] if chunk is None else [(0, chunk)]
+        return self._pieces[nr]
+
+    def _chunk(self, nr: int) -> Buffer | None:
         if nr not in self._chunks:
             s = self.sections.get(nr)
-            data: bytes | memoryview | None = None
+            data: Buffer | None = None
             if s is not None and s.has_mem_map:
                 at = self.vmemmap + nr * self.section_bytes
-                if self.direct is not None:
-                    data = self.direct(at, self.section_bytes)
-                if data is None:
+                runs = self.direct(at, self.section_bytes) if self.direct is not None else None
+                if runs is not None:
+                    data = runs[0] if len(runs) == 1 else b"".join(runs)
+                else:
                     try:
                         data = self.prog.read(at, self.section_bytes)
                     except drgn.FaultError:

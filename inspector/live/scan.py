@@ -49,21 +49,20 @@ def buddy_pages(
     parts: list[tuple[np.ndarray, ...]] = []
     decoded = 0
     for nr in sorted(cache.sections):
-        chunk = cache.chunk(nr)
-        if chunk is None:
-            continue
-        decoded += per
-        word = _column(chunk, per, k.sizeof_page, k.mapcount_offset, "<u4")
-        if k.buddy_by_page_type:
-            idx = np.flatnonzero((word >> 24) == k.buddy_value)
-        else:
-            idx = np.flatnonzero(word.view("<i4") == k.buddy_value)
-        if not idx.size:
-            continue
-        lru = _column(chunk, per, k.sizeof_page, k.lru_offset, "<u8")
-        prev = _column(chunk, per, k.sizeof_page, k.lru_offset + 8, "<u8")
-        private = _column(chunk, per, k.sizeof_page, k.private_offset, "<u8")
-        parts.append((nr * per + idx, private[idx], lru[idx], prev[idx]))
+        for first, chunk in cache.pieces(nr):
+            n = len(chunk) // k.sizeof_page
+            decoded += n
+            word = _column(chunk, n, k.sizeof_page, k.mapcount_offset, "<u4")
+            if k.buddy_by_page_type:
+                idx = np.flatnonzero((word >> 24) == k.buddy_value)
+            else:
+                idx = np.flatnonzero(word.view("<i4") == k.buddy_value)
+            if not idx.size:
+                continue
+            lru = _column(chunk, n, k.sizeof_page, k.lru_offset, "<u8")
+            prev = _column(chunk, n, k.sizeof_page, k.lru_offset + 8, "<u8")
+            private = _column(chunk, n, k.sizeof_page, k.private_offset, "<u8")
+            parts.append((nr * per + first + idx, private[idx], lru[idx], prev[idx]))
     if not parts:
         empty = np.zeros(0, dtype=np.uint64)
         return empty, empty, empty, empty, decoded
