@@ -218,7 +218,8 @@ class Walker:
             if regs[arch.program_counter] != entry:
                 return None
             sp = regs[arch.stack_pointer]
-            return x86_64_site(sp, int.from_bytes(self.gdb.read(sp, 8), "little"))
+            slot = (self.memory or self.gdb).read(sp, 8)  # the RAM file when there is one
+            return x86_64_site(sp, int.from_bytes(slot, "little"))
         regs = self.gdb.registers((arch.program_counter, arch.stack_pointer, arch.link_register))
         if regs[arch.program_counter] != entry:
             return None

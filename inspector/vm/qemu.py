@@ -24,7 +24,7 @@ class MachineSpec:
     accel: str = "tcg"
     # TCG: one host thread for every vCPU ("single", round robin) or one each ("multi"). Boot
     # runs on one CPU until smp_init, so multi mostly adds threads that contend for the host's
-    # cores: make validate on 2 cores took 28.6 s with multi and 16.5 s with single
+    # cores: make validate on 2 cores took 28.6 s with multi and 16.5-20 s with single
     tcg_thread: str = "single"
     paused: bool = False  # -S: wait for gdb at reset
     gdbstub: bool = False  # a gdbstub on a running guest too (a paused one always has one)
