@@ -84,7 +84,7 @@ lint: deps
 # mm-inspector interrupted 50 times at random (boot, inspect, buddy, validate, build; SIGINT,
 # SIGTERM, SIGHUP, SIGKILL): counts what was left behind (must be nothing)
 chaos: deps kernels
-	@$(VENV)/bin/python -m tests.chaos --runs $(or $(RUNS_N),50)
+	@$(VENV)/bin/python -m tests.chaos --runs $(or $(RUNS_N),50) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
 # pytest exits 5 when it collected no test: that is not a failure of the suite.
 test: deps kernels

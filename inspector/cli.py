@@ -7,18 +7,18 @@ import dataclasses
 import errno
 import os
 import shlex
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from inspector.arch import get_arch
 from inspector.cli_args import _opt, add_vm_args, boot_request, target_version
-from inspector.errors import InspectorError, Terminated
+from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
 from inspector.kernel.versions import VERSIONS, get_version
 from inspector.live.cli import add_parsers as add_live_parsers
+from inspector.signals import EXIT_INTERRUPTED, INTERRUPTED, install_handlers
 from inspector.vm.guest import BootRequest, booted, prepare
 from inspector.vm.machine import Machine, new_run_dir
 from inspector.vm.qemu import qemu_argv
@@ -131,7 +131,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     import shlex
 
-    from inspector.validate import report, run_xdist, validate
+    from inspector.validate import run_xdist, validate
+    from inspector.validate_results import failed, report
 
     arches = ["x86_64", "arm64"] if args.arch == "all" else [get_arch(args.arch).name]
     version = get_version(args.kver).name
@@ -149,7 +150,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     (runs / "report.txt").write_text(text + "\n")
     print(text)
     print(f"runs and report.json in {runs}", file=sys.stderr)
-    return 0 if all(r.differences == 0 for r in results) else 1
+    return 1 if failed(results) else 0
 
 
 def cmd_diff_versions(args: argparse.Namespace) -> int:
@@ -261,7 +262,9 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--kver", default="4.7", help="kernel version (the model exists for 4.7)")
     v.add_argument("--arch", default="all", help="x86_64, arm64 or all")
     v.add_argument("--jobs", type=int, default=None, help="cases at once (default: CPUs)")
-    v.add_argument("--only", help="run only topologies whose name contains this")
+    v.add_argument(
+        "--only", help="run only topologies whose name contains this (comma-separated: any of)"
+    )
     v.add_argument(
         "--engine",
         choices=("xdist", "pool"),
@@ -296,16 +299,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM/SIGHUP unwind like Ctrl-C, so every process a run started is stopped."""
-    raise Terminated
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m inspector.cli``: handlers after the imports (the console script and ``python
+    -m inspector`` install them first: inspector.entry)."""
+    install_handlers()
+    return run(argv)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     os.umask(0o077)  # run directories, sockets, RAM files and captures: the user's alone
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _terminate)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
@@ -320,8 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mm-inspector: error: {e.strerror or e}{where}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("mm-inspector: interrupted (everything it started has been stopped)", file=sys.stderr)
-        return 130
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

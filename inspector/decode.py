@@ -1,4 +1,4 @@
-"""Decoding kernel memory, once, for every reader: the gdb capture (``capture/readers.py``) and
+"""Decoding kernel memory, once, for every reader: the gdb capture (``capture/readers/``) and
 the drgn live path (``live/``) both hand bytes and layout numbers to these functions.
 
 Each function names the kernel macro or function it re-expresses, with the versions that differ.

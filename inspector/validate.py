@@ -14,17 +14,27 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from concurrent.futures import as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.arch import get_arch
-from inspector.errors import InspectorError
+from inspector.errors import GuestTimeout, InspectorError
 from inspector.kernel.versions import get_version
 from inspector.model import model_for
 from inspector.pool import worker_pool
 from inspector.resource import die_with_parent
+from inspector.validate_results import (
+    CRASHED,
+    ERROR,
+    TIMED_OUT,
+    Result,
+    never_reported,
+    outcome_of,
+    write_report,
+)
 from inspector.vm.guest import BootRequest
 from inspector.vm.machine import new_run_dir
 from inspector.vm.topology import parse_topology
@@ -128,22 +138,18 @@ MATRIX: tuple[Case, ...] = (
 NO_TRACE = frozenset({"1G", "4G-crosses-4G", "2nodes-uneven"})
 
 
-@dataclass
-class Result:
-    arch: str
-    case: str
-    differences: int = -1  # -1: the case did not run to the end
-    stops: int = 0
-    seconds: float = 0.0
-    run_dir: str = ""
-    error: str = ""
-    details: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # e.g. a guest command the kernel oopsed
-    compared: dict[str, int] = field(default_factory=dict)  # compared values per class
+def cells(version: str, arches: Sequence[str], only: str | None = None) -> list[tuple[str, Case]]:
+    """The cells the matrix asks for: each (arch, topology) the version runs, only those whose
+    name contains one of ``only``'s comma-separated words when it is given."""
+    out = [(a, c) for c in MATRIX for a in arches if a in c.arches and version in c.versions]
+    words = [w for w in (only or "").split(",") if w]
+    return [(a, c) for a, c in out if not words or any(w in c.name for w in words)]
 
 
 def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: float) -> Result:
-    """One matrix cell, in a worker process (its own QEMU and gdb)."""
+    """One matrix cell, in a worker process (its own QEMU and gdb). Whatever it raises but an
+    interrupt ends in its result: a one-line error as ``error`` or ``timed out``, anything else
+    as ``crashed`` with the traceback written beside the cell's run."""
     from inspector.capture.run import inspect
     from inspector.compare import compare
 
@@ -166,8 +172,18 @@ def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: floa
         flat = [f"{stop}: {d.text()}" for stop, ds in result.diffs.items() for d in ds]
         res.differences = len(flat)
         res.details = flat[:50]
+        res.outcome = outcome_of(res)
+    except GuestTimeout as e:
+        res.error, res.outcome = str(e), TIMED_OUT
     except (InspectorError, ValueError) as e:
-        res.error = str(e)
+        res.error, res.outcome = str(e), ERROR
+    except Exception as e:  # a model KeyError, say: the cell crashed, and says where
+        where = Path(res.run_dir) if res.run_dir else runs
+        tb = where / (f"{res.key}.traceback.txt" if where == runs else "traceback.txt")
+        where.mkdir(parents=True, exist_ok=True)
+        tb.write_text(traceback.format_exc())
+        res.error = f"{type(e).__name__}: {e} (traceback in {tb})".replace("\n", " ")
+        res.outcome, res.traceback = CRASHED, str(tb)
     res.seconds = round(time.monotonic() - start, 1)
     return res
 
@@ -182,21 +198,24 @@ def validate(
 ) -> tuple[list[Result], Path, float]:
     model_for(version)  # a one-line error when the version has no model
     runs = new_run_dir(f"validate-{version}")
-    cells = [(a, c) for c in MATRIX for a in arches if a in c.arches and version in c.versions]
-    if only:
-        cells = [(a, c) for a, c in cells if only in c.name]
+    asked = cells(version, arches, only)
     start = time.monotonic()
     results: list[Result] = []
     with worker_pool(jobs or os.cpu_count() or 1) as pool:
-        futures = [pool.submit(run_case, version, a, c, runs, stop_timeout) for a, c in cells]
+        futures = {
+            pool.submit(run_case, version, a, c, runs, stop_timeout): (a, c) for a, c in asked
+        }
         for fut in as_completed(futures):
-            r = fut.result()
+            try:
+                r = fut.result()
+            except Exception as e:  # the worker died (BrokenProcessPool) or could not send it
+                a, c = futures[fut]
+                r = never_reported(a, c.name, f"{type(e).__name__}: {e}")
             results.append(r)
-            status = r.error or f"{r.differences} differences"
-            print(f"  {r.arch:7} {r.case:18} {r.seconds:6.1f} s  {status}", file=sys.stderr)
+            _progress(r)
     wall = time.monotonic() - start
-    results.sort(key=lambda r: (r.arch, [c.name for c in MATRIX].index(r.case)))
-    _write_report(runs, version, wall, results)
+    results = _in_matrix_order(asked, results, "the worker pool returned nothing")
+    write_report(runs, version, wall, results)
     return results, runs, wall
 
 
@@ -211,10 +230,12 @@ def run_xdist(
 ) -> tuple[list[Result], Path, float]:
     """The matrix as pytest tests (inspector/validate_matrix.py) on pytest-xdist: ``-n auto``
     (one worker per core) unless ``jobs``; ``xdist_args`` go to pytest as they are (``--tx``
-    gateways spread the cells over other hosts). JUnit XML in RUNS/junit.xml, the same
-    report.json and table as the pool engine."""
+    gateways spread the cells over other hosts). The same report.json, table and JUnit XML
+    (RUNS/junit.xml, one testcase per cell asked for) as the pool engine; pytest's own JUnit
+    is RUNS/pytest-junit.xml."""
     model_for(version)  # a one-line error when the version has no model
     runs = new_run_dir(f"validate-{version}")
+    asked = cells(version, arches, only)
     env = {
         **os.environ,
         "MMI_VALIDATE_KVER": version,
@@ -228,12 +249,12 @@ def run_xdist(
     cmd = [
         sys.executable, "-m", "pytest", str(Path(__file__).with_name("validate_matrix.py")),
         *workers, "-q", "-p", "no:cacheprovider", "--rootdir", str(runs),
-        f"--junitxml={runs / 'junit.xml'}", "-o", "junit_family=xunit2", *xdist_args,
+        f"--junitxml={runs / 'pytest-junit.xml'}", "-o", "junit_family=xunit2", *xdist_args,
     ]  # fmt: skip
     # the session's own output goes to a log: its workers may still write after an interruption
     # has been reported, and a terminal gets the progress as each cell ends (below)
     log = runs / "pytest.log"
-    print(f"the matrix on pytest-xdist: log {log}, JUnit {runs / 'junit.xml'}", file=sys.stderr)
+    print(f"the matrix on pytest-xdist: log {log}", file=sys.stderr)
     start = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -255,18 +276,40 @@ def run_xdist(
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
     wall = time.monotonic() - start
-    results = [
-        Result(**json.loads(p.read_text())) for p in sorted((runs / "results").glob("*.json"))
-    ]
-    if proc.returncode not in (0, 1) and not results:
+    loaded = [_load(p) for p in sorted((runs / "results").glob("*.json"))]
+    if proc.returncode not in (0, 1) and not any(loaded):
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise InspectorError(
             f"pytest could not run the matrix (exit {proc.returncode}): {tail[0]} (see {log})"
         )
-    names = [c.name for c in MATRIX]
-    results.sort(key=lambda r: (r.arch, names.index(r.case)))
-    _write_report(runs, version, wall, results)
+    why = f"pytest's worker died or the cell never ended (exit {proc.returncode}; see {log})"
+    results = _in_matrix_order(asked, [r for r in loaded if r is not None], why)
+    write_report(runs, version, wall, results)
     return results, runs, wall
+
+
+def _load(path: Path) -> Result | None:
+    with contextlib.suppress(OSError, ValueError, TypeError):  # half written: never reported
+        return Result(**json.loads(path.read_text()))
+    return None
+
+
+def _progress(r: Result) -> None:
+    status = r.error or f"{r.differences} differences"
+    print(f"  {r.arch:7} {r.case:18} {r.seconds:6.1f} s  {r.outcome}: {status}", file=sys.stderr)
+
+
+def _in_matrix_order(asked: list[tuple[str, Case]], got: list[Result], why: str) -> list[Result]:
+    """One result per cell asked for, in the matrix's order: a cell nobody reported is crashed."""
+    by_key = {r.key: r for r in got}
+    out = []
+    for a, c in sorted(asked, key=lambda ac: (ac[0], MATRIX.index(ac[1]))):
+        r = by_key.get(f"{a}-{c.name}")
+        if r is None:
+            r = never_reported(a, c.name, why)
+            _progress(r)
+        out.append(r)
+    return out
 
 
 def _follow(proc: subprocess.Popen[bytes], results: Path) -> None:
@@ -275,46 +318,9 @@ def _follow(proc: subprocess.Popen[bytes], results: Path) -> None:
     while True:
         done = proc.poll() is not None
         for p in sorted(set(results.glob("*.json")) - seen) if results.exists() else []:
-            with contextlib.suppress(OSError, ValueError, TypeError):  # half written: later
-                r = Result(**json.loads(p.read_text()))
+            if (r := _load(p)) is not None:  # half written: later
                 seen.add(p)
-                status = r.error or f"{r.differences} differences"
-                print(f"  {r.arch:7} {r.case:18} {r.seconds:6.1f} s  {status}", file=sys.stderr)
+                _progress(r)
         if done:
             return
         time.sleep(0.5)
-
-
-def _write_report(runs: Path, version: str, wall: float, results: list[Result]) -> None:
-    (runs / "report.json").write_text(
-        json.dumps(
-            {
-                "version": version,
-                "wall_seconds": round(wall, 1),
-                "results": [asdict(r) for r in results],
-            },
-            indent=1,
-        )
-        + "\n"
-    )
-
-
-def report(results: list[Result], wall: float) -> str:
-    lines = [f"{'arch':7} {'topology':18} {'stops':>5} {'diffs':>5} {'secs':>6}  note"]
-    for r in results:
-        diffs = "-" if r.differences < 0 else str(r.differences)
-        note = r.error or (r.details[0] if r.details else "; ".join(r.warnings))
-        lines.append(f"{r.arch:7} {r.case:18} {r.stops:5} {diffs:>5} {r.seconds:6.1f}  {note}")
-    ok = sum(1 for r in results if r.differences == 0)
-    totals: dict[str, int] = {}
-    for r in results:
-        for k, v in r.compared.items():
-            totals[k] = totals.get(k, 0) + v
-    if totals:
-        lines.append(
-            "compared values: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
-            + f"; total {sum(totals.values())}"
-        )
-    lines.append(f"{ok}/{len(results)} topologies with 0 differences; wall time {wall:.0f} s")
-    return "\n".join(lines)

@@ -21,7 +21,7 @@ import pytest
 
 from inspector.errors import Terminated
 from inspector.resource import die_with_parent
-from inspector.validate import MATRIX, Case, run_case
+from inspector.validate import Case, cells, run_case
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -39,13 +39,10 @@ RUNS = Path(os.environ.get("MMI_VALIDATE_RUNS", "runs/validate-matrix"))
 STOP_TIMEOUT = float(os.environ.get("MMI_VALIDATE_STOP_TIMEOUT", "120"))
 
 
-def cells() -> list[tuple[str, Case]]:
-    out = [(a, c) for c in MATRIX for a in ARCHES if a in c.arches and KVER in c.versions]
-    return [(a, c) for a, c in out if not ONLY or ONLY in c.name]
-
-
 @pytest.mark.vm
-@pytest.mark.parametrize(("arch", "case"), cells(), ids=lambda x: getattr(x, "name", x))
+@pytest.mark.parametrize(
+    ("arch", "case"), cells(KVER, ARCHES, ONLY), ids=lambda x: getattr(x, "name", x)
+)
 def test_cell(arch: str, case: Case, record_property: Callable[[str, object], None]) -> None:
     res = run_case(KVER, arch, case, RUNS, STOP_TIMEOUT)
     out = RUNS / "results" / f"{arch}-{case.name}.json"

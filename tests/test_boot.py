@@ -69,3 +69,35 @@ def test_make_passes_free_text_to_the_guest_as_typed():
     lines = proc.stdout.splitlines()
     assert append in lines[0].split()
     assert lines[1] == '$2 a  "b"'
+
+
+def _cpulist(text: str) -> set[int]:
+    out: set[int] = set()
+    for part in text.strip().split(","):
+        if part:
+            lo, _, hi = part.partition("-")
+            out |= set(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("target", mmi_targets())
+def test_numa_distances_and_cpus_reach_the_guest(target, mmi_boot):
+    """NUMA_DIST and each node's CPUs as asked, read back from the guest's own sysfs (model and
+    capture would otherwise agree on QEMU's defaults without anybody noticing)."""
+    numa, dist = "256M@0,256M@1-2,512M@3", "0-1=30,0-2=25,1-2=40"
+    guest = mmi_boot(target, numa=numa, smp=4, numa_dist=dist)
+    rows = guest.run(
+        "for n in 0 1 2; do d=/sys/devices/system/node/node$n; "
+        'echo "$n|$(cat $d/distance)|$(cat $d/cpulist)"; done'
+    )
+    seen = {}
+    for line in rows.strip().splitlines():
+        nid, distance, cpus = line.split("|")
+        seen[int(nid)] = ([int(x) for x in distance.split()], _cpulist(cpus))
+    # the table asked for, spelled out (10 on the diagonal, symmetric)
+    assert seen == {
+        0: ([10, 30, 25], {0}),
+        1: ([30, 10, 40], {1, 2}),
+        2: ([25, 40, 10], {3}),
+    }

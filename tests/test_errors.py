@@ -4,17 +4,16 @@ process left behind. The CLI is run as a user runs it."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from .chaos import _alive, _children_of, _cmdline
+from .chaos import MMI, _alive, _children_of, _cmdline, _pids_matching, memfds_left
 
-MMI = [sys.executable, "-m", "inspector.cli"]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -207,9 +206,11 @@ def test_interrupted_build_stops_make_and_its_jobs(tmp_path, sig):
     tree = tmp_path / "linux-4.7-slow"
     tree.mkdir()
     marker = tmp_path / "job-started"
+    # this test's own job: a sleep no other run on the host can have (its argument names it)
+    naps = f"{317 + random.randrange(10**6) / 10**6:.6f}"
     (tree / "Makefile").write_text(
         "VERSION = 4\nPATCHLEVEL = 7\nSUBLEVEL = 0\nEXTRAVERSION =\n"
-        f"tinyconfig:\n\t@touch {marker}; sleep 317 && echo job-finished\n"
+        f"tinyconfig:\n\t@touch {marker}; sleep {naps} && echo job-finished\n"
     )
     env = {**os.environ, "MMI_CACHE_DIR": str(tmp_path / "cache"), "KERNEL_SRC_4_7": str(tree)}
     proc = subprocess.Popen(
@@ -225,26 +226,28 @@ def test_interrupted_build_stops_make_and_its_jobs(tmp_path, sig):
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.exists(), "make never started its job"
+    children = _children_of(proc.pid)
+    assert _pids_matching(f"sleep {naps}"), "the job is not running: the test proves nothing"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1].startswith("mm-inspector: interrupted")
-    leftovers = subprocess.run(
-        ["pgrep", "-f", "sleep 317"], capture_output=True, text=True
-    ).stdout.split()
-    assert leftovers == [], f"build jobs left running: {leftovers}"
+    deadline = time.monotonic() + 10  # make's jobs are SIGTERMed: they go within moments
+    while (left := _pids_matching(f"sleep {naps}")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == [], f"build jobs left running: {left}"
+    assert [_cmdline(p) for p in children if _alive(p)] == []
 
 
 @pytest.mark.vm
 @pytest.mark.parametrize("command", ["boot", "inspect", "buddy"])
 def test_sigkill_leaves_no_qemu_or_gdb(tmp_path, command):
     """mm-inspector killed outright (SIGKILL: no handler runs) still leaves no QEMU, no gdb and
-    no file in /dev/shm: QEMU and gdb die with the process that started them, and the guest's
-    RAM (buddy) is in memfds, in no filesystem."""
+    no RAM: QEMU and gdb die with the process that started them, and the guest's RAM is in
+    memfds named after the run, held by nobody once they are gone."""
     env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
     argv = [*MMI, command, "--arch", "x86_64", "--kver", "6.12"]
     extra = {"boot": ["--run", "sleep 120"], "inspect": [], "buddy": ["--watch", "1"]}[command]
-    shm_before = set(Path("/dev/shm").iterdir())
     proc = subprocess.Popen(
         argv + extra,
         stdout=subprocess.DEVNULL,
@@ -256,15 +259,27 @@ def test_sigkill_leaves_no_qemu_or_gdb(tmp_path, command):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/qemu.started")):
         time.sleep(0.05)
-    time.sleep(0.5)  # gdb attached (inspect) or the guest booting (boot)
-    children = _children_of(proc.pid)  # QEMU, gdb, the janitor: all must go with it
-    assert children, "nothing was started: the test proves nothing"
+    # what must go with it: QEMU, gdb (inspect), the janitor; wait for them, not for a time
+    wanted = ["qemu-system", *(["gdb"] if command == "inspect" else [])]
+    while time.monotonic() < deadline:
+        children = _children_of(proc.pid)
+        names = " ".join(_cmdline(p) for p in children)
+        if all(w in names for w in wanted):
+            break
+        time.sleep(0.05)
+    assert all(w in names for w in wanted), f"not started: {wanted} in {names}"
+    if command != "boot":  # inspect and buddy hold the guest's RAM in memfds
+        assert memfds_left(tmp_path / "runs"), "no RAM memfd was found: the check proves nothing"
     proc.kill()
     proc.wait()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 10  # the parent-death signals take a moment to land
+    while time.monotonic() < deadline and (
+        [p for p in children if _alive(p)] or memfds_left(tmp_path / "runs")
+    ):
+        time.sleep(0.1)
     assert_no_qemu_left(tmp_path)
     assert [_cmdline(p) for p in children if _alive(p)] == []
-    assert set(Path("/dev/shm").iterdir()) - shm_before == set()
+    assert memfds_left(tmp_path / "runs") == []
 
 
 def _socket_inodes(pid: int) -> set[str]:
@@ -298,7 +313,8 @@ def test_no_way_in(tmp_path):
     run directory and every socket and file QEMU makes there are the user's alone."""
     env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
     proc = subprocess.Popen(
-        [*MMI, "boot", "--arch", "x86_64", "--kver", "6.12", "--run", "sleep 4"],
+        # the guest waits until the checks are done (the test ends it), not for a time
+        [*MMI, "boot", "--arch", "x86_64", "--kver", "6.12", "--run", "sleep 600"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -323,8 +339,9 @@ def test_no_way_in(tmp_path):
             if p.name.endswith(".sock") or p.name in ("qemu.pid", "qemu.stderr"):
                 assert p.lstat().st_mode & 0o077 == 0, f"{p.name} is {oct(p.lstat().st_mode)}"
     finally:
+        proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err
 
 
 def _last_line(proc: subprocess.CompletedProcess[str]) -> str:

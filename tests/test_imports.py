@@ -77,3 +77,75 @@ def test_no_import_cycles() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+# The model never reads what it is judged on: it sees its typed inputs (inspector.model.inputs,
+# filled from a stop-1 capture and the build) and the kernel's constants, never a capture, a run
+# directory, the comparison, the live guest or the debugger.
+MODEL_MAY_IMPORT = (
+    "inspector.model",
+    "inspector.schema",
+    "inspector.errors",
+    "inspector.registry",
+    "inspector.arch",
+)
+NEVER_INTO_THE_MODEL = (
+    "inspector.capture",
+    "inspector.rundir",
+    "inspector.compare",
+    "inspector.live",
+    "inspector.debug",
+)
+
+
+def _under(module: str, prefix: str) -> bool:
+    # inspector.compare covers inspector.compare.x and sibling modules inspector.compare_x
+    return module == prefix or module.startswith((f"{prefix}.", f"{prefix}_"))
+
+
+def model_violations(graph: dict[str, set[str]]) -> list[str]:
+    out = []
+    for mod, targets in sorted(graph.items()):
+        if not _under(mod, "inspector.model"):
+            continue
+        for t in sorted(targets):
+            if any(_under(t, f) for f in NEVER_INTO_THE_MODEL):
+                out.append(f"{mod} imports {t}: the model would read what it is judged on")
+            elif not any(_under(t, a) or t == a for a in MODEL_MAY_IMPORT):
+                out.append(f"{mod} imports {t}: not among what a model may import")
+    return out
+
+
+def test_the_model_imports_only_downwards() -> None:
+    graph = import_graph()
+    model = [m for m in graph if _under(m, "inspector.model")]
+    assert len(model) > 20  # the walk found the model's modules
+    assert model_violations(graph) == []
+
+
+def test_the_direction_check_finds_a_model_reaching_up() -> None:
+    graph = {
+        "inspector.model.v9.zones": {"inspector.capture.readers", "inspector.schema"},
+        "inspector.model.v9.fit": {"inspector.compare_fields"},
+        "inspector.model.v9.boot": {"inspector.vm.qemu"},
+        "inspector.compare": {"inspector.model.v9.zones"},  # downwards: fine
+    }
+    assert model_violations(graph) == [
+        "inspector.model.v9.boot imports inspector.vm.qemu: not among what a model may import",
+        "inspector.model.v9.fit imports inspector.compare_fields: the model would read what it "
+        "is judged on",
+        "inspector.model.v9.zones imports inspector.capture.readers: the model would read what "
+        "it is judged on",
+    ]
+
+
+def test_the_only_way_into_a_model_is_its_typed_inputs() -> None:
+    import typing
+
+    from inspector.model import MODELS
+    from inspector.model.inputs import ModelInputs
+
+    for version, spec in MODELS.items():
+        hints = typing.get_type_hints(spec.replay)
+        params = [k for k in hints if k != "return"]
+        assert [hints[p] for p in params] == [ModelInputs], version

@@ -132,14 +132,16 @@ class GuestRam(Resource):
         return [(p.phys, p.size, v) for p, v in zip(self.pieces, self._views, strict=True)]
 
 
-def ram_memfds(topo: Topology) -> list[int]:
+def ram_memfds(topo: Topology, run: str = "") -> list[int]:
     """One memfd per node with memory (one in all without NUMA), sized to it: the guest's RAM,
-    shared with QEMU and mapped by us, and in no filesystem."""
+    shared with QEMU and mapped by us, and in no filesystem. Each is named after its ``run``
+    directory (``/proc/PID/fd`` shows ``/memfd:mmi-guest-ram0-RUN``), so what a run left
+    behind can be told from another run's."""
     sizes = [n.mem for n in topo.nodes if n.mem] if topo.numa else [topo.mem]
     fds: list[int] = []
     try:
         for i, size in enumerate(sizes):
-            fd = os.memfd_create(f"mmi-guest-ram{i}")
+            fd = os.memfd_create(f"mmi-guest-ram{i}-{run}" if run else f"mmi-guest-ram{i}")
             fds.append(fd)
             os.ftruncate(fd, size)
     except BaseException:

@@ -57,7 +57,7 @@ def live_guest(
     to_remove: list[Path] = []
     try:
         if req.ram_file is None:  # memfds: nothing in /dev/shm, even if we are SIGKILLed
-            fds = ram_memfds(req.topology)
+            fds = ram_memfds(req.topology, run_dir.name)
             req = dataclasses.replace(req, ram_fds=tuple(fds))
         else:
             to_remove = ram_files(req.ram_file, req.topology)

@@ -7,8 +7,12 @@ to the watermarks:
 - ``memmap``: memmap_init(), per (range, zone), and the unavailable ranges (mm/mm_init.c);
 - ``zonelists``: build_all_zonelists() in node order (mm/page_alloc.c);
 - ``start_kernel``: every memblock allocation and free from free_area_init() to
-  memblock_free_all() (setup_arch()'s resources, command line, percpu, unknown parameters,
-  vfs hashes, x86's cpu_entry_area tables, swiotlb), so memblock at the hand-off is predicted;
+  memblock_free_all(), in start_kernel()'s order, so memblock at the hand-off is predicted; a
+  module per kernel file: ``early`` (the allocator's state and the hash-table record),
+  ``setup_arch`` (x86's HPET/IOAPIC/e820 resources, arm64's resource array), ``cmdline``
+  (setup_command_line() and the unknown parameters, init/main.c), ``percpu`` (the first
+  chunk, mm/percpu.c), ``hashes`` (alloc_large_system_hash(), the vfs and mount caches),
+  ``cpu_entry_area`` (x86's page tables for it), ``swiotlb`` (kernel/dma/swiotlb.c);
 - ``memblock_free_all``: the buddy hand-off with FPI_TO_TAIL (mm/memblock.c, mm/page_alloc.c);
 - ``snapshot``, ``boot``, ``fields`` as in 4.7.
 """

@@ -1,0 +1,317 @@
+"""The strict field walk of two snapshots (model against capture): nodes matched by ``node_id``,
+zones by (node, idx), zonelists by (node, kind), free areas by order, pagesets by cpu; what is
+not compared and why (``IGNORED_WHY``, ``IGNORED_BY_VERSION``, ``NOT_CAPTURED``); the class of
+each compared value; and the kernel function each version's model names for a field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from inspector.model import functions_for
+from inspector.schema import GLOBALS_HASHES, GLOBALS_PERCPU_SWIOTLB, MIGRATETYPES, Snapshot
+
+# Fields that are runtime state rather than a prediction: skipped unless asked for.
+DEFAULT_IGNORE: frozenset[str] = frozenset(
+    {
+        "kernel.release",
+        "zone.pageset.count",
+        "inputs",
+        "globals.cpu_to_node",
+        "globals.dma_reserve",
+        "init_per_zone_wmark_min:zone.nr_free_pages",
+    }
+)
+# What each ignored path is, for the report: nothing is skipped without saying so.
+IGNORED_WHY = {
+    "kernel.release": "the release string (the model knows the version only)",
+    "zone.pageset.count": "pages on a per-cpu list right now: runtime state, not initialisation",
+    "inputs": "stop 1's inputs are what the model starts from",
+    "globals.cpu_to_node": "the CPU topology, parsed after stop 1: a declared later-stop input",
+    "globals.dma_reserve": "a stop-1 input: x86's memblock_find_dma_reserve() runs in setup_arch() "
+    "before paging_init (its effect, the 'pages reserved' line and DMA's managed pages, is "
+    "compared)",
+    "init_per_zone_wmark_min:zone.nr_free_pages": "pages start_kernel allocates after the "
+    "hand-off (slab caches, page tables, ...) are not modelled; nr_free is compared at the "
+    "hand-off",
+}
+# Fields a version/arch does not capture: None there on the capture side is not a difference.
+# Fields ignored for one version only, with the reason (printed like the rest).
+IGNORED_BY_VERSION: dict[str, dict[str, str]] = {
+    "6.12": {
+        "zone.pageset.high": "pcp->high is auto-tuned at runtime in 6.12 (between high_min and "
+        "high_max), not initialisation",
+    },
+}
+NOT_CAPTURED: dict[tuple[str, str], dict[str, str]] = {
+    ("6.12", "x86_64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
+    ("6.12", "arm64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
+}
+# Classes of compared values (generic path prefixes, longest first wins), for the counts.
+CLASSES: tuple[tuple[str, str], ...] = (
+    ("zone.pageblock_migratetypes", "pageblocks"),
+    ("zone.free_area.blocks", "free blocks"),
+    ("zone.free_area", "free-list counts"),
+    ("zone.nr_free_pages", "free-list counts"),
+    ("zone.free_blocks", "free blocks"),
+    ("zone.watermark", "watermarks"),
+    ("zone.lowmem_reserve", "lowmem_reserve"),
+    ("zone.pageset", "pcp"),
+    ("zone.pcp_high_min", "pcp"),
+    ("zone.pcp_high_max", "pcp"),
+    ("zonelist", "zonelists"),
+    *((f"globals.{g}", "hash tables") for g in GLOBALS_HASHES),
+    *((f"globals.{g}", "per-cpu and swiotlb") for g in GLOBALS_PERCPU_SWIOTLB),
+    ("globals", "globals"),
+    ("memblock", "memblock at the hand-off"),
+    ("log", "log lines"),
+    ("stop", "stops"),
+    ("kernel", "kernel id"),
+    ("node", "node and zone sizes"),
+    ("zone", "node and zone sizes"),
+)
+
+
+def why_not_compared(generic: str, version: str, arch: str, stop: str) -> str | None:
+    """Why compare skips a field (a generic path, ``zone.pageset.high``), or None if it does not."""
+    reasons = {
+        **IGNORED_WHY,
+        **IGNORED_BY_VERSION.get(version, {}),
+        **NOT_CAPTURED.get((version, arch), {}),
+    }
+    ignore = (
+        set(DEFAULT_IGNORE)
+        | set(IGNORED_BY_VERSION.get(version, {}))
+        | set(NOT_CAPTURED.get((version, arch), {}))
+    )
+    for key in (generic, f"{stop}:{generic}"):
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            if ".".join(parts[:n]) in ignore:
+                return reasons.get(".".join(parts[:n]), "not compared")
+    return None
+
+
+def value_class(path: str) -> str:
+    g = generic_path(path)
+    for prefix, name in CLASSES:
+        if g == prefix or g.startswith(prefix + ".") or g.startswith(prefix + "["):
+            return name
+    return "other"
+
+
+WMARK_NAMES = ("min", "low", "high")
+
+
+@dataclass
+class Difference:
+    path: str
+    model: Any
+    captured: Any
+    function: str
+    stop: str = ""
+    # the kernel functions the model's chain for the value passes through (provenance)
+    via: str = ""
+
+    def text(self) -> str:
+        via = f"; via {self.via}" if self.via else ""
+        return (
+            f"{self.path}: model {self.model!r}, captured {self.captured!r}  [{self.function}{via}]"
+        )
+
+
+def generic_path(path: str) -> str:
+    """``node[1].zone[DMA32].free_area[3].nr_free`` -> ``zone.free_area.nr_free``.
+
+    ``globals[zone_movable_pfn[1]]`` -> ``globals.zone_movable_pfn``.
+    """
+    if path.startswith("globals["):
+        return "globals." + re.sub(r"\[.*$", "", path[len("globals[") : -1])
+    g = re.sub(r"\[[^\]]*\]", "", path)
+    return g[len("node.") :] if g.startswith("node.zone") else g
+
+
+def function_for(path: str, version: str, stop: str) -> str:
+    """The kernel function computing ``path``: the longest matching entry of the table the
+    version's model registers."""
+
+    table = functions_for(version)
+    parts = generic_path(path).split(".")
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if f"{stop}:{key}" in table:
+            return table[f"{stop}:{key}"]
+        if key in table:
+            return table[key]
+    return "?"
+
+
+class _Walker:
+    def __init__(
+        self,
+        version: str,
+        arch: str,
+        stop: str,
+        ignore: frozenset[str],
+        zone_names: list[str],
+    ):
+        self.version = version
+        self.stop = stop
+        self.ignore = ignore
+        self.not_captured = NOT_CAPTURED.get((version, arch), {})
+        self.zone_names = zone_names
+        self.out: list[Difference] = []
+        self.counts: Counter[str] = Counter()
+        # every value compared, by the path compare prints: (model, captured)
+        self.leaves: dict[str, tuple[Any, Any]] = {}
+
+    def count(self, path: str, model: Any, captured: Any) -> None:
+        self.counts[value_class(path)] += 1
+        self.leaves[path] = (model, captured)
+
+    def ignored(self, path: str) -> bool:
+        g = generic_path(path)
+        for key in (g, f"{self.stop}:{g}"):
+            parts = key.split(".")
+            if any(".".join(parts[:n]) in self.ignore for n in range(1, len(parts) + 1)):
+                return True
+        return False
+
+    def add(self, path: str, model: Any, captured: Any) -> None:
+        self.out.append(
+            Difference(
+                path, model, captured, function_for(path, self.version, self.stop), self.stop
+            )
+        )
+
+    def one_sided(self, path: str, a: Any, b: Any) -> bool:
+        """A value only one side has: a difference unless declared not captured. True when
+        handled (nothing more to compare)."""
+        if a is None and b is None:
+            return True
+        if a is not None and b is not None:
+            return False
+        if b is None and generic_path(path) in self.not_captured:
+            return True
+        self.count(path, a, b)
+        self.add(path, "missing" if a is None else _short(a), "missing" if b is None else _short(b))
+        return True
+
+    def value(self, path: str, a: Any, b: Any) -> None:
+        """Compare two values of the same declared type, recursing into structure."""
+        if self.ignored(path) or self.one_sided(path, a, b):
+            return
+        if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+            self.dataclass(path, a, b)
+        elif isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                self.value(f"{path}[{key}]", a.get(key), b.get(key))
+        elif isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            self.sequence(path, list(a), list(b))
+        else:
+            self.count(path, a, b)
+            if a != b:
+                self.add(path, a, b)
+
+    def sequence(self, path: str, a: list[Any], b: list[Any]) -> None:
+        name = generic_path(path).rsplit(".", 1)[-1]
+        if name == "zones" and all(_is_scalar(x) for x in a + b):
+            self.count(path, a, b)
+            if a != b:  # a zonelist is one value: its order is the point
+                self.add(path, a, b)
+            return
+        if len(a) != len(b):
+            self.count(f"{path}.length", len(a), len(b))
+            self.add(f"{path}.length", len(a), len(b))
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            self.value(f"{path}[{self.label(name, i)}]", x, y)
+
+    def label(self, name: str, i: int) -> str:
+        if name in ("free_list", "blocks") and i < len(MIGRATETYPES):
+            return MIGRATETYPES[i]
+        if name == "watermark" and i < len(WMARK_NAMES):
+            return WMARK_NAMES[i]
+        if name == "lowmem_reserve" and i < len(self.zone_names):
+            return self.zone_names[i]
+        return str(i)
+
+    def keyed(self, path: str, a: list[Any], b: list[Any], key: Any, label: Any) -> None:
+        """Match entries by key; an entry only one side has is a difference."""
+        ka = {key(x): x for x in a}
+        kb = {key(x): x for x in b}
+        for k in sorted(set(ka) | set(kb)):
+            x, y = ka.get(k), kb.get(k)
+            sub = f"{path}[{label(x if x is not None else y)}]"
+            if self.ignored(sub):
+                continue
+            if x is None or y is None:
+                self.count(sub, x, y)
+                self.add(sub, "present" if x else "missing", "present" if y else "missing")
+                continue
+            self.value(sub, x, y)
+
+    def dataclass(self, path: str, a: Any, b: Any) -> None:
+        prefix = f"{path}." if path else ""
+        for f in dataclasses.fields(a):
+            sub = prefix + f.name
+            x: Any = getattr(a, f.name)
+            y: Any = getattr(b, f.name, None)
+            if f.name in ("stop", "schema") and not path:
+                continue  # the snapshot's own identity
+            if self.ignored(sub) or self.one_sided(sub, x, y):
+                continue
+            if f.name == "nodes":
+                self.keyed("node", x, y, lambda n: n.node_id, lambda n: n.node_id)
+            elif f.name == "zones" and path.startswith("node["):
+                self.keyed(f"{path}.zone", x, y, lambda z: z.idx, lambda z: z.name)
+            elif f.name == "zonelists":
+                self.keyed(
+                    "zonelist", x, y, lambda z: (z.node, z.kind), lambda z: f"{z.node},{z.kind}"
+                )
+            elif f.name == "free_area":
+                self.keyed(sub, x, y, lambda fa: fa.order, lambda fa: fa.order)
+            elif f.name == "pageset":
+                self.keyed(sub, x, y, lambda p: p.cpu, lambda p: p.cpu)
+            elif f.name == "globals":
+                self.value("globals", x, y)
+            else:
+                self.value(sub, x, y)
+
+
+def _short(x: Any) -> Any:
+    """A value for the one-sided difference line: scalars as they are, structure by kind."""
+    if isinstance(x, int | str | float):
+        return x
+    if isinstance(x, list | tuple):
+        return f"{len(x)} entries"
+    return "present"
+
+
+def _is_scalar(x: Any) -> bool:
+    return isinstance(x, int | str | tuple)
+
+
+def _walk(model: Snapshot, captured: Snapshot, ignore: frozenset[str] = DEFAULT_IGNORE) -> _Walker:
+    by_idx: dict[int, str] = {}
+    for snap in (model, captured):
+        if snap.inputs and snap.inputs.zone_names:
+            by_idx.update(enumerate(snap.inputs.zone_names))
+        for node in snap.nodes:
+            by_idx.update({z.idx: z.name for z in node.zones})
+    names = [by_idx.get(i, str(i)) for i in range(max(by_idx, default=-1) + 1)]
+    version = captured.kernel.version or model.kernel.version
+    ignore = ignore | frozenset(IGNORED_BY_VERSION.get(version, {}))
+    w = _Walker(version, captured.kernel.arch, captured.stop, ignore, names)
+    w.value("", model, captured)
+    return w
+
+
+def diff(
+    model: Snapshot, captured: Snapshot, *, ignore: frozenset[str] = DEFAULT_IGNORE
+) -> list[Difference]:
+    """Every value where ``model`` and ``captured`` disagree, or that only one side has."""
+    return _walk(model, captured, ignore).out
