@@ -68,8 +68,13 @@ def plan(runs: int, seed: int) -> list[Plan]:
         command = COMMANDS[i % len(COMMANDS)] if i < len(COMMANDS) else rng.choice(COMMANDS)
         sig = SIGNALS[i % len(SIGNALS)] if runs >= len(SIGNALS) else rng.choice(SIGNALS)
         ignored = rng.random() < 0.5
-        early = i % 3 == 1
-        delay = round(rng.uniform(0.01, 0.5) if early else rng.uniform(0.5, 6.0), 2)
+        # a third in the first half second, half of those in the interpreter's start-up and
+        # the imports (about the first 0.1 s)
+        if i % 3 == 1:
+            delay = rng.uniform(0.005, 0.08) if i % 6 == 1 else rng.uniform(0.08, 0.5)
+        else:
+            delay = rng.uniform(0.5, 6.0)
+        delay = round(delay, 3)
         marker = f"{rng.randint(100000, 999999)}.{rng.randint(1, 9)}"
         out.append(Plan(i, command, sig, ignored, delay, marker))
     return out
@@ -91,8 +96,8 @@ class Outcome:
     def line(self) -> str:
         ign = "SIGINT ignored" if self.sigint_ignored else "SIGINT default"
         head = (
-            f"#{self.index:<3} {self.command:8} {self.sig:7} after {self.delay:5.2f} s ({ign}): "
-            f"rc {self.returncode}" + ("" if self.caught else " (before its handler)")
+            f"#{self.index:<3} {self.command:8} {self.sig:7} after {self.delay:5.3f} s ({ign}): "
+            f"rc {self.returncode}" + ("" if self.caught else " (the signal not caught when sent)")
         )
         return head + ("" if not self.problems else "  PROBLEM: " + "; ".join(self.problems))
 
@@ -354,8 +359,9 @@ def summary(outcomes: list[Outcome]) -> str:
     before = sum(1 for o in outcomes if not o.caught)
     lines = [f"{n} x {c} {s}" for (c, s), n in sorted(by.items())]
     lines.append(
-        f"{len(outcomes)} interrupted runs ({early} in the first half second, {before} of them "
-        f"before the handler): {procs} processes, {memfds} memfds, {socks} sockets left over; "
+        f"{len(outcomes)} interrupted runs ({early} in the first half second; {before} "
+        f"signals not caught when sent: start-up or exit): {procs} processes, {memfds} "
+        f"memfds, {socks} sockets left over; "
         f"{len(bad)} runs with problems"
     )
     return "\n".join(lines)

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# 1G raises a KeyError before it boots, memmap-hole runs and carries one injected difference,
-# mem-768M runs clean, 2nodes-uneven's worker dies before it reports (last, so the pool engine's
-# broken pool takes nothing else with it)
-CELLS = "1G,memmap-hole,mem-768M,2nodes-uneven"
-FAULTS = "x86_64-1G=raise,x86_64-memmap-hole=diff,x86_64-2nodes-uneven=exit"
+# In the matrix's order: memmap-hole runs and carries one injected difference, mem-768M runs
+# clean, 2nodes-uneven raises a KeyError before it boots, tiny-160M's worker dies before it
+# reports (last, so the pool engine's broken pool takes nothing else with it)
+CELLS = "memmap-hole,mem-768M,2nodes-uneven,tiny-160M"
+FAULTS = "x86_64-2nodes-uneven=raise,x86_64-memmap-hole=diff,x86_64-tiny-160M=exit"
+ORDER = ["memmap-hole", "mem-768M", "2nodes-uneven", "tiny-160M"]
 LAUNCH = (
     "import sys, tests.validate_inject as v; v.install(); "
     "from inspector.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -47,22 +48,18 @@ def test_a_crashed_or_lost_cell_fails_the_run(engine: str, tmp_path: Path) -> No
     report = json.loads((runs / "report.json").read_text())
     assert report["cells"] == 4
     by_case = {r["case"]: r for r in report["results"]}
-    assert [r["case"] for r in report["results"]] == [
-        "1G",
-        "memmap-hole",
-        "mem-768M",
-        "2nodes-uneven",
-    ]
-    assert by_case["1G"]["outcome"] == "crashed"
-    assert "KeyError" in by_case["1G"]["error"]
-    assert "KeyError: 'injected: no such zone'" in Path(by_case["1G"]["traceback"]).read_text()
+    assert [r["case"] for r in report["results"]] == ORDER
+    assert by_case["2nodes-uneven"]["outcome"] == "crashed"
+    assert "KeyError" in by_case["2nodes-uneven"]["error"]
+    tb = Path(by_case["2nodes-uneven"]["traceback"]).read_text()
+    assert "KeyError: 'injected: no such zone'" in tb
     assert by_case["memmap-hole"]["outcome"] == "differences"
     assert by_case["memmap-hole"]["differences"] == 1
     assert "injected.value" in by_case["memmap-hole"]["details"][0]
     assert by_case["mem-768M"]["outcome"] == "passed"
     assert by_case["mem-768M"]["differences"] == 0
-    assert by_case["2nodes-uneven"]["outcome"] == "crashed"
-    assert by_case["2nodes-uneven"]["error"].startswith("never reported")
+    assert by_case["tiny-160M"]["outcome"] == "crashed"
+    assert by_case["tiny-160M"]["error"].startswith("never reported")
     assert report["outcomes"] == {
         "passed": 1, "differences": 1, "error": 0, "timed out": 0, "crashed": 2,
     }  # fmt: skip
@@ -70,7 +67,8 @@ def test_a_crashed_or_lost_cell_fails_the_run(engine: str, tmp_path: Path) -> No
     # the table names every cell with its outcome
     table = (runs / "report.txt").read_text()
     for case, outcome in (
-        ("1G", "crashed"),
+        ("2nodes-uneven", "crashed"),
+        ("tiny-160M", "crashed"),
         ("memmap-hole", "differences"),
         ("mem-768M", "passed"),
     ):
@@ -80,7 +78,7 @@ def test_a_crashed_or_lost_cell_fails_the_run(engine: str, tmp_path: Path) -> No
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "2")
     cases = {c.get("name"): c for c in suite.iter("testcase")}
-    assert set(cases) == {"1G", "memmap-hole", "mem-768M", "2nodes-uneven"}
+    assert set(cases) == set(ORDER)
     props = {
         name: {p.get("name"): p.get("value") for p in c.iter("property")}
         for name, c in cases.items()
@@ -90,6 +88,6 @@ def test_a_crashed_or_lost_cell_fails_the_run(engine: str, tmp_path: Path) -> No
     assert Path(props["mem-768M"]["run_dir"]).is_dir()
     assert props["memmap-hole"]["differences"] == "1"
     assert cases["memmap-hole"].find("failure") is not None
-    for crashed in ("1G", "2nodes-uneven"):
+    for crashed in ("2nodes-uneven", "tiny-160M"):
         err = cases[crashed].find("error")
         assert err is not None and (err.get("message") or "").startswith("crashed")
