@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from inspector.arch import get_arch
+from inspector.bootlog.cli import add_parser as add_dmesg_parser
 from inspector.cli_args import _opt, add_vm_args, boot_request, target_version
 from inspector.errors import InspectorError
 from inspector.kernel import source
@@ -293,6 +294,7 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_diff_versions)
 
     add_live_parsers(sub)  # buddy, vmcore
+    add_dmesg_parser(sub)  # a real machine's boot log
 
     src = sub.add_parser("sources", help="which kernel sources are at hand")
     src.set_defaults(func=cmd_sources)
@@ -317,6 +319,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(e.detail, file=sys.stderr)
         print(f"mm-inspector: error: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # `mm-inspector … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as e:  # a full disk, a read-only or vanished directory, …
         where = f" ({e.filename})" if e.filename else ""
         hint = ": free some space" if e.errno == errno.ENOSPC else ""

@@ -53,6 +53,10 @@ class KernelChange:
     # are then not listed for the row
     sole: bool = False
     sole_when: Condition | None = field(default=None, compare=False, repr=False)
+    # the first release, where no commit with a checked release places it: "v5.14", with
+    # the evidence in ``evidence`` (real machines' logs, say)
+    since: str = ""
+    evidence: str = ""
 
     def is_sole(self, old: Any, new: Any) -> bool:
         return self.sole or (self.sole_when is not None and self.sole_when(old, new))
@@ -246,11 +250,19 @@ CHANGES: tuple[KernelChange, ...] = (
     ),
     KernelChange(
         "init-lines-pr-debug",
-        "'On node N totalpages' and the per-zone 'LIFO batch' lines are pr_debug",
+        "'On node N totalpages' and the per-zone 'pages used for memmap', 'pages reserved' and "
+        "'LIFO batch' lines are pr_debug",
         "calculate_node_totalpages(), free_area_init_core() (mm/mm_init.c)",
-        patterns=("log:On node # totalpages:*", "log:* zone: # pages, LIFO batch:#*"),
+        patterns=(
+            "log:On node # totalpages:*",
+            "log:* zone: # pages, LIFO batch:#*",
+            "log:* zone: # pages used for memmap",
+            "log:* zone: # pages reserved",
+        ),
         when=_absent_in_new,
         sole=True,
+        since="v5.14",
+        evidence="real machines' logs print the lines through 5.13 and none from 5.14 on",
     ),
     KernelChange(
         "memmap-init-memblock-ranges",
@@ -517,3 +529,29 @@ def changes_for(key: str, old: Any, new: Any, arch: str) -> list[KernelChange]:
     ]
     sole = [c for c in out if c.is_sole(old, new)]
     return sole or out
+
+
+def release_of(text: str) -> tuple[int, int] | None:
+    """``"v4.19-rc1"`` → (4, 19): the first release a commit is in."""
+    import re
+
+    m = re.match(r"v?(\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def first_release(change: KernelChange) -> tuple[int, int] | None:
+    """The first release that has ``change`` (its earliest checked commit, else its ``since``),
+    None if unknown."""
+    found = [r for c in change.commits if (r := release_of(c.release))]
+    if not found and (r := release_of(change.since)):
+        found = [r]
+    return min(found) if found else None
+
+
+def landed(version: tuple[int, ...]) -> frozenset[str]:
+    """The changes a kernel of ``version`` (major, minor[, patch]) has, by their commits'
+    first releases: "does this kernel have change X?" for the model's release branches."""
+    mm = (version[0], version[1])
+    return frozenset(
+        c.id for c in CHANGES if (first := first_release(c)) is not None and first <= mm
+    )

@@ -88,6 +88,7 @@ MODEL_MAY_IMPORT = (
     "inspector.errors",
     "inspector.registry",
     "inspector.arch",
+    "inspector.kernel_changes",  # the change records: "does this release have change X?"
 )
 NEVER_INTO_THE_MODEL = (
     "inspector.capture",

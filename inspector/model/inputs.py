@@ -60,14 +60,17 @@ LATER_INPUTS: dict[str, tuple[str, tuple[Role, ...]]] = {
 }
 
 
-@dataclass
-class ModelInputs:
-    """The model's whole view of one boot."""
+@dataclass(kw_only=True)
+class SizingInputs:
+    """What zone sizing (free_area_init_nodes() / free_area_init(), free_area_init_core()) and
+    the zonelists (build_all_zonelists()) read: enough to size a machine's nodes and zones and
+    print their boot-log lines, and nothing of the early allocations, the hand-off or the
+    per-cpu areas. A capture fills it as part of ``ModelInputs``; a boot log
+    (inspector.bootlog) fills it alone."""
 
     version: str
     arch: str
     release: str
-    # stop 1
     max_zone_pfn: list[int]
     zone_names: list[str]
     memblock: Memblock
@@ -81,16 +84,32 @@ class ModelInputs:
     page_size: int
     max_low_pfn: int
     dma_reserve: int  # x86_64: memblock_find_dma_reserve(), before paging_init(); else 0
+    pageblock_order: int
+    section_size_bits: int  # SECTION_SIZE_BITS (the build's facts record)
+    nodes_shift: int
+    config_numa: bool
+    nr_possible_cpus: int
+    cpu_to_node_at_zonelists: list[int]
+    sources: dict[str, Source] = field(default_factory=dict)
+
+    def later(self) -> list[str]:
+        return [k for k, s in self.sources.items() if s.kind == "later"]
+
+    def provenance_text(self) -> str:
+        return "\n".join(f"  {k:22} {s.text()}" for k, s in self.sources.items())
+
+
+@dataclass(kw_only=True)
+class ModelInputs(SizingInputs):
+    """The model's whole view of one boot: the sizing inputs and everything later stages read."""
+
+    # stop 1
     phys_base: int | None  # x86_64 only
     memblock_current_limit: int
     nr_e820: int  # x86_64: e820.nr_map (0 on arm64)
     max_possible_pfn: int | None  # x86_64
     memstart_addr: int | None  # arm64: PHYS_OFFSET
     # build
-    pageblock_order: int
-    section_size_bits: int  # SECTION_SIZE_BITS (the build's facts record)
-    nodes_shift: int
-    config_numa: bool
     smp_locks: tuple[int, int] | None  # x86_64: [__smp_locks, __smp_locks_end)
     percpu_static_size: int  # __per_cpu_end - __per_cpu_start
     config_modules: bool
@@ -112,17 +131,8 @@ class ModelInputs:
     setup_params: list[tuple[str, bool]]  # every __setup()/early_param() string, early or not
     kernel_params: list[str]  # every kernel_param name (module_param, core_param)
     # later stops (LATER_INPUTS)
-    nr_possible_cpus: int
-    cpu_to_node_at_zonelists: list[int]
     nr_ioapics: int
     hpet_address: int
-    sources: dict[str, Source] = field(default_factory=dict)
-
-    def later(self) -> list[str]:
-        return [k for k, s in self.sources.items() if s.kind == "later"]
-
-    def provenance_text(self) -> str:
-        return "\n".join(f"  {k:22} {s.text()}" for k, s in self.sources.items())
 
 
 class _Collector:

@@ -17,17 +17,18 @@ def alternative_instructions(m: Linux47State) -> None:
     # (arch/x86/mm/init.c) hands [__smp_locks, __smp_locks_end) back page by page through
     # free_reserved_area(): adjust_managed_page_count(+1) per page. Present CPUs = possible
     # CPUs on these machines (no hotplug slots).
-    if m.arch.name != "x86_64" or m.inputs.smp_locks is None:
+    full = m.full_inputs()
+    if m.arch.name != "x86_64" or full.smp_locks is None:
         return
     noreplace_smp = any(n == "noreplace-smp" for n, _ in early_params(m.inputs.cmdline))
     setup_max_cpus = max_cpus(m)
     uniproc_patched = not noreplace_smp and (m.nr_cpu_ids == 1 or setup_max_cpus <= 1)
     if uniproc_patched and m.nr_cpu_ids != 1:
         return
-    begin, end = m.inputs.smp_locks
+    begin, end = full.smp_locks
     # free_reserved_area(): PAGE_ALIGN(start) .. end & PAGE_MASK, via __pa_symbol()
-    start_pfn = pfn_up(begin - START_KERNEL_MAP + (m.inputs.phys_base or 0), 12)
-    end_pfn = pfn_down(end - START_KERNEL_MAP + (m.inputs.phys_base or 0), 12)
+    start_pfn = pfn_up(begin - START_KERNEL_MAP + (full.phys_base or 0), 12)
+    end_pfn = pfn_down(end - START_KERNEL_MAP + (full.phys_base or 0), 12)
     freed: dict[tuple[int, int], int] = {}
     for pfn in range(start_pfn, end_pfn):
         m.zone(*page_zone(m, pfn)).managed_pages += 1  # adjust_managed_page_count()

@@ -34,7 +34,9 @@ def boot(m: Linux47State) -> dict[str, Snapshot]:
         zone_sizes_init_nonuma(m)
     m.snapshots[CORE] = snapshot(m, CORE)
     m.snapshots[MEMMAP] = snapshot(m, MEMMAP)
-    early = EarlyAllocs47(m.inputs, nr_kernel_pages=m.nr_kernel_pages, nr_all_pages=m.nr_all_pages)
+    early = EarlyAllocs47(
+        m.full_inputs(), nr_kernel_pages=m.nr_kernel_pages, nr_all_pages=m.nr_all_pages
+    )
     m.early = early
     # free_area_init_core()'s wait tables, the rest of setup_arch(), setup_command_line()
     # and setup_per_cpu_areas() (init/main.c start_kernel(), 4.7)
@@ -72,7 +74,9 @@ def late_hash_lines(m: Linux47State) -> list[str]:
     hashdist the dentry and inode hashes (vmalloc), mnt_init()'s two (fs/namespace.c, 4.7),
     each through alloc_large_system_hash() (mm/page_alloc.c), and x86's swiotlb banner."""
     assert m.early is not None
-    sizer = EarlyAllocs47(m.inputs, nr_kernel_pages=m.nr_kernel_pages, nr_all_pages=m.nr_all_pages)
+    sizer = EarlyAllocs47(
+        m.full_inputs(), nr_kernel_pages=m.nr_kernel_pages, nr_all_pages=m.nr_all_pages
+    )
     if m.early.hashdist():
         sizer.vfs_caches(early=False)  # vfs_caches_init() (fs/dcache.c)
     sizer.hash_from_param("Mount-cache", "struct hlist_head", "mhash_entries", 19)

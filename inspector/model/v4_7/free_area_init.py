@@ -357,7 +357,7 @@ def calculate_node_totalpages(
     pgdat.node_present_pages = real_total & ULONG_MASK
     if zones_size is None:
         chains.node_totals(m, pgdat, FN_TOTAL, spanned_from_zones=True, unsigned=True)
-    m.log.append(f"On node {pgdat.node_id} totalpages: {pgdat.node_present_pages}")
+    m.log_init_line(f"On node {pgdat.node_id} totalpages: {pgdat.node_present_pages}")
 
 
 def _note_zone_sizes(
@@ -398,10 +398,12 @@ def calc_memmap_size(m: Linux47State, spanned_pages: int, present_pages: int) ->
 
 
 def zone_batchsize(m: Linux47State, managed_pages: int) -> int:
-    # mirrors zone_batchsize() (mm/page_alloc.c, 4.7), CONFIG_MMU=y
+    # mirrors zone_batchsize() (mm/page_alloc.c, 4.7), CONFIG_MMU=y; the cap doubled to 1 MiB
+    # in commit d8a759b57035 ("mm, page_alloc: double zone's batchsize"), v4.19
+    cap = 1024 * 1024 if "pcp-batch-cap" in m.changes else 512 * 1024
     batch = managed_pages // 1024
-    if batch * m.geo.page_size > 512 * 1024:
-        batch = (512 * 1024) // m.geo.page_size
+    if batch * m.geo.page_size > cap:
+        batch = cap // m.geo.page_size
     batch //= 4
     if batch < 1:
         batch = 1
@@ -419,14 +421,14 @@ def free_area_init_core(m: Linux47State, pgdat: PgdatState) -> None:
         if freesize >= memmap_pages:
             freesize -= memmap_pages
             if memmap_pages:
-                m.log.append(f"  {zone.name} zone: {memmap_pages} pages used for memmap")
+                m.log_init_line(f"  {zone.name} zone: {memmap_pages} pages used for memmap")
         else:
-            m.log.append(f"  {zone.name} zone: {memmap_pages} pages exceeds freesize {freesize}")
+            m.log_init_line(f"  {zone.name} zone: {memmap_pages} pages exceeds freesize {freesize}")
         terms = ["present_pages"] + (["memmap_pages"] if realsize >= memmap_pages else [])
         if j == 0 and freesize > m.dma_reserve:
             freesize -= m.dma_reserve
             terms.append("dma_reserve")
-            m.log.append(f"  {zone.name} zone: {m.dma_reserve} pages reserved")
+            m.log_init_line(f"  {zone.name} zone: {m.dma_reserve} pages reserved")
         if chains.zp(zone, "present_pages") in m.prov.chains:  # the memblock node map path
             _note_core(m, zone, size > realsize + (realsize >> 4), terms)
         m.nr_kernel_pages = (m.nr_kernel_pages + freesize) & ULONG_MASK
@@ -438,6 +440,8 @@ def free_area_init_core(m: Linux47State, pgdat: PgdatState) -> None:
         if not size:
             continue
         pgdat.nr_zones = j + 1  # init_currently_empty_zone()
+        if not m.with_memmap:  # the sizing stage alone (inspector.model.sizing)
+            continue
         memmap_init_zone(m, size, pgdat.node_id, j, zone.zone_start_pfn)
         m.memmap_zone_pageblocks[(pgdat.node_id, j)] = zone_pageblock_migratetypes(m, zone)
 
@@ -470,7 +474,7 @@ def _note_core(m: Linux47State, zone: ZoneState, by_present: bool, terms: list[s
 def zone_pcp_init(m: Linux47State, zone: ZoneState) -> None:
     # mirrors zone_pcp_init() (mm/page_alloc.c, 4.7): the boot pageset and the LIFO line
     if zone.populated():
-        m.log.append(
+        m.log_init_line(
             f"  {zone.name} zone: {zone.present_pages} pages, LIFO batch:"
             f"{zone_batchsize(m, zone.managed_pages)}"
         )

@@ -23,7 +23,7 @@ from inspector.model.common import (
     memblock_search_pfn_nid,
     pfn_phys,
 )
-from inspector.model.inputs import ModelInputs
+from inspector.model.inputs import ModelInputs, SizingInputs
 from inspector.model.provenance import Provenance
 from inspector.model.spec import HandoffFrame
 from inspector.model.v4_7.start_kernel import EarlyAllocs47
@@ -144,7 +144,7 @@ class Linux47State:
     """The state record of one 4.7 boot (``boot.Linux47`` adds ``run()``): what each step reads
     and writes, and the accessors they share."""
 
-    def __init__(self, inputs: ModelInputs, *, handoff: Memblock | None = None) -> None:
+    def __init__(self, inputs: SizingInputs, *, handoff: Memblock | None = None) -> None:
         """``handoff`` is for unit tests of the buddy arithmetic on a synthetic layout: memblock
         as the test states it at free_all_bootmem() entry, instead of the model's replay of
         the early allocations (compare never passes it)."""
@@ -155,7 +155,7 @@ class Linux47State:
         if not config_numa and arch != "arm64":
             raise ValueError("the CONFIG_NUMA=n path is modelled for arm64 only")
         self.arch = ARCHES[arch]
-        self.inputs = inputs
+        self.inputs = inputs  # zone sizing and the zonelists read nothing else (full_inputs())
         self.config_numa = config_numa
         self.release = inputs.release
         self.geo = PageGeometry(
@@ -215,8 +215,30 @@ class Linux47State:
         self.snapshots: dict[str, Snapshot] = {}
         self.memmap_zone_pageblocks: dict[tuple[int, int], list[int]] = {}
         self.memmap_calls: list[dict[str, int]] = []  # memmap_init_zone() arguments, in order
+        # memmap_init_zone() per zone (pageblock by pageblock); off for the sizing stage alone
+        self.with_memmap = True
+        # the upstream changes (inspector.kernel_changes ids) the modelled kernel has where a
+        # step branches on one: none for 4.7 itself; a later release's log sets them
+        self.changes: frozenset[str] = frozenset()
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def log_init_line(self, text: str) -> None:
+        """A per-node or per-zone line of zone sizing: printk(KERN_DEBUG) in 4.7 (in the log
+        buffer), pr_debug from 5.14 (change "init-lines-pr-debug"), then not in the log."""
+        if "init-lines-pr-debug" not in self.changes:
+            self.log.append(text)
+
+    def full_inputs(self) -> ModelInputs:
+        """The whole record, for the stages after the zonelists (early allocations, the
+        hand-off, the watermarks): a state made from a boot log's sizing inputs alone stops at
+        the zonelists."""
+        if not isinstance(self.inputs, ModelInputs):
+            raise InspectorError(
+                "this state was made from sizing inputs alone: the stages after "
+                "build_all_zonelists() need the whole ModelInputs"
+            )
+        return self.inputs
 
     def zone(self, nid: int, idx: int) -> ZoneState:
         return self.pgdats[nid].zones[idx]

@@ -146,9 +146,15 @@ def build_all_zonelists(m: Linux47State) -> None:
     m.page_group_by_mobility_disabled = int(
         m.vm_total_pages < m.geo.pageblock_nr_pages * MIGRATE_TYPES
     )
+    # "in <Node|Zone> order" is gone from commit c9bff3eebc09 ("mm, page_alloc: rip out
+    # ZONELIST_ORDER_ZONE"), v4.14
+    order = (
+        ""
+        if "zonelist-zone-order-removed" in m.changes
+        else f" in {ZONELIST_ORDER_NAME[m.current_zonelist_order]} order"
+    )
     m.log.append(
-        f"Built {len(m.pgdats)} zonelists in "
-        f"{ZONELIST_ORDER_NAME[m.current_zonelist_order]} order, mobility grouping "
+        f"Built {len(m.pgdats)} zonelists{order}, mobility grouping "
         f"{'off' if m.page_group_by_mobility_disabled else 'on'}.  "
         f"Total pages: {to_long(m.vm_total_pages)}"
     )

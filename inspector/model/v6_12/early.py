@@ -53,7 +53,7 @@ class EarlyState612:
 
     def __init__(self, m: Linux612State) -> None:
         self.m = m
-        self.mi = m.inputs
+        self.mi = m.full_inputs()
         self.mb = m.mb
         self.x86 = self.mi.arch == "x86_64"
         self.page_shift = m.geo.page_shift

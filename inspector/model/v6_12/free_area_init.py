@@ -135,12 +135,12 @@ def free_area_init(m: Linux612State) -> None:
 def alloc_offline_node_data(m: Linux612State) -> None:
     # mirrors alloc_offline_node_data() (mm/numa.c, 6.12): a pg_data_t from memblock_alloc()
     # (top-down, SMP_CACHE_BYTES aligned, from MEMBLOCK_LOW_LIMIT 0), panicking if none
-    size = m.inputs.sizeof.get("struct pglist_data")
+    size = m.full_inputs().sizeof.get("struct pglist_data")
     if size is None:
         raise InspectorError("model input sizeof(struct pglist_data) is missing from build.json")
     m.mb.virt_alloc(
         size,
-        m.inputs.smp_cache_bytes,
+        m.full_inputs().smp_cache_bytes,
         0,
         MEMBLOCK_ALLOC_ACCESSIBLE,
         NUMA_NO_NODE,

@@ -1,0 +1,133 @@
+"""``mm-inspector dmesg LOG…``: a real machine's memory-init boot log, predicted and judged line
+by line (inspector.bootlog.judge), one report per log, and over many logs one summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from inspector.bootlog.judge import Judgement, judge
+from inspector.bootlog.read import read
+from inspector.errors import InspectorError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    d = sub.add_parser(
+        "dmesg",
+        help="a real machine's boot log: its memory-init lines predicted from its firmware "
+        "lines and judged line by line",
+    )
+    d.add_argument(
+        "logs",
+        nargs="*",
+        help="boot logs (dmesg, journalctl -k, a serial console); - reads standard input; "
+        "none: this machine's own (/var/log/dmesg or dmesg)",
+    )
+    d.add_argument("--json", action="store_true", help="every judgement as JSON")
+    d.add_argument("--quiet", action="store_true", help="only the summary over all logs")
+    d.set_defaults(func=cmd_dmesg)
+
+
+def _own_log() -> str:
+    import subprocess
+    import tempfile
+
+    for p in ("/var/log/dmesg",):
+        if Path(p).is_file():
+            return p
+    try:
+        out = subprocess.run(["dmesg"], capture_output=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        raise InspectorError(
+            f"cannot read this machine's log ({e}): give a saved log, e.g. "
+            "`journalctl -k -b > boot.log; mm-inspector dmesg boot.log`"
+        ) from None
+    with tempfile.NamedTemporaryFile("wb", suffix=".dmesg", delete=False) as f:
+        f.write(out)
+    return f.name
+
+
+def text(j: Judgement) -> str:
+    log = j.log
+    lines = [f"{log.name}: Linux {log.release} {log.arch}, judged with {j.model}"]
+    lines.append("inputs:")
+    lines += [f"  {d.text()}" for d in j.inputs]
+    for r in j.results:
+        mark = "=" if r.equal else "≠"
+        where = f"{r.line:6d}" if r.line else "     -"
+        if r.equal:
+            lines.append(f"  {where} {mark} {r.printed}")
+            continue
+        lines.append(f"  {where} {mark} printed: {r.printed!s}")
+        lines.append(f"         model:   {r.predicted!s}")
+        lines += [f"         change: {c}" for c in r.changes]
+    lines.append(f"  {'class':20} {'judged':>6} {'equal':>6} {'differ':>6}")
+    for cls, (n, e) in j.counts().items():
+        lines.append(f"  {cls:20} {n:6d} {e:6d} {n - e:6d}")
+    for cls, (n, why) in j.not_judged.items():
+        lines.append(f"  not judged: {cls} ({n} line{'s' if n != 1 else ''}): {why}")
+    return "\n".join(lines)
+
+
+def as_json(j: Judgement) -> dict[str, object]:
+    return {
+        "log": j.log.path,
+        "release": j.log.release,
+        "arch": j.log.arch,
+        "model": j.model,
+        "inputs": [d.text() for d in j.inputs],
+        "lines": [
+            {
+                "class": r.cls,
+                "line": r.line,
+                "printed": r.printed,
+                "predicted": r.predicted,
+                "equal": r.equal,
+                "changes": r.changes,
+            }
+            for r in j.results
+        ],
+        "not_judged": {k: {"lines": n, "why": w} for k, (n, w) in j.not_judged.items()},
+    }
+
+
+def cmd_dmesg(args: argparse.Namespace) -> int:
+    paths = list(args.logs) or [_own_log()]
+    judged: list[Judgement] = []
+    refused: list[str] = []
+    for p in paths:
+        try:
+            j = judge(read(p))
+        except InspectorError as err:
+            if len(paths) == 1:
+                raise
+            refused.append(str(err))
+            print(f"mm-inspector: {err}", file=sys.stderr)
+            continue
+        judged.append(j)
+        if args.json:
+            continue
+        if not args.quiet:
+            print(text(j))
+    if args.json:
+        json.dump([as_json(j) for j in judged], sys.stdout, indent=1)
+        print()
+    per: Counter[str] = Counter()
+    equal: Counter[str] = Counter()
+    for j in judged:
+        for cls, (n, e) in j.counts().items():
+            per[cls] += n
+            equal[cls] += e
+    differ = sum(per.values()) - sum(equal.values())
+    if len(paths) > 1:
+        print(f"{len(judged)} logs judged, {len(refused)} refused:", file=sys.stderr)
+        for cls in per:
+            print(f"  {cls:20} {per[cls]:7d} judged {equal[cls]:7d} equal", file=sys.stderr)
+    print(
+        f"{sum(per.values())} lines judged, {sum(equal.values())} equal, {differ} differ",
+        file=sys.stderr,
+    )
+    return 1 if differ or (refused and not judged) else 0

@@ -1,0 +1,265 @@
+"""A real machine's memory-init lines against the model's: inputs from the log's firmware lines
+(inspector.bootlog.firmware), the sizing stage (inspector.model.sizing) run at the log's
+release (its change records decide the release branches), and every line of the classes below
+judged, in the order printed; the rest of mm init's lines are listed as not judged, with why.
+
+The model is 4.7's, taken forward by the changes inspector.kernel_changes records: a line of a
+later release that differs is reported with the change records that touch it, so a difference
+is either the model's error or a change the record does not place yet.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from inspector.bootlog.firmware import PAGE_SHIFT, Declared, MemoryMap, memory_map
+from inspector.bootlog.read import BootLog
+from inspector.kernel_changes import BY_ID, landed
+from inspector.model.inputs import SizingInputs, Source
+from inspector.model.sizing import Sizing, size
+from inspector.schema import Memblock, MemblockRegion
+
+# The line classes the sizing stage predicts, each with its pattern (on the stripped text).
+JUDGED: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "zone ranges",
+        re.compile(r"^Zone ranges:|^  (DMA|DMA32|Normal|Movable|Device) +(\[mem|empty)"),
+    ),
+    ("movable zone start", re.compile(r"^Movable zone start for each node|^  Node \d+: 0x")),
+    ("node ranges", re.compile(r"^Early memory node ranges|^  node +\d+: \[mem")),
+    ("initmem setup", re.compile(r"^Initmem setup node \d+ \[mem")),
+    ("node totalpages", re.compile(r"^On node \d+ totalpages:")),
+    ("zone memmap", re.compile(r"^  \w+ zone: \d+ pages (used for memmap|exceeds freesize)")),
+    ("zone LIFO batch", re.compile(r"^  \w+ zone: \d+ pages, LIFO batch:")),
+    ("zonelists", re.compile(r"^Built \d+ zonelists")),
+    ("policy zone", re.compile(r"^Policy zone:")),
+)
+# Lines of mm init the log shows that are not judged yet, and why.
+NOT_JUDGED: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        "zone reserved",
+        re.compile(r"^  \w+ zone: \d+ pages reserved"),
+        "dma_reserve, an input taken from this line (memblock_find_dma_reserve() runs in "
+        "setup_arch(), before the sizing)",
+    ),
+    (
+        "unavailable ranges",
+        re.compile(r"pages in unavailable ranges|Zeroed struct page in unavailable ranges"),
+        "the memmap stage is not run from a log yet",
+    ),
+    ("memory total", re.compile(r"^Memory: \d+K/\d+K available"), "needs the hand-off"),
+    (
+        "hash tables",
+        re.compile(r"^(PID|Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table"),
+        "needs the early allocations",
+    ),
+    ("fallback order", re.compile(r"^Fallback order for Node"), "not predicted from a log yet"),
+)
+X86_ZONES = ["DMA", "DMA32", "Normal", "Movable"]
+MAX_DMA_PFN = 16 << (20 - PAGE_SHIFT)  # arch/x86/include/asm/dma.h
+MAX_DMA32_PFN = 1 << (32 - PAGE_SHIFT)
+_ZONE_LINE = re.compile(r"^  (\w+) +(?:\[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]|empty)")
+_RESERVED = re.compile(r"^  DMA zone: (\d+) pages reserved")
+
+
+@dataclass
+class LineResult:
+    cls: str
+    printed: str | None  # None: predicted, not printed
+    predicted: str | None  # None: printed, not predicted
+    line: int = 0  # the log's line number (0: not printed)
+    changes: list[str] = field(default_factory=list)  # change records that touch this line
+
+    @property
+    def equal(self) -> bool:
+        return self.printed == self.predicted
+
+
+@dataclass
+class Judgement:
+    log: BootLog
+    inputs: list[Declared]
+    results: list[LineResult]
+    not_judged: dict[str, tuple[int, str]]  # class -> (lines seen, why)
+    model: str  # "4.7 at release R with changes …"
+    sizing: Sizing
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """class -> (judged, equal)."""
+        out: dict[str, tuple[int, int]] = {}
+        for r in self.results:
+            j, e = out.get(r.cls, (0, 0))
+            out[r.cls] = (j + 1, e + int(r.equal))
+        return out
+
+    @property
+    def differences(self) -> list[LineResult]:
+        return [r for r in self.results if not r.equal]
+
+
+def _class_of(text: str) -> str | None:
+    for name, pattern in JUDGED:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def sizing_inputs(log: BootLog, mm: MemoryMap) -> tuple[SizingInputs, list[Declared]]:
+    """The sizing stage's inputs from the log, each declared (the firmware's, or an output line
+    taken as an input and then not judged, or the distribution's configuration assumed)."""
+    declared = list(mm.declared)
+    # online nodes: those with memory, and on arm64 every node numa_init() parsed (4.7's
+    # numa_register_nodes() onlines memoryless ones too; see Linux47State.online_nodes)
+    nids = sorted({n for _, _, n in mm.memory} | set(mm.memoryless))
+    src: dict[str, Source] = {}
+    for d in declared:
+        src[d.what] = Source("log", d.text())
+    if log.arch == "x86_64":
+        names = list(X86_ZONES)
+        # zone_sizes_init() (arch/x86/mm/init.c): DMA below 16 MiB, DMA32 below 4 GiB, Normal
+        # to max_low_pfn, which init_mem_mapping() made max_pfn on x86_64
+        max_low_pfn = mm.max_pfn
+        max_zone_pfn = [
+            min(MAX_DMA_PFN, max_low_pfn),
+            min(MAX_DMA32_PFN, max_low_pfn),
+            max_low_pfn,
+            0,
+        ]
+    else:
+        ranges = [
+            (ln, m) for ln, m in log.find(_ZONE_LINE) if m.group(1) not in ("Movable", "Device")
+        ]
+        names = [m.group(1) for _, m in ranges] + ["Movable"]
+        max_zone_pfn = [
+            ((int(m.group(3), 16) + 1) >> PAGE_SHIFT) if m.group(3) else 0 for _, m in ranges
+        ] + [0]
+        max_low_pfn = mm.max_pfn
+        d = Declared("zone limits (Zone ranges)", tuple(ln.number for ln, _ in ranges), True)
+        declared.append(d)
+    reserved = log.first(_RESERVED)
+    dma_reserve = int(reserved[1].group(1)) if reserved else 0
+    if reserved:
+        declared.append(
+            Declared("dma_reserve (DMA zone: N pages reserved)", (reserved[0].number,), True)
+        )
+    declared.append(
+        Declared(
+            "configuration assumed: 4 KiB pages, 64-byte struct page, MAX_ORDER 11, "
+            "pageblock_order 9 (HUGETLB), NUMA, NODES_SHIFT 10; SLIT distances 10/20",
+            (),
+        )
+    )
+    inputs = SizingInputs(
+        version="4.7",
+        arch=log.arch,
+        release=log.release,
+        max_zone_pfn=max_zone_pfn,
+        zone_names=names,
+        memblock=Memblock(
+            memory=[MemblockRegion(s, e - s, n) for s, e, n in mm.memory], reserved=[]
+        ),
+        node_distance=[[10 if a == b else 20 for b in nids] for a in nids],
+        cpu_to_node=[],
+        cmdline=mm.cmdline,
+        online_nodes=nids,
+        possible_nodes=nids,
+        max_order=11,
+        sizeof_struct_page=64,
+        page_size=1 << PAGE_SHIFT,
+        max_low_pfn=max_low_pfn,
+        dma_reserve=dma_reserve,
+        pageblock_order=9,
+        section_size_bits=27,
+        nodes_shift=10,
+        config_numa=True,
+        nr_possible_cpus=1,
+        cpu_to_node_at_zonelists=[],
+        sources=src,
+    )
+    return inputs, declared
+
+
+def _predicted(log: BootLog, sizing: Sizing) -> list[str]:
+    lines = list(sizing.log)
+    # ZONE_DEVICE (a build option) prints "  Device   empty" after Normal; the log says whether
+    # the kernel has it: an input from an output line
+    if any(ln.text.startswith("  Device ") for ln in log.lines):
+        at = max((i for i, t in enumerate(lines) if _ZONE_LINE.match(t)), default=0)
+        lines.insert(at + 1, "  Device   empty")
+    return [t for t in lines if _class_of(t)]
+
+
+def judge(log: BootLog) -> Judgement:
+    mm = memory_map(log)
+    inputs, declared = sizing_inputs(log, mm)
+    changes = landed(log.version)
+    sizing = size(inputs, changes=changes & _USED)
+    predicted = _predicted(log, sizing)
+    input_lines = {n for d in declared if d.from_output for n in d.lines}
+    printed = [
+        (ln.number, ln.text)
+        for ln in log.lines
+        if (c := _class_of(ln.text))
+        and ln.number not in input_lines
+        and not (c == "node ranges" and log.arch != "x86_64")
+    ]
+    if log.arch != "x86_64":
+        predicted = [t for t in predicted if _class_of(t) != "node ranges"]
+    # zone limits taken from the log (arm64) are not judged
+    if log.arch != "x86_64":
+        predicted = [t for t in predicted if _class_of(t) != "zone ranges"]
+        printed = [(n, t) for n, t in printed if _class_of(t) != "zone ranges"]
+    results = _align(printed, predicted, changes)
+    not_judged: dict[str, tuple[int, str]] = {}
+    for name, pattern, why in NOT_JUDGED:
+        n = sum(1 for ln in log.lines if pattern.search(ln.text))
+        if n:
+            not_judged[name] = (n, why)
+    model = f"the 4.7 model at Linux {log.release}" + (
+        f" with {', '.join(sorted(changes & _USED))}" if changes & _USED else ""
+    )
+    return Judgement(log, declared, results, not_judged, model, sizing)
+
+
+# the change records the sizing stage branches on
+_USED = frozenset({"pcp-batch-cap", "zonelist-zone-order-removed", "init-lines-pr-debug"})
+
+
+def _align(
+    printed: list[tuple[int, str]], predicted: list[str], changes: frozenset[str]
+) -> list[LineResult]:
+    """Printed and predicted lines matched in order (as difflib aligns them)."""
+    out: list[LineResult] = []
+    texts = [t for _, t in printed]
+    sm = difflib.SequenceMatcher(a=texts, b=predicted, autojunk=False)
+    for op, a0, a1, b0, b1 in sm.get_opcodes():
+        if op == "equal":
+            for k in range(a1 - a0):
+                n, t = printed[a0 + k]
+                out.append(LineResult(_class_of(t) or "?", t, t, n))
+            continue
+        pa, pb = printed[a0:a1], predicted[b0:b1]
+        for k in range(max(len(pa), len(pb))):
+            p = pa[k] if k < len(pa) else None
+            q = pb[k] if k < len(pb) else None
+            text = p[1] if p else q or ""
+            r = LineResult(_class_of(text) or "?", p[1] if p else None, q, p[0] if p else 0)
+            r.changes = _touching(text, changes)
+            out.append(r)
+    return out
+
+
+def _touching(text: str, changes: frozenset[str]) -> list[str]:
+    """The change records whose log patterns match this line (with whether the release has
+    each), for a difference."""
+    from fnmatch import fnmatchcase
+
+    key = "log:" + re.sub(r"\d+", "#", text)
+    out = []
+    for cid, c in BY_ID.items():
+        if any(p.startswith("log:") and fnmatchcase(key, p) for p in c.patterns):
+            has = "has" if cid in changes else "lacks"
+            out.append(f"{cid} ({has} it: {c.line()})")
+    return out

@@ -1,0 +1,47 @@
+"""Zone sizing and the zonelists as a stage of their own: a machine's nodes, zones and the
+boot-log lines those steps print, from ``SizingInputs`` alone (no early allocation, no hand-off,
+no page or pageblock simulated), so a 1 TiB, 8-node machine is sized in time linear in its
+memblock ranges.
+
+It runs the 4.7 model's free_area_init_nodes() (mm/page_alloc.c) and build_all_zonelists() with
+memmap_init_zone() left out: zone_sizes_init() → free_area_init_nodes() →
+free_area_init_node() → calculate_node_totalpages() → free_area_init_core() (memmap pages,
+dma_reserve, managed pages, the pcp batch) → build_all_zonelists().
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inspector.model.inputs import SizingInputs
+from inspector.model.v4_7.arm64_init import zone_sizes_init_nonuma
+from inspector.model.v4_7.free_area_init import free_area_init_nodes
+from inspector.model.v4_7.state import Linux47State, PgdatState
+from inspector.model.v4_7.zonelists import build_all_zonelists
+
+
+@dataclass
+class Sizing:
+    """What the sizing stage leaves: every node and zone, the mm globals it sets and the lines
+    it printed, in order; ``state`` for the chains (``state.prov``)."""
+
+    pgdats: dict[int, PgdatState]
+    log: list[str]
+    vm_total_pages: int
+    nr_kernel_pages: int
+    nr_all_pages: int
+    state: Linux47State
+
+
+def size(inputs: SizingInputs, *, changes: frozenset[str] = frozenset()) -> Sizing:
+    """Size the machine. ``changes``: the upstream changes (inspector.kernel_changes ids) the
+    kernel has where these steps branch on one (the pcp batch cap, the zonelist order)."""
+    m = Linux47State(inputs)
+    m.with_memmap = False
+    m.changes = changes
+    if m.config_numa:
+        free_area_init_nodes(m)
+    else:
+        zone_sizes_init_nonuma(m)
+    build_all_zonelists(m)
+    return Sizing(m.pgdats, m.log, m.vm_total_pages, m.nr_kernel_pages, m.nr_all_pages, m)

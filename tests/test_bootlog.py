@@ -1,0 +1,177 @@
+"""``mm-inspector dmesg``: a boot log read as a real machine's (its firmware lines are the inputs,
+its memory-init lines are judged). Held against logs the project's own guests print (real 4.7
+and 6.12 kernels, an e820 map shaped by memmap=exactmap and two SRAT nodes), and minimal
+hand-written logs for the reader's corner cases. No real machine's log is in this repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inspector.bootlog.judge import judge
+from inspector.bootlog.read import parse, strip
+from inspector.kernel_changes import BY_ID, first_release, landed
+from inspector.pytest_plugin import mmi_targets
+
+REPO = Path(__file__).resolve().parents[1]
+MMI = [sys.executable, "-m", "inspector"]
+# A laptop-like e820 map inside 1 GiB of guest RAM over two 512 MiB nodes: a hole under 1 MiB,
+# a range that ends inside a page, one across the node boundary, a hole inside node 1 (the
+# kernel at 16 MiB and QEMU's initrd at the top stay in usable ranges)
+EXACTMAP = (
+    "memmap=exactmap",
+    "memmap=0x9f000@0",
+    "memmap=0x7e00000@0x100000",
+    "memmap=0x12c00800@0x8000000",
+    "memmap=0xa000000@0x1b000000",
+    "memmap=0x1a000000@0x26000000",
+)
+
+
+def _guest_log(target: object, mmi_boot: object, **topo: object) -> str:
+    guest = mmi_boot(target, **topo)  # type: ignore[operator]
+    return guest.run("dmesg", timeout=120)  # type: ignore[no-any-return]
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("target", mmi_targets(("4.7",), ("x86_64",)))
+def test_a_4_7_guests_own_log_is_judged_equal(target, mmi_boot, tmp_path):
+    """4.7's own log: every judged line equal, the node ranges derived from the e820 map and
+    the SRAT (not read from the log's output), and every class of the sizing stage judged."""
+    log = _guest_log(target, mmi_boot, numa="512M,512M", smp=2, append=EXACTMAP)
+    path = tmp_path / "guest.dmesg"
+    path.write_text(log)
+    j = judge(parse(log, str(path)))
+    assert j.differences == [], "\n".join(f"{r.printed} | {r.predicted}" for r in j.differences)
+    counts = j.counts()
+    for cls in (
+        "zone ranges",
+        "node ranges",
+        "initmem setup",
+        "node totalpages",
+        "zone memmap",
+        "zone LIFO batch",
+        "zonelists",
+        "policy zone",
+    ):
+        assert counts.get(cls, (0, 0))[0] > 0, cls
+    assert counts["node ranges"][0] >= 1 + 5  # the header and at least the five ranges
+    assert not any(d.from_output for d in j.inputs if "memblock" in d.what)
+    # the same through the command, as a user runs it
+    proc = subprocess.run([*MMI, "dmesg", str(path)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 differ" in proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("target", mmi_targets(("4.7",), ("x86_64",)))
+def test_a_changed_firmware_line_changes_the_judgement(target, mmi_boot, tmp_path):
+    """The e820 map drives the prediction: shrink one usable range in the log's firmware map
+    and the node ranges, totalpages and zone lines the model predicts no longer match."""
+    log = _guest_log(target, mmi_boot, numa="512M,512M", smp=2, append=EXACTMAP)
+    lines = log.splitlines()
+    at = next(i for i, x in enumerate(lines) if "user: [mem 0x0000000026000000-" in x)
+    lines[at] = lines[at].replace("0x000000003fffffff", "0x000000003effffff")
+    j = judge(parse("\n".join(lines)))
+    classes = {r.cls for r in j.differences}
+    assert {"node ranges", "node totalpages"} <= classes, classes
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("target", mmi_targets(("6.12",), ("x86_64",)))
+def test_a_6_12_guests_log_names_the_change_behind_each_difference(target, mmi_boot, tmp_path):
+    """6.12's log, judged with 4.7's model taken forward by the change records: the per-node
+    lines are pr_debug there (so not predicted), and every line that differs names at least one
+    change record that touches it, or is counted as unexplained in the report."""
+    log = _guest_log(target, mmi_boot, numa="512M,512M", smp=2, append=EXACTMAP)
+    j = judge(parse(log))
+    assert "init-lines-pr-debug" in landed(j.log.version)
+    assert not any(r.cls == "node totalpages" for r in j.results)
+    equal = [r for r in j.results if r.equal]
+    assert {r.cls for r in equal} >= {"zone ranges", "node ranges", "initmem setup"}
+
+
+def test_releases_decide_the_changes():
+    assert first_release(BY_ID["pcp-batch-cap"]) == (4, 19)
+    assert "pcp-batch-cap" not in landed((4, 18, 0))
+    assert "pcp-batch-cap" in landed((4, 19, 0))
+    assert "init-lines-pr-debug" in landed((5, 14, 0))
+    assert "init-lines-pr-debug" not in landed((5, 13, 19))
+    assert landed((4, 7, 0)) == frozenset()
+
+
+HEAD = "[    0.000000] Linux version 5.4.0-42-generic (gcc) #46 SMP x86_64\n"
+
+
+def _log_with(tmp_path: Path, body: bytes) -> Path:
+    p = tmp_path / "boot.log"
+    p.write_bytes(body)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"hello\nworld\n", "not a Linux boot log"),
+        (b"[    3.1] Zone ranges:\n[    3.2] Memory: 1K/2K available\n", "ring buffer wrapped"),
+        (
+            HEAD.encode() + b"[    0.0] BIOS-e820: [mem 0x0-0x9ffff] usable\n",
+            "before 'Zone ranges:'",
+        ),
+        (
+            b"[    0.0] Linux version 4.19.0-6-686-pae (gcc) #1 SMP i686\n"
+            b"[    0.0] BIOS-e820: [mem 0x0-0x9ffff] usable\n[    0.0] Zone ranges:\n",
+            "i686 kernel",
+        ),
+    ],
+    ids=["not-a-log", "wrapped", "cut-before-zone-ranges", "32-bit"],
+)
+def test_bad_logs_are_one_line(tmp_path, body, needle):
+    proc = subprocess.run(
+        [*MMI, "dmesg", str(_log_with(tmp_path, body))], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("mm-inspector: error: ") and needle in last, last
+
+
+def test_prefixes_and_bytes_a_real_log_carries():
+    """journalctl's prefix, syslog levels, dmesg -T stamps and non-UTF-8 bytes."""
+    assert strip("Dec 07 03:32:18 host kernel: Zone ranges:") == "Zone ranges:"
+    assert strip("<6>[    0.000000] Zone ranges:") == "Zone ranges:"
+    assert strip("[Mon Dec  7 03:32:18 2026] Zone ranges:") == "Zone ranges:"
+    assert strip("kern  :info  : [    0.000000] Zone ranges:") == "Zone ranges:"
+    raw = (HEAD + "[    0.000000] Command line: x=\xff\n").encode("latin-1")
+    raw += b"[    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000003fffffff] usable\n"
+    raw += b"[    0.000000] Zone ranges:\n"
+    log = parse(raw.decode("utf-8", errors="replace"))
+    assert log.release == "5.4.0-42-generic" and log.arch == "x86_64"
+
+
+def test_an_arm64_log_without_its_memory_map_is_refused(tmp_path):
+    body = (
+        b"[    0.000000] Booting Linux on physical CPU 0x0000000000 [0x410fd034]\n"
+        b"[    0.000000] Linux version 5.4.0 (gcc) #1 SMP PREEMPT aarch64\n"
+        b"[    0.000000] On node 0 totalpages: 188416\n"
+    )
+    proc = subprocess.run(
+        [*MMI, "dmesg", str(_log_with(tmp_path, body))], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode == 2
+    assert "without 'Early memory node ranges'" in proc.stderr
+
+
+def test_own_log_needs_no_argument_or_says_how(monkeypatch, tmp_path):
+    """No argument: this machine's own log; where dmesg cannot be read, one line naming how
+    to give a saved one."""
+    env = {**os.environ, "PATH": str(tmp_path)}  # no dmesg on the PATH
+    proc = subprocess.run([*MMI, "dmesg"], capture_output=True, text=True, cwd=REPO, env=env)
+    if Path("/var/log/dmesg").is_file():
+        pytest.skip("this machine keeps /var/log/dmesg")
+    assert proc.returncode == 2
+    assert "journalctl -k -b > boot.log" in proc.stderr.strip().splitlines()[-1]
