@@ -17,7 +17,7 @@ VM_ARGS = --kver "$(KVER)" $(if $(KERNEL_TREE),--kernel-tree "$(KERNEL_TREE)") -
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: deps boot-x86_64 boot-arm64 inspect gdb drgn validate diff-versions report compare buddy build kernels test lint sources chaos
+.PHONY: dmesg deps boot-x86_64 boot-arm64 inspect gdb drgn validate diff-versions report compare buddy build kernels test lint sources chaos
 
 deps:
 	@bash scripts/deps.sh
@@ -50,6 +50,10 @@ gdb: deps
 # drgn's shell on the live guest:  make drgn ARCH=x86_64 KVER=6.12
 drgn: deps
 	@$(MMI) drgn --arch "$(or $(ARCH),x86_64)" $(VM_ARGS)
+
+# A real machine's boot log predicted and judged line by line:  make dmesg LOG=boot.log
+dmesg: deps
+	@$(MMI) dmesg $(LOG)
 
 report: deps
 	@$(MMI) report "$(RUN_DIR)"
