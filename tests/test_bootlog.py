@@ -65,6 +65,18 @@ def test_a_4_7_guests_own_log_is_judged_equal(target, mmi_boot, tmp_path):
     proc = subprocess.run([*MMI, "dmesg", str(path)], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert "0 differ" in proc.stderr.strip().splitlines()[-1]
+    # and each predicted number's chain ends in the log's firmware lines
+    proc = subprocess.run(
+        [*MMI, "dmesg", str(path), "--explain", "node1.DMA32.managed_pages"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    tree = proc.stdout
+    assert tree.startswith("node[1].zone[DMA32].managed_pages = ")
+    assert "memmap_pages" in tree and "<- log: e820 map and its edits: log line" in tree
+    assert "SRAT memory affinities" in tree
 
 
 @pytest.mark.vm

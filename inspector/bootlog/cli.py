@@ -28,6 +28,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     d.add_argument("--json", action="store_true", help="every judgement as JSON")
     d.add_argument("--quiet", action="store_true", help="only the summary over all logs")
+    d.add_argument(
+        "--explain",
+        metavar="PATH",
+        help="where a predicted value came from, down to the log's lines: node0.Normal."
+        "present_pages, node[1].node_present_pages; 'list' lists the paths",
+    )
     d.set_defaults(func=cmd_dmesg)
 
 
@@ -94,8 +100,29 @@ def as_json(j: Judgement) -> dict[str, object]:
     }
 
 
+def explain(j: Judgement, path: str) -> str:
+    """The chain of a predicted value as ``mm-inspector explain`` prints it."""
+    from inspector.model.provenance import tree_lines
+    from inspector.report.explain import normalise
+
+    chains = j.sizing.state.prov.chains
+    if path == "list":
+        return "\n".join(sorted(p for p in chains if "@" not in p))
+    full = normalise(path)
+    if full not in chains:
+        raise InspectorError(
+            f"no predicted value {path!r} for {j.log.name}: `--explain list` lists them"
+        )
+    return "\n".join(tree_lines(chains, full))
+
+
 def cmd_dmesg(args: argparse.Namespace) -> int:
     paths = list(args.logs) or [_own_log()]
+    if args.explain:
+        if len(paths) != 1:
+            raise InspectorError("--explain takes one log")
+        print(explain(judge(read(paths[0])), args.explain))
+        return 0
     judged: list[Judgement] = []
     refused: list[str] = []
     for p in paths:

@@ -35,6 +35,7 @@ REMOVE = re.compile(rf"^e820: remove {_MEM} (.+?)\s*$")
 SRAT = re.compile(rf"^(?:ACPI: )?SRAT: Node (\d+) PXM (\d+) {_MEM}(.*)$")
 NODE_RANGE = re.compile(rf"^  node +(\d+): {_MEM}")
 MEMBLOCK_DONE = re.compile(r"^ACPI: RSDP |^ACPI: Early table checksum|^Zone ranges:|^SRAT: PXM")
+LAST_PFN = re.compile(r"^(?:e820: )?last_pfn = 0x[0-9a-f]+ max_arch_pfn")
 NO_NUMA = re.compile(r"^No NUMA configuration found|^Faking a node at")
 # nodes the firmware names beyond those with memory: CPUs' affinities (x86 SRAT, arm64 ACPI
 # SRAT) and arm64's memoryless nodes as numa_init() reports them
@@ -111,11 +112,15 @@ def e820_table(log: BootLog) -> tuple[list[tuple[int, int, str]], list[int]]:
         table.append([_int(m.group(1)), _int(m.group(2)) + 1, m.group(3).strip()])
         lines.append(ln.number)
     first_user = user[0][0].number if user else 0
-    # e820__memblock_setup() has copied the table into memblock before ACPI's tables are read
-    # (acpi_boot_table_init(), "ACPI: RSDP …") and NUMA is set up: edits printed after that
-    # (EFI runtime and late reservations) no longer change memblock.memory
+    # setup_arch() copies the table into memblock (e820__memblock_setup()) after it has found
+    # max_pfn and max_low_pfn ("last_pfn = …", once more after an MTRR trim) and before
+    # ACPI's tables are read ("ACPI: RSDP …"): edits printed later (EFI's MOK and runtime
+    # reservations, say) no longer change memblock.memory
     done = log.first(MEMBLOCK_DONE)
     last = done[0].number if done else len(log.lines) + 1
+    pfns = [ln.number for ln, _ in log.find(LAST_PFN) if ln.number < last]
+    if pfns:
+        last = pfns[-1] + 1
     for ln in log.lines:
         if ln.number < first_user:
             continue

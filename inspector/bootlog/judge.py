@@ -35,7 +35,12 @@ JUDGED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("zone LIFO batch", re.compile(r"^  \w+ zone: \d+ pages, LIFO batch:")),
     ("zonelists", re.compile(r"^Built \d+ zonelists")),
     ("policy zone", re.compile(r"^Policy zone:")),
+    ("memory total", re.compile(r"^Memory: /\d+K$")),
 )
+_NUMA_LINE = re.compile(
+    r"^(?:NUMA: |ACPI: SRAT: |SRAT: |No NUMA configuration found|ACPI: NUMA: |Faking a node)"
+)
+_MEMORY = re.compile(r"^Memory: \d+K/(\d+)K available")
 # Lines of mm init the log shows that are not judged yet, and why.
 NOT_JUDGED: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
@@ -49,7 +54,11 @@ NOT_JUDGED: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"pages in unavailable ranges|Zeroed struct page in unavailable ranges"),
         "the memmap stage is not run from a log yet",
     ),
-    ("memory total", re.compile(r"^Memory: \d+K/\d+K available"), "needs the hand-off"),
+    (
+        "memory available",
+        re.compile(r"^Memory: \d+K/\d+K available"),
+        "its available part (before the /) needs the hand-off: only its total is judged",
+    ),
     (
         "hash tables",
         re.compile(r"^(PID|Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table"),
@@ -99,6 +108,12 @@ class Judgement:
         return [r for r in self.results if not r.equal]
 
 
+def _memory_total(text: str) -> str:
+    """The Memory: line's judged part, its total: ``Memory: /BK``."""
+    m = _MEMORY.match(text)
+    return f"Memory: /{m.group(1)}K" if m else text
+
+
 def _class_of(text: str) -> str | None:
     for name, pattern in JUDGED:
         if pattern.search(text):
@@ -113,9 +128,6 @@ def sizing_inputs(log: BootLog, mm: MemoryMap) -> tuple[SizingInputs, list[Decla
     # online nodes: those with memory, and on arm64 every node numa_init() parsed (4.7's
     # numa_register_nodes() onlines memoryless ones too; see Linux47State.online_nodes)
     nids = sorted({n for _, _, n in mm.memory} | set(mm.memoryless))
-    src: dict[str, Source] = {}
-    for d in declared:
-        src[d.what] = Source("log", d.text())
     if log.arch == "x86_64":
         names = list(X86_ZONES)
         # zone_sizes_init() (arch/x86/mm/init.c): DMA below 16 MiB, DMA32 below 4 GiB, Normal
@@ -176,9 +188,32 @@ def sizing_inputs(log: BootLog, mm: MemoryMap) -> tuple[SizingInputs, list[Decla
         config_numa=True,
         nr_possible_cpus=1,
         cpu_to_node_at_zonelists=[],
-        sources=src,
+        sources=_sources(declared, log.arch),
     )
     return inputs, declared
+
+
+def _sources(declared: list[Declared], arch: str) -> dict[str, Source]:
+    """Each input field's source, for the chains (``--explain``) and the report."""
+    by = {d.what.split(" (")[0]: d.text() for d in declared}
+    assumed = next((d.text() for d in declared if d.what.startswith("configuration")), "")
+    memory = by.get("e820 map and its edits") or by.get("memblock.memory", "")
+    if srat := by.get("SRAT memory affinities"):
+        memory += f"; {srat}"
+    out = {"memblock": Source("log", memory)}
+    out["max_zone_pfn"] = Source(
+        "log",
+        f"zone_sizes_init() limits over max_pfn from {memory}"
+        if arch == "x86_64"
+        else by.get("zone limits", ""),
+    )
+    if "dma_reserve" in by:
+        out["dma_reserve"] = Source("log", by["dma_reserve"])
+    if "command line" in by:
+        out["cmdline"] = Source("log", by["command line"])
+    for name in ("page_size", "sizeof_struct_page", "max_order", "pageblock_order"):
+        out[name] = Source("assumed", assumed)
+    return out
 
 
 def _predicted(log: BootLog, sizing: Sizing) -> list[str]:
@@ -198,10 +233,15 @@ def judge(log: BootLog) -> Judgement:
     sizing = size(inputs, changes=changes & _USED)
     predicted = _predicted(log, sizing)
     input_lines = {n for d in declared if d.from_output for n in d.lines}
+    # mem_init_print_info(): the total after the / is get_num_physpages(), every online
+    # node's present pages (the part before it needs the hand-off)
+    present = sum(p.node_present_pages for p in sizing.pgdats.values())
+    predicted.append(f"Memory: /{present << (PAGE_SHIFT - 10)}K")
+    texts = {ln.number: _memory_total(ln.text) for ln in log.lines}
     printed = [
-        (ln.number, ln.text)
+        (ln.number, texts[ln.number])
         for ln in log.lines
-        if (c := _class_of(ln.text))
+        if (c := _class_of(texts[ln.number]))
         and ln.number not in input_lines
         and not (c == "node ranges" and log.arch != "x86_64")
     ]
@@ -211,6 +251,13 @@ def judge(log: BootLog) -> Judgement:
     if log.arch != "x86_64":
         predicted = [t for t in predicted if _class_of(t) != "zone ranges"]
         printed = [(n, t) for n, t in printed if _class_of(t) != "zone ranges"]
+    numa = log.first(_NUMA_LINE)
+    if numa:
+        declared.append(Declared("CONFIG_NUMA=y (a NUMA set-up line)", (numa[0].number,)))
+    else:
+        # build_all_zonelists() prints "Policy zone:" under #ifdef CONFIG_NUMA only
+        declared.append(Declared("CONFIG_NUMA=n (no NUMA set-up line in the log)", ()))
+        predicted = [t for t in predicted if _class_of(t) != "policy zone"]
     not_judged: dict[str, tuple[int, str]] = {}
     if log.arch == "x86_64" and not log.first(_RESERVED) and "init-lines-pr-debug" in changes:
         # every zone's managed pages, so Total pages, need dma_reserve, which only the DMA
