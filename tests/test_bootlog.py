@@ -187,3 +187,45 @@ def test_own_log_needs_no_argument_or_says_how(monkeypatch, tmp_path):
         pytest.skip("this machine keeps /var/log/dmesg")
     assert proc.returncode == 2
     assert "journalctl -k -b > boot.log" in proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("kver", ["4.7", "6.12"])
+def test_boot_replays_a_logs_map(kver, mmi_boot, tmp_path):
+    """``--boot`` on a log whose machine we know (a 4.7 guest of two nodes with an e820 map
+    made by memmap=exactmap): the replica gets the same map, nodes and CPUs, its captures
+    agree with the model (0 differences), and on 4.7 every judged line of the replica's log is
+    the machine's own."""
+    from inspector.kernel import source
+    from inspector.kernel.versions import V4_7
+    from inspector.pytest_plugin import Target
+
+    if why := source.available(V4_7):
+        pytest.skip(why)
+    from inspector.arch import get_arch
+
+    machine = Target(V4_7, get_arch("x86_64"))
+    path = tmp_path / "machine.dmesg"
+    path.write_text(_guest_log(machine, mmi_boot, numa="512M,512M", smp=2, append=EXACTMAP))
+    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
+    proc = subprocess.run(
+        [*MMI, "dmesg", str(path), "--boot", "--kver", kver],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    out = proc.stdout
+    assert "NUMA=512M,512M" in out and "SMP=2" in out
+    # the map as memblock saw it: the kernel's own edit of the first page comes along
+    assert "memmap=0x9e000@0x1000 " in out
+    for word in EXACTMAP[2:]:
+        size, _, at = word.removeprefix("memmap=").partition("@")
+        assert f"memmap={int(size, 16):#x}@{int(at, 16):#x}" in out, word
+    assert "0 log lines and 0 captured values differ from the model" in proc.stderr
+    rows = [line for line in out.splitlines() if line[:2] in ("= ", "≠ ")]
+    assert len(rows) > 20
+    if kver == "4.7":
+        assert [r for r in rows if r.startswith("≠")] == []

@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from inspector.bootlog.judge import Judgement, judge
+from inspector.bootlog.judge import JUDGED, Judgement, judge
 from inspector.bootlog.read import read
 from inspector.errors import InspectorError
 
@@ -34,6 +34,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="where a predicted value came from, down to the log's lines: node0.Normal."
         "present_pages, node[1].node_present_pages; 'list' lists the paths",
     )
+    d.add_argument(
+        "--boot",
+        action="store_true",
+        help="replay the log's memory map in a QEMU guest (x86_64), inspect and compare it, "
+        "and print the machine's lines beside the replica's",
+    )
+    d.add_argument("--kver", default="4.7", help="the replica's kernel: 4.7 or 6.12")
     d.set_defaults(func=cmd_dmesg)
 
 
@@ -116,8 +123,62 @@ def explain(j: Judgement, path: str) -> str:
     return "\n".join(tree_lines(chains, full))
 
 
+def boot(path: str, kver: str) -> int:
+    """``--boot``: the log's map in QEMU, inspected and compared; both logs judged, side by
+    side."""
+    from inspector.arch import get_arch
+    from inspector.bootlog.firmware import memory_map
+    from inspector.bootlog.read import parse
+    from inspector.bootlog.replica import replica
+    from inspector.capture.run import inspect
+    from inspector.compare import compare
+    from inspector.kernel.versions import get_version
+    from inspector.vm.guest import BootRequest
+    from inspector.vm.machine import new_run_dir
+    from inspector.vm.topology import parse_topology
+
+    log = read(path)
+    real = judge(log)
+    r = replica(log, memory_map(log))
+    mem = None if r.numa else f"{r.mem >> 20}M"
+    req = BootRequest(
+        get_version(kver),
+        get_arch(log.arch),
+        parse_topology(mem, r.smp, r.numa, None),
+        append=r.append,
+        machine=r.machine,
+    )
+    print(f"replica of {log.name} on Linux {kver}: {r.describe()}")
+    for note in r.notes:
+        print(f"  {note}")
+    run_dir = new_run_dir(f"dmesg-boot-{kver}-{log.arch}")
+    inspect(req, run_dir, quiet=True)
+    result = compare(run_dir)
+    replica_log = judge(parse((run_dir / "dmesg.txt").read_text(), str(run_dir / "dmesg.txt")))
+    print(f"{'machine (Linux ' + log.release + ')':58} | replica (Linux {kver})")
+    for cls, _ in JUDGED:
+        mine = [x.printed or "" for x in real.results if x.cls == cls and x.printed]
+        theirs = [x.printed or "" for x in replica_log.results if x.cls == cls and x.printed]
+        for k in range(max(len(mine), len(theirs))):
+            a = mine[k] if k < len(mine) else "-"
+            b = theirs[k] if k < len(theirs) else "-"
+            print(f"{'=' if a == b else '≠'} {a:56} | {b}")
+    n = len(result.flat)
+    print(
+        f"machine: {sum(1 for x in real.results if x.equal)}/{len(real.results)} lines as the "
+        f"model predicts; replica: {len(replica_log.differences)} log lines and {n} captured "
+        f"values differ from the model; run in {run_dir}",
+        file=sys.stderr,
+    )
+    return 1 if n or replica_log.differences else 0
+
+
 def cmd_dmesg(args: argparse.Namespace) -> int:
     paths = list(args.logs) or [_own_log()]
+    if args.boot:
+        if len(paths) != 1:
+            raise InspectorError("--boot takes one log")
+        return boot(paths[0], args.kver)
     if args.explain:
         if len(paths) != 1:
             raise InspectorError("--explain takes one log")
