@@ -41,6 +41,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "and print the machine's lines beside the replica's",
     )
     d.add_argument("--kver", default="4.7", help="the replica's kernel: 4.7 or 6.12")
+    d.add_argument(
+        "--with",
+        dest="with_",
+        action="append",
+        default=[],
+        metavar="CHANGE",
+        help="declare that the kernel has this change although its release does not "
+        "(a distribution's backport); repeatable",
+    )
+    d.add_argument("--without", action="append", default=[], metavar="CHANGE", help="the opposite")
+    d.add_argument("--changes", action="store_true", help="list the changes and their releases")
     d.set_defaults(func=cmd_dmesg)
 
 
@@ -173,8 +184,26 @@ def boot(path: str, kver: str) -> int:
     return 1 if n or replica_log.differences else 0
 
 
+def changes_text() -> str:
+    from inspector.kernel_changes import CHANGES, first_release
+
+    rows = []
+    for c in CHANGES:
+        first = first_release(c)
+        rows.append((first or (99, 99), c))
+    out = []
+    for first, c in sorted(rows, key=lambda r: r[0]):
+        rel = f"{first[0]}.{first[1]}" if first != (99, 99) else "?"
+        out.append(f"{rel:>5}  {c.id:32} {c.line()}")
+    return "\n".join(out)
+
+
 def cmd_dmesg(args: argparse.Namespace) -> int:
+    if args.changes:
+        print(changes_text())
+        return 0
     paths = list(args.logs) or [_own_log()]
+    declared = {"with_": frozenset(args.with_), "without": frozenset(args.without)}
     if args.boot:
         if len(paths) != 1:
             raise InspectorError("--boot takes one log")
@@ -182,13 +211,13 @@ def cmd_dmesg(args: argparse.Namespace) -> int:
     if args.explain:
         if len(paths) != 1:
             raise InspectorError("--explain takes one log")
-        print(explain(judge(read(paths[0])), args.explain))
+        print(explain(judge(read(paths[0]), **declared), args.explain))
         return 0
     judged: list[Judgement] = []
     refused: list[str] = []
     for p in paths:
         try:
-            j = judge(read(p))
+            j = judge(read(p), **declared)
         except InspectorError as err:
             if len(paths) == 1:
                 raise
@@ -214,6 +243,22 @@ def cmd_dmesg(args: argparse.Namespace) -> int:
         print(f"{len(judged)} logs judged, {len(refused)} refused:", file=sys.stderr)
         for cls in per:
             print(f"  {cls:20} {per[cls]:7d} judged {equal[cls]:7d} equal", file=sys.stderr)
+        by_release: dict[str, list[int]] = {}
+        for j in judged:
+            key = f"{j.log.version[0]}.{j.log.version[1]} {j.log.arch}"
+            row = by_release.setdefault(key, [0, 0, 0])
+            row[0] += 1
+            row[1] += len(j.results)
+            row[2] += sum(1 for r in j.results if r.equal)
+        for key in sorted(by_release, key=lambda k: tuple(map(int, k.split()[0].split(".")))):
+            n, lines, eq = by_release[key]
+            print(f"  {key:20} {n:4d} logs {lines:6d} judged {eq:6d} equal", file=sys.stderr)
+        reasons: Counter[str] = Counter()
+        for j in judged:
+            for cls, (_, why) in j.not_judged.items():
+                reasons[f"{cls}: {why}"] += 1
+        for why, n in reasons.most_common():
+            print(f"  not judged in {n} logs: {why}", file=sys.stderr)
     print(
         f"{sum(per.values())} lines judged, {sum(equal.values())} equal, {differ} differ",
         file=sys.stderr,

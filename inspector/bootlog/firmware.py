@@ -60,6 +60,8 @@ class Declared:
 
     def text(self) -> str:
         if not self.lines:
+            if self.what.startswith("declared:"):
+                return self.what  # the user's --with/--without: the judgement says it
             return f"{self.what} (assumed: the log does not show it)"
         where = ", ".join(str(n) for n in self.lines[:6]) + (" …" if len(self.lines) > 6 else "")
         kind = "output line(s) taken as input, not judged" if self.from_output else "firmware"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from inspector.bootlog.firmware import PAGE_SHIFT, Declared, MemoryMap, memory_map
 from inspector.bootlog.read import BootLog
+from inspector.errors import InspectorError
 from inspector.kernel_changes import BY_ID, landed
 from inspector.model.inputs import SizingInputs, Source
 from inspector.model.sizing import Sizing, size
@@ -226,10 +227,24 @@ def _predicted(log: BootLog, sizing: Sizing) -> list[str]:
     return [t for t in lines if _class_of(t)]
 
 
-def judge(log: BootLog) -> Judgement:
+def judge(
+    log: BootLog, *, with_: frozenset[str] = frozenset(), without: frozenset[str] = frozenset()
+) -> Judgement:
+    """``with_``/``without``: changes the user declares the kernel has or lacks against its
+    release (a distribution's backport): the report names each declaration."""
+    unknown = (with_ | without) - set(BY_ID)
+    if unknown:
+        raise InspectorError(
+            f"no kernel change {', '.join(sorted(unknown))}: `mm-inspector dmesg --changes` "
+            "lists them"
+        )
     mm = memory_map(log)
     inputs, declared = sizing_inputs(log, mm)
-    changes = landed(log.version)
+    changes = (landed(log.version) | with_) - without
+    for cid in sorted(with_):
+        declared.append(Declared(f"declared: the kernel has {cid} (--with)", ()))
+    for cid in sorted(without):
+        declared.append(Declared(f"declared: the kernel lacks {cid} (--without)", ()))
     sizing = size(inputs, changes=changes & _USED)
     predicted = _predicted(log, sizing)
     input_lines = {n for d in declared if d.from_output for n in d.lines}
