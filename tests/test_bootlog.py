@@ -275,3 +275,22 @@ def test_a_backport_is_declared_never_silent(tmp_path):
     assert any("has pcp-batch-cap (--with)" in d.text() for d in declared.inputs)
     with pytest.raises(InspectorError, match="no kernel change nope"):
         judge(log, with_=frozenset({"nope"}))
+
+
+def test_ram_below_4g_follows_the_machines_max_ram_below_4g():
+    """Where QEMU puts RAM (and so where a stop reads the RAM file): its default split (3 GiB
+    below 4 GiB from 3.5 GiB of RAM on pc, 2 GiB from 2.75 GiB on q35), and a replica's
+    max-ram-below-4g (capped at 3 GiB on pc by QEMU's gigabyte alignment when RAM goes above
+    it). A wrong split read the per-cpu areas of a 7.7 GiB replica from the wrong place."""
+    from inspector.arch import get_arch
+    from inspector.live.ram import lowmem
+
+    x86, g = get_arch("x86_64"), 1 << 30
+    assert lowmem(x86, None, 1 * g) == 1 * g
+    assert lowmem(x86, None, 0xE000_0000) == 3 * g
+    assert lowmem(x86, None, 0xDFF0_0000) == 0xDFF0_0000
+    assert lowmem(x86, "q35", 4 * g) == 2 * g
+    assert lowmem(x86, "pc,max-ram-below-4g=2986M", 7840 << 20) == 2986 << 20
+    assert lowmem(x86, "pc,max-ram-below-4g=3500M", 8 * g) == 3 * g
+    assert lowmem(x86, "pc,max-ram-below-4g=1008M", 1008 << 20) == 1008 << 20
+    assert lowmem(get_arch("arm64"), None, 4 * g) is None

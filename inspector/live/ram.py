@@ -12,6 +12,7 @@ import bisect
 import contextlib
 import mmap
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +41,23 @@ def ram_files(ram_file: Path, topo: Topology) -> list[Path]:
 
 
 def lowmem(arch: Arch, machine: str | None, mem: int) -> int | None:
-    """x86: how much RAM QEMU keeps below 4 GiB (the rest goes to 4 GiB); None elsewhere."""
+    """x86: how much RAM QEMU keeps below 4 GiB (the rest goes to 4 GiB); None elsewhere.
+    Mirrors QEMU 7.2's pc_init1() and pc_q35_init(), with the machine's
+    ``max-ram-below-4g=`` (``mm-inspector dmesg --boot`` sets it)."""
     if arch.name != "x86_64":
         return None
-    if (machine or arch.machine).startswith("q35"):
-        return 2 * G if mem >= 0xB000_0000 else mem
-    return 3 * G if mem >= 0xE000_0000 else mem
+    spec = machine or arch.machine
+    m = re.search(r"max-ram-below-4g=(\d+)([KMG]?)", spec)
+    user = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": G}[m.group(2)] if m else 0
+    if spec.startswith("q35"):
+        low = 2 * G if mem >= 0xB000_0000 else 0xB000_0000
+        if user and low > user:
+            low = user
+    else:
+        low = user or 0xE000_0000
+        if mem >= low:
+            low = min(low, 3 * G)  # gigabyte_align
+    return low if mem >= low else mem
 
 
 def ram_map(arch: Arch, machine: str | None, topo: Topology, files: list[Path]) -> list[RamPiece]:
