@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from inspector.resource import die_with_parent
+from inspector.signals import unhold
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -50,6 +51,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def _worker_init() -> None:
+    unhold()  # the parent held SIGINT/SIGTERM/SIGHUP while it forked us
     parent = os.getppid()
     die_with_parent(signal.SIGTERM)
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -26,6 +26,7 @@ from inspector.kernel.versions import get_version
 from inspector.model import model_for
 from inspector.pool import worker_pool
 from inspector.resource import die_with_parent
+from inspector.signals import HeldSignals
 from inspector.validate_results import (
     CRASHED,
     ERROR,
@@ -202,9 +203,10 @@ def validate(
     start = time.monotonic()
     results: list[Result] = []
     with worker_pool(jobs or os.cpu_count() or 1) as pool:
-        futures = {
-            pool.submit(run_case, version, a, c, runs, stop_timeout): (a, c) for a, c in asked
-        }
+        with HeldSignals():  # the pool forks its workers on the first submit
+            futures = {
+                pool.submit(run_case, version, a, c, runs, stop_timeout): (a, c) for a, c in asked
+            }
         for fut in as_completed(futures):
             try:
                 r = fut.result()
@@ -257,15 +259,18 @@ def run_xdist(
     print(f"the matrix on pytest-xdist: log {log}", file=sys.stderr)
     start = time.monotonic()
     with log.open("w") as out:
+        held = HeldSignals()  # an interrupt during the fork is delivered inside the try
         proc = subprocess.Popen(
             cmd,
             env=env,
             start_new_session=True,
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=lambda: die_with_parent(signal.SIGTERM),  # SIGKILLed, we take it along
+            # SIGKILLed, we take it along
+            preexec_fn=held.child(lambda: die_with_parent(signal.SIGTERM)),
         )
         try:
+            held.release()
             _follow(proc, runs / "results")
         finally:  # interrupted: the pytest session, its workers and their guests go with it
             if proc.poll() is None:

@@ -29,6 +29,7 @@ from inspector.errors import InspectorError
 from inspector.kernel.build import Build
 from inspector.resource import dies_with_parent
 from inspector.schema import MIGRATETYPES, KernelId, Snapshot
+from inspector.signals import HeldSignals
 from inspector.vm.guest import BootRequest, prepare
 from inspector.vm.machine import Machine
 
@@ -290,12 +291,20 @@ def gdb_at_stop(req: BootRequest, stop: str, run_dir: Path, commands: list[str])
         threading.Thread(target=server.serve, daemon=True).start()
         old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C interrupts the guest
         try:
-            proc = subprocess.run(
+            held = HeldSignals()  # released as soon as gdb runs (subprocess.run waits)
+            proc = subprocess.Popen(
                 dies_with_parent(argv),
                 env=env,
-                preexec_fn=_default_sigint,
+                preexec_fn=held.child(_default_sigint),
                 pass_fds=(theirs.fileno(),),
             )
+            try:
+                held.release()
+                proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
         finally:
             signal.signal(signal.SIGINT, old)
         return proc.returncode

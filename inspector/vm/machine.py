@@ -16,6 +16,7 @@ from inspector.errors import InspectorError
 from inspector.paths import runs_dir
 from inspector.reaper import PARENT_ENV
 from inspector.resource import Resource, die_with_parent
+from inspector.signals import HeldSignals
 from inspector.vm.console import Console, tail
 from inspector.vm.qemu import MachineSpec, RunPaths, qemu_argv
 from inspector.vm.qmp import QMP
@@ -77,16 +78,17 @@ class Machine(Resource):
             self.paths.dir / "qemu.stderr", "wb", opener=lambda p, f: os.open(p, f, 0o600)
         )
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(
-            self.argv,
-            stdin=None if self.spec.interactive else subprocess.DEVNULL,
-            stdout=None if self.spec.interactive else subprocess.DEVNULL,
-            stderr=stderr,
-            # Our own session: Ctrl-C reaches us, not QEMU; we stop QEMU ourselves.
-            start_new_session=not self.spec.interactive,
-            preexec_fn=_qemu_child,
-            pass_fds=self.spec.ram_fds,
-        )
+        with HeldSignals() as held:  # delivered once self.proc is set, so stop() finds it
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdin=None if self.spec.interactive else subprocess.DEVNULL,
+                stdout=None if self.spec.interactive else subprocess.DEVNULL,
+                stderr=stderr,
+                # Our own session: Ctrl-C reaches us, not QEMU; we stop QEMU ourselves.
+                start_new_session=not self.spec.interactive,
+                preexec_fn=held.child(_qemu_child),
+                pass_fds=self.spec.ram_fds,
+            )
         stderr.close()
         # QEMU deletes its own -pidfile when it exits; this record stays, for post-mortems.
         (self.paths.dir / "qemu.started").write_text(f"{self.proc.pid}\n")
