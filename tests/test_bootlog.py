@@ -58,6 +58,7 @@ def test_a_4_7_guests_own_log_is_judged_equal(target, mmi_boot, tmp_path):
         "zone LIFO batch",
         "zonelists",
         "policy zone",
+        "memory total",
     ):
         assert counts.get(cls, (0, 0))[0] > 0, cls
     assert counts["node ranges"][0] >= 1 + 5  # the header and at least the five ranges
