@@ -495,6 +495,23 @@ CHANGES: tuple[KernelChange, ...] = (
         sole=True,
     ),
     KernelChange(
+        "x86-memoryless-nodes-online",
+        "x86 brings a memoryless node whose CPUs ACPI's SRAT names online at boot "
+        "(init_cpu_to_node() → init_memory_less_node(): 'Initmem setup node N [mem 0x0-0x0]', "
+        "'On node N totalpages: 0', one more zonelist); 4.7 maps those CPUs to the nearest node "
+        "with memory",
+        "init_cpu_to_node(), init_memory_less_node() (arch/x86/mm/numa.c)",
+        patterns=(
+            "log:Initmem setup node #*",
+            "log:On node # totalpages:*",
+            "log:Built # zonelists*",
+        ),
+        arches=("x86_64",),
+        since="v4.15",
+        evidence="real machines' logs of 4.15 and 5.4 print it (the first release is not pinned: "
+        "no 4.8–4.14 log with a memoryless node was at hand; the commit is not checked here)",
+    ),
+    KernelChange(
         "possible-nodes",
         "free_area_init() sets up every possible node (an offline one gets a pg_data_t from "
         "memblock), and x86 onlines memoryless nodes that have CPUs",

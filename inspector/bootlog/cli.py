@@ -224,6 +224,17 @@ def cmd_dmesg(args: argparse.Namespace) -> int:
             refused.append(str(err))
             print(f"mm-inspector: {err}", file=sys.stderr)
             continue
+        except Exception as err:  # a log this reader does not understand: name it, go on
+            if len(paths) == 1:
+                raise InspectorError(
+                    f"{p}: this log is not understood ({type(err).__name__}: {err}): a reader "
+                    "bug, please report it with the log"
+                ) from None
+            refused.append(f"{p}: {type(err).__name__}: {err}")
+            print(
+                f"mm-inspector: internal error on {p}: {type(err).__name__}: {err}", file=sys.stderr
+            )
+            continue
         judged.append(j)
         if args.json:
             continue

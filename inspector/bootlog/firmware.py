@@ -28,7 +28,10 @@ PAGE_SHIFT = 12
 PAGE = 1 << PAGE_SHIFT
 _MEM = r"\[mem (0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\]"
 E820_LINE = re.compile(rf"^(?:BIOS|EFI|e820|user)-?e?8?2?0?: {_MEM} (.+?)\s*$")
-BIOS_E820 = re.compile(rf"^(?:BIOS-e820|BIOS-provided|e820): {_MEM} (.+?)\s*$")
+# the map as the boot code printed it: BIOS-e820 (or Xen: under a Xen dom0)
+BIOS_E820 = re.compile(
+    rf"^(?:BIOS-e820|Xen|EFI-e820|e820): {_MEM} (usable|reserved|ACPI .+|.+)\s*$"
+)
 USER_E820 = re.compile(rf"^user: {_MEM} (.+?)\s*$")
 UPDATE = re.compile(rf"^e820: update {_MEM} (.+?) ==> (.+?)\s*$")
 REMOVE = re.compile(rf"^e820: remove {_MEM} (.+?)\s*$")
@@ -165,6 +168,8 @@ def x86_64_memory(log: BootLog) -> MemoryMap:
     declared = [Declared("e820 map and its edits", tuple(lines))]
     usable = _merge([(s, e) for s, e, t in table if t in (USABLE, RESERVED_KERN)])
     regions = [r for s, e in usable if (r := _trim(s, e))]
+    if not regions:
+        raise InspectorError(f"{log.name}: its e820 map has no usable RAM: not a boot it can size")
     max_pfn = max(e for _, e in regions) >> PAGE_SHIFT
     srat = log.find(SRAT)
     nodes: list[tuple[int, int, int]] = []
@@ -194,7 +199,17 @@ def x86_64_memory(log: BootLog) -> MemoryMap:
     cmd = log.first(COMMAND_LINE)
     if cmd:
         declared.append(Declared("command line", (cmd[0].number,)))
-    return MemoryMap(memory, max_pfn, cmd[1].group(1) if cmd else "", numa, declared)
+    cpus = log.find(CPU_NODE) if numa else []
+    if cpus:
+        declared.append(Declared("SRAT CPU affinities", tuple(ln.number for ln, _ in cpus)))
+    return MemoryMap(
+        memory,
+        max_pfn,
+        cmd[1].group(1) if cmd else "",
+        numa,
+        declared,
+        cpu_nodes=sorted({int(m.group(1)) for _, m in cpus}),
+    )
 
 
 def arm64_memory(log: BootLog) -> MemoryMap:

@@ -122,13 +122,19 @@ def _class_of(text: str) -> str | None:
     return None
 
 
-def sizing_inputs(log: BootLog, mm: MemoryMap) -> tuple[SizingInputs, list[Declared]]:
+def sizing_inputs(
+    log: BootLog, mm: MemoryMap, changes: frozenset[str] = frozenset()
+) -> tuple[SizingInputs, list[Declared]]:
     """The sizing stage's inputs from the log, each declared (the firmware's, or an output line
     taken as an input and then not judged, or the distribution's configuration assumed)."""
     declared = list(mm.declared)
     # online nodes: those with memory, and on arm64 every node numa_init() parsed (4.7's
-    # numa_register_nodes() onlines memoryless ones too; see Linux47State.online_nodes)
+    # numa_register_nodes() onlines memoryless ones too; see Linux47State.online_nodes); x86
+    # onlines a memoryless node with CPUs from change x86-memoryless-nodes-online on
     nids = sorted({n for _, _, n in mm.memory} | set(mm.memoryless))
+    late: list[int] = []
+    if log.arch == "x86_64" and "x86-memoryless-nodes-online" in changes:
+        late = sorted(set(mm.cpu_nodes) - set(nids))
     if log.arch == "x86_64":
         names = list(X86_ZONES)
         # zone_sizes_init() (arch/x86/mm/init.c): DMA below 16 MiB, DMA32 below 4 GiB, Normal
@@ -190,6 +196,7 @@ def sizing_inputs(log: BootLog, mm: MemoryMap) -> tuple[SizingInputs, list[Decla
         nr_possible_cpus=1,
         cpu_to_node_at_zonelists=[],
         sources=_sources(declared, log.arch),
+        late_memoryless_nodes=late,
     )
     return inputs, declared
 
@@ -239,8 +246,8 @@ def judge(
             "lists them"
         )
     mm = memory_map(log)
-    inputs, declared = sizing_inputs(log, mm)
     changes = (landed(log.version) | with_) - without
+    inputs, declared = sizing_inputs(log, mm, changes)
     for cid in sorted(with_):
         declared.append(Declared(f"declared: the kernel has {cid} (--with)", ()))
     for cid in sorted(without):
@@ -297,7 +304,14 @@ def judge(
 
 
 # the change records the sizing stage branches on
-_USED = frozenset({"pcp-batch-cap", "zonelist-zone-order-removed", "init-lines-pr-debug"})
+_USED = frozenset(
+    {
+        "pcp-batch-cap",
+        "zonelist-zone-order-removed",
+        "init-lines-pr-debug",
+        "x86-memoryless-nodes-online",
+    }
+)
 
 
 def _align(

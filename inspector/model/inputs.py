@@ -91,6 +91,9 @@ class SizingInputs:
     nr_possible_cpus: int
     cpu_to_node_at_zonelists: list[int]
     sources: dict[str, Source] = field(default_factory=dict)
+    # x86 from change x86-memoryless-nodes-online: memoryless nodes with CPUs, set up after
+    # free_area_init_nodes() by init_cpu_to_node() → init_memory_less_node()
+    late_memoryless_nodes: list[int] = field(default_factory=list)
 
     def later(self) -> list[str]:
         return [k for k, s in self.sources.items() if s.kind == "later"]

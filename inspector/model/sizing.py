@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from inspector.model.inputs import SizingInputs
 from inspector.model.v4_7.arm64_init import zone_sizes_init_nonuma
-from inspector.model.v4_7.free_area_init import free_area_init_nodes
+from inspector.model.v4_7.free_area_init import free_area_init_node, free_area_init_nodes
 from inspector.model.v4_7.state import Linux47State, PgdatState
 from inspector.model.v4_7.zonelists import build_all_zonelists
 
@@ -43,5 +43,9 @@ def size(inputs: SizingInputs, *, changes: frozenset[str] = frozenset()) -> Sizi
         free_area_init_nodes(m)
     else:
         zone_sizes_init_nonuma(m)
+    for nid in inputs.late_memoryless_nodes:
+        # init_memory_less_node() (arch/x86/mm/numa.c): free_area_init_node(nid, zones_size
+        # of zeros, 0, …) once init_cpu_to_node() finds a node with CPUs and no memory
+        free_area_init_node(m, nid, 0)
     build_all_zonelists(m)
     return Sizing(m.pgdats, m.log, m.vm_total_pages, m.nr_kernel_pages, m.nr_all_pages, m)
