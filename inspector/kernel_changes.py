@@ -512,6 +512,17 @@ CHANGES: tuple[KernelChange, ...] = (
         "no 4.8–4.14 log with a memoryless node was at hand; the commit is not checked here)",
     ),
     KernelChange(
+        "initmem-memoryless-line",
+        "free_area_init_node() prints 'Initmem setup node N as memoryless' for a node without "
+        "memory (before: 'Initmem setup node N [mem 0x0000000000000000-0x0000000000000000]')",
+        "free_area_init_node() (mm/mm_init.c)",
+        patterns=("log:Initmem setup node #*",),
+        since="v5.19",
+        evidence="real machines' logs: 5.10 prints the [mem 0x0-0x0] form, 5.19 and 6.x the "
+        "'as memoryless' form; no 5.11–5.18 log with a memoryless node was at hand, so 5.19 is "
+        "an upper bound, and the commit is not checked here",
+    ),
+    KernelChange(
         "possible-nodes",
         "free_area_init() sets up every possible node (an offline one gets a pg_data_t from "
         "memblock), and x86 onlines memoryless nodes that have CPUs",

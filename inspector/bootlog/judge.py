@@ -310,6 +310,7 @@ _USED = frozenset(
         "zonelist-zone-order-removed",
         "init-lines-pr-debug",
         "x86-memoryless-nodes-online",
+        "initmem-memoryless-line",
     }
 )
 

@@ -217,9 +217,12 @@ def free_area_init_node(
     if zones_size is None:  # HAVE_MEMBLOCK_NODE_MAP
         start_pfn, end_pfn = get_pfn_range_for_nid(m, nid)
         end_phys = m._phys(end_pfn) - 1 if end_pfn else 0
-        m.log.append(
-            f"Initmem setup node {nid} [mem {_hex018(m._phys(start_pfn))}-{_hex018(end_phys)}]"
-        )
+        if start_pfn == end_pfn and "initmem-memoryless-line" in m.changes:
+            m.log.append(f"Initmem setup node {nid} as memoryless")
+        else:
+            m.log.append(
+                f"Initmem setup node {nid} [mem {_hex018(m._phys(start_pfn))}-{_hex018(end_phys)}]"
+            )
     else:
         start_pfn, end_pfn = node_start_pfn, 0
     if zones_size is None:
