@@ -50,11 +50,28 @@ def min_mem(kernel: Build, initrd: Path) -> int:
     return -(-need // (16 * MiB)) * 16 * MiB
 
 
+def touched_estimate(mem: int) -> int:
+    """What a guest of ``mem`` bytes whose RAM is in memfds (inspect, buddy) makes the host
+    back: only the pages it writes (memfds are sparse): its memmap (a 64-byte struct page per
+    4 KiB page), its page tables, kernel and initramfs, and QEMU's own, with room to spare."""
+    return mem // 64 + mem // 512 + 512 * MiB
+
+
 def preflight(req: BootRequest) -> None:
     """Checks that need no kernel build, so bad input fails in a second."""
     qemu_binary(req.arch)
     available = host_mem_available()
-    if available is not None and req.topology.mem > available:
+    if available is None:
+        return
+    if req.ram_fds:  # RAM in sparse memfds: only what the guest writes takes host memory
+        need = touched_estimate(req.topology.mem)
+        if need > available:
+            raise InspectorError(
+                f"MEM={format_size(req.topology.mem)} would have this host back about "
+                f"{format_size(need)} (its memmap, page tables, kernel; {format_size(available)} "
+                "available): ask for less"
+            )
+    elif req.topology.mem > available:
         raise InspectorError(
             f"MEM={format_size(req.topology.mem)} is more than this host can give "
             f"({format_size(available)} available): ask for less"
