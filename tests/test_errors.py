@@ -366,6 +366,15 @@ def test_bad_guest_request_is_one_line(tmp_path, args, needle):
     assert not list((tmp_path / "runs").glob("*/qemu.started")), "nothing may start"
 
 
+def test_a_guest_too_big_even_sparse_is_one_line(tmp_path):
+    """inspect keeps guest RAM in sparse memfds, so only what the guest touches (about 1/60 of
+    its RAM) must fit; beyond that, one line naming the estimate, and nothing starts."""
+    proc = run(["inspect", "--arch", "x86_64", "--kver", "6.12", "--mem", "4000G"], tmp_path)
+    last = _last_line(proc)
+    assert "would have this host back about" in last and "ask for less" in last
+    assert not list((tmp_path / "runs").glob("*/qemu.started")), "nothing may start"
+
+
 def test_more_numa_nodes_than_max_numnodes(tmp_path):
     numa = ",".join(["64M"] * 17)  # arm64 6.12: NODES_SHIFT=4, 16 nodes
     proc = run(
