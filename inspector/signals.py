@@ -4,10 +4,15 @@ run started is stopped by its ``with`` block), and the last line says so, with e
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from inspector.errors import Terminated
+
+if TYPE_CHECKING:
+    from sys import UnraisableHookArgs
 
 INTERRUPTED = "mm-inspector: interrupted (everything it started has been stopped)"
 EXIT_INTERRUPTED = 130
@@ -20,9 +25,40 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def install_handlers() -> None:
     """SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt) from here on. An ignored
     SIGINT (nohup, job runners) stays ignored; otherwise Python's own handler raises
-    KeyboardInterrupt."""
+    KeyboardInterrupt. An interrupt raised where Python drops exceptions is raised again
+    (``_redeliver``)."""
+    global _previous_hook
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
+    if sys.unraisablehook is not _redeliver:
+        _previous_hook = sys.unraisablehook
+        sys.unraisablehook = _redeliver
+
+
+_previous_hook = sys.unraisablehook
+_dropped: type[KeyboardInterrupt] = Terminated
+
+
+def _redeliver(u: UnraisableHookArgs) -> None:
+    """Python runs a signal's handler at the next bytecode it checks, and that may be inside a
+    callback whose exceptions it drops ("Exception ignored in …": a weakref callback such as
+    importlib's module-lock one, an at-fork hook, a __del__). An interrupt dropped there would
+    be lost and the run would go on (seen in chaos: buddy, SIGHUP at 0.4 s, during imports).
+    It is raised again 5 ms later from a one-shot timer (SIGALRM), once the callback has
+    returned; re-sending the signal itself would run the handler inside this hook, where an
+    exception is dropped too."""
+    global _dropped
+    if isinstance(u.exc_value, KeyboardInterrupt):
+        _dropped = type(u.exc_value)
+        signal.signal(signal.SIGALRM, _raise_dropped)
+        signal.setitimer(signal.ITIMER_REAL, 0.005)
+        return
+    _previous_hook(u)
+
+
+def _raise_dropped(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    raise _dropped
 
 
 # The signals mm-inspector unwinds on: held while Python forks (see HeldSignals).

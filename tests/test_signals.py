@@ -47,3 +47,45 @@ def test_a_signal_during_a_fork_is_never_lost():
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+SWALLOWED = r"""
+import gc, os, signal, sys, time, weakref
+from inspector.signals import install_handlers
+install_handlers()
+
+class Thing:
+    pass
+
+def callback(ref):
+    os.kill(os.getpid(), signal.SIG)  # the handler runs inside this callback...
+    for _ in range(1000):             # ...at one of these bytecodes, and Python drops what it
+        pass                          # raises ("Exception ignored in")
+
+thing = Thing()
+ref = weakref.ref(thing, callback)
+try:
+    del thing  # the callback runs here
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    print("the interrupt was lost")
+    sys.exit(3)
+except KeyboardInterrupt as e:
+    print(type(e).__name__)
+    sys.exit(130)
+"""
+
+
+def test_an_interrupt_dropped_in_a_callback_is_delivered_again():
+    """A handler that raises inside a weakref callback (importlib's module-lock one, in chaos:
+    buddy, SIGHUP at 0.4 s) has its exception dropped by Python; the unraisable hook sends the
+    signal again so the run still ends interrupted. Deterministic: the signal is sent from
+    inside the callback."""
+    for sig, name in (("SIGTERM", "Terminated"), ("SIGHUP", "Terminated"), ("SIGINT", "Keyboard")):
+        code = SWALLOWED.replace("signal.SIG)", f"signal.{sig})")
+        p = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+        )
+        assert p.returncode == 130, (sig, p.stdout, p.stderr)
+        assert p.stdout.startswith(name), p.stdout
