@@ -319,3 +319,25 @@ def test_a_console_splice_in_dmesg_is_undone():
     # an ordinary log is left alone
     plain = "[    0.000000] a\n[    0.000001] b\n"
     assert unsplice(plain) == ["[    0.000000] a", "[    0.000001] b"]
+
+
+def test_what_compare_skips_cannot_grow_unnoticed():
+    """Every field compare does not judge is listed here, with the version it holds for: a new
+    entry in the ignore tables (a way to make a difference disappear) fails this test until it
+    is added here on purpose."""
+    from inspector.compare import DEFAULT_IGNORE, IGNORED_BY_VERSION, IGNORED_WHY, NOT_CAPTURED
+
+    assert set(DEFAULT_IGNORE) == {
+        "kernel.release",
+        "zone.pageset.count",
+        "inputs",
+        "globals.cpu_to_node",
+        "globals.dma_reserve",
+        "init_per_zone_wmark_min:zone.nr_free_pages",
+    }
+    assert set(IGNORED_WHY) == set(DEFAULT_IGNORE)  # each one says why
+    assert {v: set(d) for v, d in IGNORED_BY_VERSION.items()} == {"6.12": {"zone.pageset.high"}}
+    assert {k: set(d) for k, d in NOT_CAPTURED.items()} == {
+        ("6.12", "x86_64"): {"globals.vm_total_pages"},
+        ("6.12", "arm64"): {"globals.vm_total_pages"},
+    }
