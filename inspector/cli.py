@@ -18,7 +18,7 @@ from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
 from inspector.kernel.versions import VERSIONS, get_version
-from inspector.live.cli import add_parsers as add_live_parsers
+from inspector.live.parsers import add_parsers as add_live_parsers
 from inspector.signals import EXIT_INTERRUPTED, INTERRUPTED, install_handlers
 from inspector.vm.guest import BootRequest, booted, prepare
 from inspector.vm.machine import Machine, new_run_dir

@@ -8,10 +8,12 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inspector.bootlog.judge import JUDGED, Judgement, judge
-from inspector.bootlog.read import read
 from inspector.errors import InspectorError
+
+if TYPE_CHECKING:
+    from inspector.bootlog.judge import Judgement
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,7 +141,8 @@ def boot(path: str, kver: str) -> int:
     side."""
     from inspector.arch import get_arch
     from inspector.bootlog.firmware import memory_map
-    from inspector.bootlog.read import parse
+    from inspector.bootlog.judge import JUDGED, judge
+    from inspector.bootlog.read import parse, read
     from inspector.bootlog.replica import replica
     from inspector.capture.run import inspect
     from inspector.compare import compare
@@ -199,6 +202,9 @@ def changes_text() -> str:
 
 
 def cmd_dmesg(args: argparse.Namespace) -> int:
+    from inspector.bootlog.judge import judge
+    from inspector.bootlog.read import read
+
     if args.changes:
         print(changes_text())
         return 0
