@@ -85,7 +85,14 @@ def test_an_interrupt_dropped_in_a_callback_is_delivered_again():
     for sig, name in (("SIGTERM", "Terminated"), ("SIGHUP", "Terminated"), ("SIGINT", "Keyboard")):
         code = SWALLOWED.replace("signal.SIG)", f"signal.{sig})")
         p = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            # SIGINT as a terminal gives it: default, even when this suite runs with SIGINT
+            # ignored (CI runners, nohup), which the child would inherit and keep ignoring
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         assert p.returncode == 130, (sig, p.stdout, p.stderr)
         assert p.stdout.startswith(name), p.stdout
