@@ -38,6 +38,7 @@ REMOVE = re.compile(rf"^e820: remove {_MEM} (.+?)\s*$")
 SRAT = re.compile(rf"^(?:ACPI: )?SRAT: Node (\d+) PXM (\d+) {_MEM}(.*)$")
 NODE_RANGE = re.compile(rf"^  node +(\d+): {_MEM}")
 MEMBLOCK_DONE = re.compile(r"^ACPI: RSDP |^ACPI: Early table checksum|^Zone ranges:|^SRAT: PXM")
+TRIM_LINE = re.compile(r"^e820: (update \[mem 0x0+-0x0*fff\]|remove \[mem 0x0*a0000-)")
 LAST_PFN = re.compile(r"^(?:e820: )?last_pfn = 0x[0-9a-f]+ max_arch_pfn")
 NO_NUMA = re.compile(r"^No NUMA configuration found|^Faking a node at")
 # nodes the firmware names beyond those with memory: CPUs' affinities (x86 SRAT, arm64 ACPI
@@ -137,6 +138,14 @@ def e820_table(log: BootLog) -> tuple[list[tuple[int, int, str]], list[int]]:
         elif r := REMOVE.match(ln.text):
             _set_type(table, _int(r.group(1)), _int(r.group(2)) + 1, r.group(3), None)
             lines.append(ln.number)
+    # trim_bios_range() (arch/x86/kernel/setup.c) reserves page 0 and removes the legacy
+    # 640K–1M window, printing both at KERN_DEBUG. A log saved without debug lines shows
+    # neither: the kernel's edits are then assumed (declared by the caller). A log that shows
+    # the window's removal shows what happened to page 0 too (5.10.0–5.10.1x kept it as RAM:
+    # "x86/setup: don't remove E820_TYPE_RAM for pfn 0", reverted in a 5.10 stable update)
+    if not any(TRIM_LINE.match(ln.text) for ln in log.lines):
+        _set_type(table, 0, PAGE, USABLE, "reserved")
+        _set_type(table, 0xA0000, 0x100000, USABLE, None)
     return [(int(s), int(e), str(t)) for s, e, t in table], lines  # type: ignore[call-overload]
 
 
@@ -166,6 +175,14 @@ def x86_64_memory(log: BootLog) -> MemoryMap:
             "from its first line"
         )
     declared = [Declared("e820 map and its edits", tuple(lines))]
+    if not any(TRIM_LINE.match(ln.text) for ln in log.lines):
+        declared.append(
+            Declared(
+                "trim_bios_range()'s edits (page 0 reserved, 640K-1M removed): the log has no "
+                "KERN_DEBUG e820 lines",
+                (),
+            )
+        )
     usable = _merge([(s, e) for s, e, t in table if t in (USABLE, RESERVED_KERN)])
     regions = [r for s, e in usable if (r := _trim(s, e))]
     if not regions:
