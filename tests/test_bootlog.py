@@ -239,8 +239,8 @@ def test_a_backport_is_declared_never_silent(tmp_path):
     [0, 640K) and [1M, 2G) on one node, page 0 reserved by trim_bios_range() (the log, like
     one saved without KERN_DEBUG lines, does not print it); DMA spans 4095 pages with 3999
     present, memmap 64 (4095·64 B, to a page), managed 3935, batch 0; DMA32 spans and holds
-    520192 pages, memmap 8128, managed 512064, so batch = rounddown_pow_of_two(c/4 · 3/2) - 1 with the cap c = 128 pages
-    (512 KiB) before 4.19 → 31, 256 (1 MiB) from 4.19 → 63."""
+    520192 pages, memmap 8128, managed 512064, so batch = rounddown_pow_of_two(c/4 · 3/2) - 1
+    with the cap c = 128 pages (512 KiB) before 4.19 → 31, 256 (1 MiB) from 4.19 → 63."""
     body = HEAD.replace("5.4.0-42-generic", "4.12.14-lp151.28-default") + "".join(
         f"[    0.000000] {line}\n"
         for line in (
