@@ -1,5 +1,5 @@
 # mm-inspector — every target installs what it needs first (make deps).
-#   make boot-x86_64 [KVER=4.7|6.12] [MEM=1G] [SMP=2] [NUMA=512M,512M] [NUMA_DIST=0-1=20]
+#   make boot-x86_64 [KVER=4.7|6.1|6.12] [MEM=1G] [SMP=2] [NUMA=512M,512M] [NUMA_DIST=0-1=20]
 #                    [APPEND='...'] [RUN='shell command'] [TIMEOUT=180]
 #   make inspect ARCH=x86_64 [same variables]   gdb stops → JSON snapshots in the run dir
 #   make test        build the kernels that can be built here (cached), then run the tests

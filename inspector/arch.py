@@ -10,6 +10,7 @@ import platform
 from dataclasses import dataclass
 
 from inspector.errors import InspectorError
+from inspector.release import Release
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,13 @@ class Arch:
     # SECTION_SIZE_BITS per kernel version: a macro, absent from DWARF
     # (arch/*/include/asm/sparsemem.h); arm64 went from 30 to 27 with 4K pages in commit
     # f0b13ee23241 "arm64/sparsemem: reduce SECTION_SIZE_BITS" (5.12)
-    section_size_bits_by_version: tuple[tuple[str, int], ...]
+    # (first release, bits), oldest first
+    section_size_bits_since: tuple[tuple[Release, int], ...]
 
     def section_size_bits(self, version: str) -> int:
-        bits = dict(self.section_size_bits_by_version)
-        if version not in bits:
-            raise InspectorError(f"no SECTION_SIZE_BITS known for {self.name} Linux {version}")
-        return bits[version]
+        """SECTION_SIZE_BITS of a kernel of ``version`` (``"6.1"``, ``"5.10.0-21-amd64"``)."""
+        rel = Release.parse(version)
+        return [bits for first, bits in self.section_size_bits_since if first <= rel][-1]
 
     def cross_prefix(self) -> str:
         """CROSS_COMPILE to use on this host (empty when building natively)."""
@@ -83,7 +84,7 @@ X86_64 = Arch(
     program_counter="rip",
     stack_pointer="rsp",
     link_register=None,
-    section_size_bits_by_version=(("4.7", 27), ("6.12", 27)),
+    section_size_bits_since=((Release(2, 6), 27),),
 )
 
 ARM64 = Arch(
@@ -103,7 +104,7 @@ ARM64 = Arch(
     program_counter="pc",
     stack_pointer="sp",
     link_register="x30",
-    section_size_bits_by_version=(("4.7", 30), ("6.12", 27)),
+    section_size_bits_since=((Release(3, 7), 30), (Release(5, 12), 27)),
 )
 
 ARCHES: dict[str, Arch] = {a.name: a for a in (X86_64, ARM64)}

@@ -198,7 +198,9 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build (or reuse) a kernel")
     b.add_argument("--arch", required=True, help="x86_64, arm64 or all")
-    b.add_argument("--kver", default="4.7", help="4.7, 6.12 or all (all skips missing sources)")
+    b.add_argument(
+        "--kver", default="4.7", help="4.7, 6.1, 6.12 or all (all skips missing sources)"
+    )
     b.add_argument("--kernel-tree", help="build your own kernel tree instead (as --kver's model)")
     b.set_defaults(func=cmd_build)
 
@@ -260,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_compare)
 
     v = sub.add_parser("validate", help="model vs real kernels over a matrix of topologies")
-    v.add_argument("--kver", default="4.7", help="kernel version (the model exists for 4.7)")
+    v.add_argument("--kver", default="4.7", help="kernel version: 4.7, 6.1 or 6.12")
     v.add_argument("--arch", default="all", help="x86_64, arm64 or all")
     v.add_argument("--jobs", type=int, default=None, help="cases at once (default: CPUs)")
     v.add_argument(

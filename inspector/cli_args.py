@@ -24,7 +24,7 @@ def _opt(value: str | None) -> str | None:
 
 def add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", required=True, help="x86_64 or arm64")
-    p.add_argument("--kver", default="4.7", help="4.7 (default) or 6.12")
+    p.add_argument("--kver", default="4.7", help="4.7 (default), 6.1 or 6.12")
     p.add_argument(
         "--kernel-tree",
         help="your own kernel tree (instead of --kver): built with the project's fragments, "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from inspector.kernel_changes import landed
+
 MASK64 = (1 << 64) - 1
 
 # include/linux/mmzone.h: section_mem_map's low bits (4.7 #defines; 6.12 an enum of bit numbers
@@ -32,12 +34,12 @@ def section_mem_map_addr(section_mem_map: int, last_bit: int = SECTION_MAP_LAST_
 
 def pageblock_order(version: str, nr_orders: int, config: Mapping[str, str]) -> int:
     """pageblock_order (include/linux/pageblock-flags.h) where it is a macro: HUGETLB_PAGE_ORDER
-    with CONFIG_HUGETLB_PAGE; 6.12 also takes the PMD order with CONFIG_TRANSPARENT_HUGEPAGE
-    (4.7 does not look at THP); else the largest buddy order (4.7 MAX_ORDER - 1, 6.12
+    with CONFIG_HUGETLB_PAGE; since change "pageblock-order-thp" also the PMD order with
+    CONFIG_TRANSPARENT_HUGEPAGE; else the largest buddy order (4.7 MAX_ORDER - 1, 6.12
     MAX_PAGE_ORDER). ``nr_orders`` is len(zone->free_area)."""
     top = nr_orders - 1
     huge = config.get("CONFIG_HUGETLB_PAGE") == "y"
-    if version != "4.7":
+    if "pageblock-order-thp" in landed(version):
         huge = huge or config.get("CONFIG_TRANSPARENT_HUGEPAGE") == "y"
     return min(HPAGE_PMD_ORDER, top) if huge else top
 

@@ -34,6 +34,8 @@ STOP_NAMES: dict[str, dict[Role, str]] = {
         Role.BUDDY: "free_all_bootmem" + RETURN,
         Role.WMARKS: "init_per_zone_wmark_min",
     },
+    # 6.1 has 6.12's names (the change record "stop-renames" in inspector.kernel_changes;
+    # memmap_init_range() and init_per_zone_wmark_min() read from 6.1's mm/page_alloc.c)
     "6.12": {
         Role.INPUTS: "free_area_init",
         Role.NODE: "free_area_init_core",
@@ -44,6 +46,7 @@ STOP_NAMES: dict[str, dict[Role, str]] = {
         Role.WMARKS: "init_per_zone_wmark_min",
     },
 }
+STOP_NAMES["6.1"] = dict(STOP_NAMES["6.12"])
 
 
 def stop_name(version: str, role: Role) -> str:

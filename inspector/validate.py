@@ -50,7 +50,7 @@ class Case:
     numa_dist: str | None = None
     append: tuple[str, ...] = ()
     arches: tuple[str, ...] = ("x86_64", "arm64")
-    versions: tuple[str, ...] = ("4.7", "6.12")
+    versions: tuple[str, ...] = ("4.7", "6.1", "6.12")
 
 
 # Sizes that cross each zone limit, odd sizes, holes, mem=, movablecore=/kernelcore=, 2–4 nodes
@@ -131,8 +131,14 @@ MATRIX: tuple[Case, ...] = (
     # "25%" as 25 bytes, which is no ZONE_MOVABLE at all)
     Case("movablecore-25pct", mem="2G", append=("movablecore=25%",)),
     Case("kernelcore-50pct-numa", numa="1G,1G", smp=2, append=("kernelcore=50%",)),
-    # 6.12 arm64 boots a memoryless node with CPUs (4.7 arm64 oopses, see above)
-    Case("memoryless-node-a", numa="512M,0,512M", smp=3, arches=("arm64",), versions=("6.12",)),
+    # 6.1 and 6.12 arm64 boot a memoryless node with CPUs (4.7 arm64 oopses, see above)
+    Case(
+        "memoryless-node-a",
+        numa="512M,0,512M",
+        smp=3,
+        arches=("arm64",),
+        versions=("6.1", "6.12"),
+    ),
 )
 # Every cell boots with memblock=debug (so the kernel logs each reserve and free with its range,
 # held against the model's allocations) except these, which check the plain boot.

@@ -9,7 +9,7 @@ PKGS=(
   qemu-system-x86 qemu-system-arm gdb-multiarch
   gcc make flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
-  busybox-static linux-source-6.12 python3-venv crash
+  busybox-static linux-source-6.12 linux-source-6.1 python3-venv crash
   chromium chromium-driver  # headless, for the tests that open report.html as a reader would
 )
 

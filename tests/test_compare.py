@@ -325,7 +325,14 @@ def test_what_compare_skips_cannot_grow_unnoticed():
     """Every field compare does not judge is listed here, with the version it holds for: a new
     entry in the ignore tables (a way to make a difference disappear) fails this test until it
     is added here on purpose."""
-    from inspector.compare import DEFAULT_IGNORE, IGNORED_BY_VERSION, IGNORED_WHY, NOT_CAPTURED
+    from inspector.compare import (
+        DEFAULT_IGNORE,
+        IGNORED_FROM_CHANGE,
+        IGNORED_WHY,
+        NOT_CAPTURED_FROM_CHANGE,
+        ignored_by_release,
+        not_captured,
+    )
 
     assert set(DEFAULT_IGNORE) == {
         "kernel.release",
@@ -336,8 +343,14 @@ def test_what_compare_skips_cannot_grow_unnoticed():
         "init_per_zone_wmark_min:zone.nr_free_pages",
     }
     assert set(IGNORED_WHY) == set(DEFAULT_IGNORE)  # each one says why
-    assert {v: set(d) for v, d in IGNORED_BY_VERSION.items()} == {"6.12": {"zone.pageset.high"}}
-    assert {k: set(d) for k, d in NOT_CAPTURED.items()} == {
-        ("6.12", "x86_64"): {"globals.vm_total_pages"},
-        ("6.12", "arm64"): {"globals.vm_total_pages"},
+    assert {c: set(d) for c, d in IGNORED_FROM_CHANGE.items()} == {
+        "pcp-high-autotune": {"zone.pageset.high"}
     }
+    assert {c: set(d) for c, d in NOT_CAPTURED_FROM_CHANGE.items()} == {
+        "vm-total-pages-local": {"globals.vm_total_pages"}
+    }
+    # the release decides, through the change's first release
+    assert set(ignored_by_release("6.12")) == {"zone.pageset.high"}
+    assert ignored_by_release("6.1.192") == {} == ignored_by_release("4.7")
+    assert set(not_captured("6.1", "arm64")) == {"globals.vm_total_pages"}
+    assert not_captured("4.7", "x86_64") == {}

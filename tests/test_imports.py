@@ -89,6 +89,7 @@ MODEL_MAY_IMPORT = (
     "inspector.registry",
     "inspector.arch",
     "inspector.kernel_changes",  # the change records: "does this release have change X?"
+    "inspector.release",  # releases as comparable values
 )
 NEVER_INTO_THE_MODEL = (
     "inspector.capture",

@@ -10,6 +10,7 @@ from inspector import decode
 from inspector.arch import get_arch
 from inspector.errors import InspectorError
 from inspector.kernel.config import read_config
+from inspector.kernel_changes import landed
 
 
 @dataclass(frozen=True)
@@ -63,5 +64,5 @@ def kernel_facts(
         section_size_bits=get_arch(arch).section_size_bits(version),
         pageblock_order=pageblock_order,
         nr_pageblock_bits=nr_pageblock_bits,
-        pageblock_bits_msb_first=version == "4.7",
+        pageblock_bits_msb_first="pageblock-bits-lsb-first" not in landed(version),
     )

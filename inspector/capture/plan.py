@@ -85,9 +85,10 @@ def _plan(version: str, init_nodes: str) -> Plan:
 
 
 PLAN_4_7 = _plan("4.7", "N_ONLINE")
+PLAN_6_1 = _plan("6.1", "N_POSSIBLE")
 PLAN_6_12 = _plan("6.12", "N_POSSIBLE")
 
-PLANS = {p.version: p for p in (PLAN_4_7, PLAN_6_12)}
+PLANS = {p.version: p for p in (PLAN_4_7, PLAN_6_1, PLAN_6_12)}
 
 
 def check_plan(plan: Plan, has_function: Callable[[str], bool], vmlinux: object) -> None:
@@ -97,7 +98,7 @@ def check_plan(plan: Plan, has_function: Callable[[str], bool], vmlinux: object)
         if not s.inlined and not has_function(s.function):  # inlined: gdb's linespec says
             raise InspectorError(
                 f"{vmlinux} has no function {s.function}: the stop plan of Linux {plan.version} "
-                f"needs it (a tree is taken as 4.7 or 6.12 where their functions match)"
+                f"needs it (a tree is taken as the covered release whose functions match)"
             )
 
 

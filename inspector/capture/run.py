@@ -324,7 +324,7 @@ def facts_for(build: Build, layout: Layout) -> KernelFacts:
         if data["vmlinux_mtime_ns"] == stamp:
             return KernelFacts(**data["facts"])
     facts = kernel_facts(
-        build.version.name,
+        build.release,  # the tree's own release decides (inspector.kernel_changes)
         build.arch.name,
         build.config,
         nr_orders=int(layout.type("struct zone").member("free_area").type.length),

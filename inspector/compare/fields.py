@@ -1,7 +1,8 @@
 """The strict field walk of two snapshots (model against capture): nodes matched by ``node_id``,
 zones by (node, idx), zonelists by (node, kind), free areas by order, pagesets by cpu; what is
-not compared and why (``IGNORED_WHY``, ``IGNORED_BY_VERSION``, ``NOT_CAPTURED``); the class of
-each compared value; and the kernel function each version's model names for a field.
+not compared and why (``IGNORED_WHY``; by change: ``ignored_by_release``, ``not_captured``);
+the class of each compared value; and the kernel function each version's model names for a
+field.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from inspector.errors import InspectorError
+from inspector.kernel_changes import landed
 from inspector.model import functions_for
 from inspector.schema import GLOBALS_HASHES, GLOBALS_PERCPU_SWIOTLB, MIGRATETYPES, Snapshot
 
@@ -39,18 +42,47 @@ IGNORED_WHY = {
     "hand-off (slab caches, page tables, ...) are not modelled; nr_free is compared at the "
     "hand-off",
 }
-# Fields a version/arch does not capture: None there on the capture side is not a difference.
-# Fields ignored for one version only, with the reason (printed like the rest).
-IGNORED_BY_VERSION: dict[str, dict[str, str]] = {
-    "6.12": {
-        "zone.pageset.high": "pcp->high is auto-tuned at runtime in 6.12 (between high_min and "
-        "high_max), not initialisation",
+# Fields not compared from a change on (inspector.kernel_changes), with the reason: the release
+# of the kernel decides, through the change record, never a version string.
+IGNORED_FROM_CHANGE: dict[str, dict[str, str]] = {
+    "pcp-high-autotune": {
+        "zone.pageset.high": "pcp->high is auto-tuned at runtime (between high_min and "
+        "high_max) since change pcp-high-autotune, not initialisation",
     },
 }
-NOT_CAPTURED: dict[tuple[str, str], dict[str, str]] = {
-    ("6.12", "x86_64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
-    ("6.12", "arm64"): {"globals.vm_total_pages": "a local of build_all_zonelists() in 6.12"},
+# Fields a kernel does not have from a change on: None there on the capture side is not a
+# difference.
+NOT_CAPTURED_FROM_CHANGE: dict[str, dict[str, str]] = {
+    "vm-total-pages-local": {
+        "globals.vm_total_pages": "a local of build_all_zonelists() since change "
+        "vm-total-pages-local"
+    },
 }
+
+
+def _from_changes(table: dict[str, dict[str, str]], version: str) -> dict[str, str]:
+    try:
+        have = landed(version)
+    except InspectorError:  # not a release (a run of unknown version): nothing skipped
+        return {}
+    return {
+        path: why
+        for change, paths in table.items()
+        if change in have
+        for path, why in paths.items()
+    }
+
+
+def ignored_by_release(version: str) -> dict[str, str]:
+    """What compare skips in a kernel of ``version`` (``"6.1"``, ``"6.12.118"``) and why."""
+    return _from_changes(IGNORED_FROM_CHANGE, version)
+
+
+def not_captured(version: str, arch: str) -> dict[str, str]:
+    """What a kernel of ``version`` on ``arch`` does not have, and why."""
+    return _from_changes(NOT_CAPTURED_FROM_CHANGE, version)
+
+
 # Classes of compared values (generic path prefixes, longest first wins), for the counts.
 CLASSES: tuple[tuple[str, str], ...] = (
     ("zone.pageblock_migratetypes", "pageblocks"),
@@ -80,13 +112,11 @@ def why_not_compared(generic: str, version: str, arch: str, stop: str) -> str | 
     """Why compare skips a field (a generic path, ``zone.pageset.high``), or None if it does not."""
     reasons = {
         **IGNORED_WHY,
-        **IGNORED_BY_VERSION.get(version, {}),
-        **NOT_CAPTURED.get((version, arch), {}),
+        **ignored_by_release(version),
+        **not_captured(version, arch),
     }
     ignore = (
-        set(DEFAULT_IGNORE)
-        | set(IGNORED_BY_VERSION.get(version, {}))
-        | set(NOT_CAPTURED.get((version, arch), {}))
+        set(DEFAULT_IGNORE) | set(ignored_by_release(version)) | set(not_captured(version, arch))
     )
     for key in (generic, f"{stop}:{generic}"):
         parts = key.split(".")
@@ -162,7 +192,7 @@ class _Walker:
         self.version = version
         self.stop = stop
         self.ignore = ignore
-        self.not_captured = NOT_CAPTURED.get((version, arch), {})
+        self.not_captured = not_captured(version, arch)
         self.zone_names = zone_names
         self.out: list[Difference] = []
         self.counts: Counter[str] = Counter()
@@ -304,7 +334,7 @@ def _walk(model: Snapshot, captured: Snapshot, ignore: frozenset[str] = DEFAULT_
             by_idx.update({z.idx: z.name for z in node.zones})
     names = [by_idx.get(i, str(i)) for i in range(max(by_idx, default=-1) + 1)]
     version = captured.kernel.version or model.kernel.version
-    ignore = ignore | frozenset(IGNORED_BY_VERSION.get(version, {}))
+    ignore = ignore | frozenset(ignored_by_release(version))
     w = _Walker(version, captured.kernel.arch, captured.stop, ignore, names)
     w.value("", model, captured)
     return w

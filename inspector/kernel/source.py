@@ -1,9 +1,9 @@
 """Finding, checking and unpacking kernel source trees into the cache.
 
-6.12 comes from Debian's ``linux-source-6.12`` package. 4.7 comes from ``$KERNEL_SRC_4_7`` (a
-tarball or a directory), from a tree supplied earlier and remembered in the cache, or from
-kernel.org with a pinned checksum. Trees are unpacked to a temporary name and renamed into place,
-so an interrupted unpack never looks like a source tree.
+6.12 and 6.1 come from Debian's ``linux-source-6.12`` and ``linux-source-6.1`` packages. 4.7
+comes from ``$KERNEL_SRC_4_7`` (a tarball or a directory), from a tree supplied earlier and
+remembered in the cache, or from kernel.org with a pinned checksum. Trees are unpacked to a
+temporary name and renamed into place, so an interrupted unpack never looks like a source tree.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from inspector.paths import cache_dir
 LINUX_4_7_SHA256 = "5190c3d1209aeda04168145bf50569dc0984f80467159b1dc50ad731e3285f10"
 LINUX_4_7_TARBALL = "linux-4.7.tar.xz"
 KERNEL_ORG = "https://cdn.kernel.org/pub/linux/kernel/v4.x"
-DEBIAN_6_12_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
+# the versions Debian packages the source of (``make deps`` installs them)
+DEBIAN_TARBALLS = {v: Path(f"/usr/src/linux-source-{v}.tar.xz") for v in ("6.12", "6.1")}
 
 MARKER = ".mm-inspector-source.json"
 
@@ -191,10 +192,10 @@ def _download_4_7(version: KernelVersion) -> SourceTree:
 
 def available(version: KernelVersion) -> str | None:
     """Why the source of ``version`` is *not* at hand without a download, or None when it is."""
-    if version.name == "6.12":
-        if _remembered(version) or DEBIAN_6_12_TARBALL.exists():
+    if (tarball := DEBIAN_TARBALLS.get(version.name)) is not None:
+        if _remembered(version) or tarball.exists():
             return None
-        return f"{DEBIAN_6_12_TARBALL} missing: run `make deps` (Debian's linux-source-6.12)"
+        return f"{tarball} missing: run `make deps` (Debian's linux-source-{version.name})"
     if os.environ.get("KERNEL_SRC_4_7") or _remembered(version):
         return None
     return (
@@ -239,12 +240,12 @@ def resolve(version: KernelVersion, *, download: bool = True) -> SourceTree:
         return _from_user(version, given)
     if remembered:
         return remembered
-    if version.name == "6.12":
-        if not DEBIAN_6_12_TARBALL.exists():
+    if (tarball := DEBIAN_TARBALLS.get(version.name)) is not None:
+        if not tarball.exists():
             raise InspectorError(
-                f"{DEBIAN_6_12_TARBALL} missing: run `make deps` to install linux-source-6.12"
+                f"{tarball} missing: run `make deps` to install linux-source-{version.name}"
             )
-        return _install(version, _unpack_tarball(DEBIAN_6_12_TARBALL), "debian:linux-source-6.12")
+        return _install(version, _unpack_tarball(tarball), f"debian:linux-source-{version.name}")
     if not download:
         raise InspectorError(available(version) or "no source")
     return _download_4_7(version)

@@ -59,9 +59,10 @@ V4_7 = KernelVersion(
     ),
 )
 
+V6_1 = KernelVersion(name="6.1")
 V6_12 = KernelVersion(name="6.12")
 
-VERSIONS: dict[str, KernelVersion] = {v.name: v for v in (V4_7, V6_12)}
+VERSIONS: dict[str, KernelVersion] = {v.name: v for v in (V4_7, V6_1, V6_12)}
 
 
 def for_tree(tree: str, release: str) -> KernelVersion:
@@ -76,7 +77,7 @@ def for_tree(tree: str, release: str) -> KernelVersion:
 
 
 def get_version(name: str) -> KernelVersion:
-    key = {"4.7.0": "4.7", "6.12.0": "6.12"}.get(name, name)
+    key = {"4.7.0": "4.7", "6.1.0": "6.1", "6.12.0": "6.12"}.get(name, name)
     if key not in VERSIONS:
         raise InspectorError(
             f"unknown kernel version {name!r}: choose one of {', '.join(VERSIONS)}"

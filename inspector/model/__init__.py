@@ -37,17 +37,32 @@ LOG_LINES_6_12 = re.compile(
 TRACE_START_6_12 = re.compile(r"^Zone ranges:")
 TRACE_END_6_12 = re.compile(r"^SLUB: ")
 
-MODELS: dict[str, ModelSpec] = {
-    v4_7.VERSION: ModelSpec(v4_7.VERSION, v4_7.replay, v4_7_fields.FUNCTIONS, LOG_LINES_4_7),
-    v6_12.VERSION: ModelSpec(
-        v6_12.VERSION,
+# 6.1's log: 6.12's lines, mem_init_print_info()'s "Memory:" line, which mm_init() still
+# printed right after mem_init() (change "memory-line-late"), and free_area_init()'s line for
+# an offline node (change "offline-node-line-dropped")
+LOG_LINES_6_1 = re.compile(
+    LOG_LINES_6_12.pattern[:-1] + r"|Memory: \d+K/\d+K available|Initializing node \d+ as memoryless)"
+)
+
+
+def _modern(version: str, log_lines: re.Pattern[str]) -> ModelSpec:
+    # one model for every release from 5.x on: the 6.12 package run at the release of the
+    # inputs, whose branches ask the change records (inspector.kernel_changes)
+    return ModelSpec(
+        version,
         v6_12.replay,
         v6_12_fields.FUNCTIONS,
-        LOG_LINES_6_12,
+        log_lines,
         not_modelled=dict(v6_12.NOT_MODELLED),
         trace_start=TRACE_START_6_12,
         trace_end=TRACE_END_6_12,
-    ),
+    )
+
+
+MODELS: dict[str, ModelSpec] = {
+    v4_7.VERSION: ModelSpec(v4_7.VERSION, v4_7.replay, v4_7_fields.FUNCTIONS, LOG_LINES_4_7),
+    "6.1": _modern("6.1", LOG_LINES_6_1),
+    v6_12.VERSION: _modern(v6_12.VERSION, LOG_LINES_6_12),
 }
 
 
@@ -67,6 +82,7 @@ def functions_for(version: str) -> dict[str, str]:
 
 __all__ = [
     "LOG_LINES_4_7",
+    "LOG_LINES_6_1",
     "LOG_LINES_6_12",
     "MODELS",
     "ModelSpec",

@@ -543,10 +543,19 @@ def lowmem_reserve(m: Linux47State, ratios: list[int], clear_empty: bool, fn: st
 
 
 def pageset(
-    m: Linux47State, z: ZoneState, batch_path: str, high: int, batch: int, high_expr: str, fn: str
+    m: Linux47State,
+    z: ZoneState,
+    batch_path: str,
+    high: int,
+    batch: int,
+    high_expr: str,
+    fn: str,
+    **high_ops: Any,
 ) -> None:
-    """Every CPU's pageset of the zone: the same batch and high."""
+    """Every CPU's pageset of the zone: the same batch and high (``high_expr`` over ``batch``
+    and ``high_ops``)."""
     p = m.prov
     for cpu in range(m.nr_cpu_ids):
         p.note(zp(z, f"pageset[{cpu}].batch"), batch, "max(1, batch)", fn, batch=batch_path)
-        p.note(zp(z, f"pageset[{cpu}].high"), high, high_expr, fn, batch=batch_path)
+        ops = {"batch": batch_path, **high_ops}
+        p.note(zp(z, f"pageset[{cpu}].high"), high, high_expr, fn, **ops)

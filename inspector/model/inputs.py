@@ -19,6 +19,7 @@ from typing import Any
 
 from inspector.arch import get_arch
 from inspector.errors import InspectorError
+from inspector.kernel_changes import landed
 from inspector.model.common import memblock_find_dma_reserve
 from inspector.registry import Role
 from inspector.schema import Inputs, Memblock, Snapshot
@@ -193,7 +194,7 @@ def model_inputs(
     c.put("sizeof_struct_page", k.get("sizeof_struct_page"), "stop1", f"{s1}: sizeof(struct page)")
     c.put("page_size", k.get("PAGE_SIZE"), "stop1", f"{s1}: PAGE_SIZE")
     c.put("max_low_pfn", k.get("max_low_pfn"), "stop1", f"{s1}: max_low_pfn")
-    if start.kernel.version == "4.7":
+    if "managed-equals-present" not in landed(start.kernel.release):
         c.put(
             "dma_reserve",
             k.get("dma_reserve"),
@@ -203,7 +204,9 @@ def model_inputs(
         )
     else:
         c.values["dma_reserve"] = 0
-        c.sources["dma_reserve"] = Source("stop1", "gone in 6.12: mm/mm_init.c has no dma_reserve")
+        c.sources["dma_reserve"] = Source(
+            "build", "gone with change managed-equals-present: the kernel has no dma_reserve"
+        )
     x86 = start.kernel.arch == "x86_64"
     c.put(
         "memblock_current_limit",
@@ -290,7 +293,7 @@ def model_inputs(
     else:
         c.values["smp_cache_bytes"] = 64
         c.sources["smp_cache_bytes"] = Source(
-            "build", "SMP_CACHE_BYTES: L1_CACHE_SHIFT 6 (arch/arm64/include/asm/cache.h, 6.12)"
+            "build", "SMP_CACHE_BYTES: L1_CACHE_SHIFT 6 (arch/arm64/include/asm/cache.h, 6.1, 6.12)"
         )
     c.put("sizeof", b.get("sizeof") or None, "build", "DWARF: sizeof() of the types in build.json")
     _early_612_build_inputs(c, b, start.kernel.version)

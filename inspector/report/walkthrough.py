@@ -205,6 +205,21 @@ STEPS: dict[str, tuple[Step, ...]] = {
 }
 
 
+def _before_mm_init_c(step: Step) -> Step:
+    """A 6.12 step as 6.1 has it: mm/mm_init.c was split out of mm/page_alloc.c in 6.4 (change
+    "stop-renames", commit 9420f89db2dd), and mm_core_init() was init/main.c's mm_init()."""
+    if step.function == "mm_core_init":
+        return dataclasses.replace(step, function="mm_init", files={"*": "init/main.c"})
+    files = {a: "mm/page_alloc.c" if f == "mm/mm_init.c" else f for a, f in step.files.items()}
+    what = step.what.replace(
+        "(managed = present until the hand-off)", "(managed = present less the memmap)"
+    )
+    return dataclasses.replace(step, files=files, what=what)
+
+
+STEPS["6.1"] = tuple(_before_mm_init_c(s) for s in STEPS["6.12"])
+
+
 def function_source(tree: Path, file: str, function: str) -> tuple[int, list[str]] | None:
     """(first line number, lines) of ``function``'s definition in ``tree/file``: from the line
     that names it at the start of a declaration to the ``}`` in column 0 that ends it."""

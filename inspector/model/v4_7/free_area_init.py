@@ -418,22 +418,7 @@ def free_area_init_core(m: Linux47State, pgdat: PgdatState) -> None:
     for zone in pgdat.zones:
         j = zone.idx
         size = zone.spanned_pages
-        realsize = freesize = zone.present_pages
-        memmap_pages = calc_memmap_size(m, size, realsize)
-        zone.memmap_pages = memmap_pages
-        if freesize >= memmap_pages:
-            freesize -= memmap_pages
-            if memmap_pages:
-                m.log_init_line(f"  {zone.name} zone: {memmap_pages} pages used for memmap")
-        else:
-            m.log_init_line(f"  {zone.name} zone: {memmap_pages} pages exceeds freesize {freesize}")
-        terms = ["present_pages"] + (["memmap_pages"] if realsize >= memmap_pages else [])
-        if j == 0 and freesize > m.dma_reserve:
-            freesize -= m.dma_reserve
-            terms.append("dma_reserve")
-            m.log_init_line(f"  {zone.name} zone: {m.dma_reserve} pages reserved")
-        if chains.zp(zone, "present_pages") in m.prov.chains:  # the memblock node map path
-            _note_core(m, zone, size > realsize + (realsize >> 4), terms)
+        freesize, terms = zone_freesize(m, zone)
         m.nr_kernel_pages = (m.nr_kernel_pages + freesize) & ULONG_MASK
         m.nr_all_pages = (m.nr_all_pages + freesize) & ULONG_MASK
         zone.managed_pages = freesize
@@ -447,6 +432,32 @@ def free_area_init_core(m: Linux47State, pgdat: PgdatState) -> None:
             continue
         memmap_init_zone(m, size, pgdat.node_id, j, zone.zone_start_pfn)
         m.memmap_zone_pageblocks[(pgdat.node_id, j)] = zone_pageblock_migratetypes(m, zone)
+
+
+def zone_freesize(m: Linux47State, zone: ZoneState) -> tuple[int, list[str]]:
+    """free_area_init_core()'s ``freesize`` of one zone: its present pages less the memmap
+    estimate (calc_memmap_size()) and, for zone 0, dma_reserve, printing the per-zone lines.
+    The managed pages until the hand-off in every release before change
+    "managed-equals-present". Returns it and the terms subtracted (for its chain); sets
+    ``zone.memmap_pages``."""
+    size = zone.spanned_pages
+    realsize = freesize = zone.present_pages
+    memmap_pages = calc_memmap_size(m, size, realsize)
+    zone.memmap_pages = memmap_pages
+    if freesize >= memmap_pages:
+        freesize -= memmap_pages
+        if memmap_pages:
+            m.log_init_line(f"  {zone.name} zone: {memmap_pages} pages used for memmap")
+    else:  # pr_warn(): printed at every release
+        m.log.append(f"  {zone.name} zone: {memmap_pages} pages exceeds freesize {freesize}")
+    terms = ["present_pages"] + (["memmap_pages"] if realsize >= memmap_pages else [])
+    if zone.idx == 0 and freesize > m.dma_reserve:
+        freesize -= m.dma_reserve
+        terms.append("dma_reserve")
+        m.log_init_line(f"  {zone.name} zone: {m.dma_reserve} pages reserved")
+    if chains.zp(zone, "present_pages") in m.prov.chains:  # the memblock node map path
+        _note_core(m, zone, size > realsize + (realsize >> 4), terms)
+    return freesize, terms
 
 
 def _note_managed(m: Linux47State, zone: ZoneState, freesize: int, terms: list[str]) -> None:

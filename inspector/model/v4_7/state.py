@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from inspector.errors import InspectorError
+from inspector.kernel_changes import BY_ID, landed
 from inspector.model.common import (
     PageGeometry,
     for_each_mem_pfn_range,
@@ -217,11 +218,16 @@ class Linux47State:
         self.memmap_calls: list[dict[str, int]] = []  # memmap_init_zone() arguments, in order
         # memmap_init_zone() per zone (pageblock by pageblock); off for the sizing stage alone
         self.with_memmap = True
-        # the upstream changes (inspector.kernel_changes ids) the modelled kernel has where a
-        # step branches on one: none for 4.7 itself; a later release's log sets them
-        self.changes: frozenset[str] = frozenset()
+        # the upstream changes (inspector.kernel_changes ids) the modelled release has, where a
+        # step branches on one: none for 4.7 itself; a boot log may declare backports on top
+        self.changes: frozenset[str] = landed(inputs.release)
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def has(self, change: str) -> bool:
+        """Has the modelled kernel ``change`` (an inspector.kernel_changes id)?"""
+        assert change in BY_ID, change
+        return change in self.changes
 
     def log_init_line(self, text: str) -> None:
         """A per-node or per-zone line of zone sizing: printk(KERN_DEBUG) in 4.7 (in the log

@@ -9,6 +9,7 @@ from inspector.model.inputs import ModelInputs
 from inspector.model.spec import Replay
 from inspector.model.v4_7.alternative import alternative_instructions
 from inspector.model.v6_12.free_area_init import free_area_init
+from inspector.model.v6_12.mem_init import mem_init_print_info
 from inspector.model.v6_12.memblock_free_all import memblock_free_all
 from inspector.model.v6_12.memmap import memmap_init
 from inspector.model.v6_12.snapshot import handoff_snapshot, snapshot
@@ -40,9 +41,17 @@ class Linux612(Linux612State):
         # the rest of setup_arch(), setup_command_line(), setup_per_cpu_areas(), parse_args(),
         # vfs_caches_init_early(), trap_init() (init/main.c start_kernel(), 6.12)
         early.after_free_area_init()
+        in_mm_core_init = self.has("zonelists-in-mm-core-init")
+        if not in_mm_core_init:  # start_kernel() (init/main.c, 6.1), before parse_args()
+            self.log += early.log
+            early.log = []
+            build_all_zonelists(self)
+            self.snapshots[ZONELISTS] = snapshot(self, ZONELISTS)
+        early.after_percpu()
         self.log += early.log
-        build_all_zonelists(self)  # mm_core_init()
-        self.snapshots[ZONELISTS] = snapshot(self, ZONELISTS)
+        if in_mm_core_init:
+            build_all_zonelists(self)  # mm_core_init()
+            self.snapshots[ZONELISTS] = snapshot(self, ZONELISTS)
         early.log = []
         early.after_zonelists()  # mem_init()'s swiotlb
         self.log += early.log
@@ -51,6 +60,8 @@ class Linux612(Linux612State):
         memblock_free_all(self)
         chains.handoff(self, "memblock_free_all() (mm/memblock.c, 6.12)")
         self.snapshots[BOOTMEM] = snapshot(self, BOOTMEM)
+        if not self.has("memory-line-late"):
+            mem_init_print_info(self)  # mm_init() (init/main.c, 6.1), after mem_init()
         # vfs_caches_init() and mnt_init()'s hash tables, x86's pci_iommu_init() banner
         self.log += early.late_hash_lines() + early.late_log
         # arch_cpu_finalize_init() → alternative_instructions() (x86), then the postcore

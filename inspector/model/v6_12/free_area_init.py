@@ -21,11 +21,13 @@ from inspector.model.common import (
 )
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 from inspector.model.v4_7.free_area_init import (
+    _note_managed,
     _spread_kernelcore,
     early_calculate_totalpages,
     find_usable_zone_for_movable,
     get_pfn_range_for_nid,
     log_zone_ranges,
+    zone_freesize,
 )
 from inspector.model.v4_7.state import PgdatState, ZoneState, _hex018
 from inspector.model.v6_12.state import Linux612State
@@ -127,9 +129,12 @@ def free_area_init(m: Linux612State) -> None:
     log_zone_ranges(m)
     for nid in m.possible_nodes:
         if nid not in m.online_nodes():
+            if not m.has("offline-node-line-dropped"):
+                m.log.append(f"Initializing node {nid} as memoryless")
             alloc_offline_node_data(m)
         free_area_init_node(m, nid)
-    calc_nr_kernel_pages(m)
+    if m.has("calc-nr-kernel-pages"):
+        calc_nr_kernel_pages(m)
 
 
 def alloc_offline_node_data(m: Linux612State) -> None:
@@ -237,9 +242,15 @@ def calculate_node_totalpages(
         zone.present_pages = spanned - absent
         real_total += zone.present_pages
         _note_zone_sizes(m, zone, node_start, node_end, absent)
-    pgdat.node_spanned_pages = node_end - node_start
+    # the node's span: its end - start since change "node-spanned-end-minus-start"; before,
+    # the sum of its zones' spans (which leaves out what no zone covers)
+    by_zones = not m.has("node-spanned-end-minus-start")
+    if by_zones:
+        pgdat.node_spanned_pages = sum(z.spanned_pages for z in pgdat.zones)
+    else:
+        pgdat.node_spanned_pages = node_end - node_start
     pgdat.node_present_pages = real_total
-    chains.node_totals(m, pgdat, FN_TOTAL, spanned_from_zones=False)
+    chains.node_totals(m, pgdat, FN_TOTAL, spanned_from_zones=by_zones)
 
 
 def _note_zone_sizes(
@@ -261,15 +272,26 @@ def free_area_init_core(m: Linux612State, pgdat: PgdatState) -> None:
     # mirrors free_area_init_core() / zone_init_internals() (mm/mm_init.c, 6.12): managed =
     # present; init_currently_empty_zone() for zones that span pages
     for zone in pgdat.zones:
-        zone.managed_pages = zone.present_pages
-        if chains.zp(zone, "present_pages") in m.prov.chains:
-            m.prov.note(
-                chains.zp(zone, "managed_pages"),
-                zone.managed_pages,
-                "present_pages",
-                "zone_init_internals() (mm/mm_init.c, 6.12)",
-                present_pages=chains.zp(zone, "present_pages"),
-            )
+        if m.has("managed-equals-present"):
+            zone.managed_pages = zone.present_pages
+            if chains.zp(zone, "present_pages") in m.prov.chains:
+                m.prov.note(
+                    chains.zp(zone, "managed_pages"),
+                    zone.managed_pages,
+                    "present_pages",
+                    "zone_init_internals() (mm/mm_init.c, 6.12)",
+                    present_pages=chains.zp(zone, "present_pages"),
+                )
+        else:
+            # before change "managed-equals-present": present pages less the memmap estimate
+            # and dma_reserve, summed into nr_kernel_pages / nr_all_pages here (before change
+            # "calc-nr-kernel-pages"), as 4.7 did (mm/page_alloc.c, 6.1)
+            freesize, terms = zone_freesize(m, zone)
+            m.nr_kernel_pages += freesize
+            m.nr_all_pages += freesize
+            zone.managed_pages = freesize
+            if chains.zp(zone, "present_pages") in m.prov.chains:
+                _note_managed(m, zone, freesize, terms)
         if zone.spanned_pages:
             pgdat.nr_zones = zone.idx + 1
 

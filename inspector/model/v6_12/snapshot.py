@@ -10,7 +10,6 @@ from inspector.model.v6_12.state import (
     CORE,
     HANDOFF,
     MEMMAP,
-    VERSION,
     WMARKS,
     ZONELISTS,
     Linux612State,
@@ -39,7 +38,8 @@ def snapshot(m: Linux612State, stop: str) -> Snapshot:
         ]
         for nid, p in m.pgdats.items()
     }
-    return assemble(m, stop, VERSION, zones, stop == CORE, stop == ZONELISTS, globals_at(m, stop))
+    version = m.inputs.version
+    return assemble(m, stop, version, zones, stop == CORE, stop == ZONELISTS, globals_at(m, stop))
 
 
 def handoff_snapshot(m: Linux612State, globals_: dict[str, int]) -> Snapshot:
@@ -48,7 +48,7 @@ def handoff_snapshot(m: Linux612State, globals_: dict[str, int]) -> Snapshot:
     m.prov.cut(HANDOFF)
     return Snapshot(
         stop=HANDOFF,
-        kernel=KernelId(version=VERSION, release=m.release, arch=m.arch.name),
+        kernel=KernelId(version=m.inputs.version, release=m.release, arch=m.arch.name),
         memblock=m.memblock_bootmem,
         globals=globals_,
     )
@@ -58,10 +58,13 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
     zone = zone_record(z, stop == CORE)
     if stop == MEMMAP:
         zone.pageblock_migratetypes = m.memmap_zone_pageblocks[(z.node, z.idx)]
+        if not m.has("managed-equals-present"):  # calc_memmap_size(), by the capture's sums
+            zone.memmap_pages = z.memmap_pages
     if stop in (ZONELISTS, BOOTMEM):
         zone.pageblock_migratetypes = zone_pageblocks(m, z)
     if stop == WMARKS:
-        zone.pcp_high_min, zone.pcp_high_max = m.pcp_high[(z.node, z.idx)]
+        if (z.node, z.idx) in m.pcp_high:  # change "pcp-high-autotune"
+            zone.pcp_high_min, zone.pcp_high_max = m.pcp_high[(z.node, z.idx)]
         zone.watermark = list(z.watermark)
         zone.lowmem_reserve = list(z.lowmem_reserve)
         zone.nr_free_pages = z.nr_free_pages
@@ -77,7 +80,7 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
 
 
 def globals_at(m: Linux612State, stop: str) -> dict[str, int]:
-    table = GLOBALS_AT[role_of(VERSION, stop)]
+    table = GLOBALS_AT[role_of(m.inputs.version, stop)]
     g: dict[str, int] = {}
     for name in table:
         if name.removesuffix("[]") not in GONE:

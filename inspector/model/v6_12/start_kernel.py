@@ -69,13 +69,17 @@ class EarlyAllocs612(
     # --- the whole stretch ---------------------------------------------------------------------
 
     def after_free_area_init(self) -> None:
-        """From free_area_init()'s return to build_all_zonelists() (mm_core_init())."""
+        """From free_area_init()'s return to setup_per_cpu_areas() (init/main.c)."""
         if self.x86:
             self.x86_setup_arch()
         else:
             self.request_standard_resources()
         self.setup_command_line()
         self.setup_per_cpu_areas()
+
+    def after_percpu(self) -> None:
+        """From parse_args() to trap_init() (init/main.c); build_all_zonelists() runs before
+        it until change "zonelists-in-mm-core-init", after it (mm_core_init()) since."""
         self.print_unknown_bootoptions()
         self.setup_log_buf()
         self.vfs_caches_init_early()

@@ -40,25 +40,36 @@ def calculate_min_free_kbytes(m: Linux612State) -> None:
 def setup_per_zone_wmarks(m: Linux612State) -> None:
     # mirrors __setup_per_zone_wmarks() and zone_pcp_update() (mm/page_alloc.c, 6.12)
     pages_min = m.min_free_kbytes >> (m.geo.page_shift - 10)
-    lowmem = sum(z.managed_pages for z in m.all_zones() if z.idx != m.zone_movable)
+    # ZONE_MOVABLE has its own minimum and is left out of lowmem_pages since change
+    # "movable-min-watermark"; before, it was lowmem like the others (no HIGHMEM here)
+    movable_own_min = m.has("movable-min-watermark")
+    lowmem_zones = [z for z in m.all_zones() if not (movable_own_min and z.idx == m.zone_movable)]
+    lowmem = sum(z.managed_pages for z in lowmem_zones)
     for zone in m.all_zones():
         tmp = pages_min * zone.managed_pages // lowmem if lowmem else 0
-        if zone.idx == m.zone_movable:
+        if movable_own_min and zone.idx == m.zone_movable:
             wmin = clamp(zone.managed_pages // 1024, SWAP_CLUSTER_MAX, 128)
         else:
             wmin = tmp
         tmp = max(tmp >> 2, mult_frac(zone.managed_pages, WATERMARK_SCALE_FACTOR, 10000))
         zone.watermark = [wmin, wmin + tmp, wmin + 2 * tmp, wmin + 3 * tmp]
-        # zone_pcp_update() → zone_set_pageset_high_and_batch(): high is auto-tuned at
-        # runtime (between high_min and high_max), batch is fixed here
+        # zone_pcp_update() → zone_set_pageset_high_and_batch(): since change
+        # "pcp-high-autotune" high is auto-tuned at runtime (between high_min and high_max)
+        # and batch is fixed here; before, high is zone_highsize() of the low watermark
         batch = max(1, zone_batchsize(m, zone.managed_pages))
-        m.pagesets[(zone.node, zone.idx)] = (0, batch)
-        m.pcp_high[(zone.node, zone.idx)] = (
-            zone_highsize(m, zone, batch, zone.watermark[1]),
-            zone_highsize(m, zone, batch, zone.managed_pages // MIN_PERCPU_PAGELIST_HIGH_FRACTION),
-        )
-    lowmem_zones = [z for z in m.all_zones() if z.idx != m.zone_movable]
-    chains.watermarks(m, lowmem_zones, True, "__setup_per_zone_wmarks() (mm/page_alloc.c, 6.12)")
+        high_min = zone_highsize(m, zone, batch, zone.watermark[1])
+        if m.has("pcp-high-autotune"):
+            m.pagesets[(zone.node, zone.idx)] = (0, batch)
+            high_max = zone.managed_pages // MIN_PERCPU_PAGELIST_HIGH_FRACTION
+            m.pcp_high[(zone.node, zone.idx)] = (
+                high_min,
+                zone_highsize(m, zone, batch, high_max),
+            )
+        else:
+            m.pagesets[(zone.node, zone.idx)] = (high_min, batch)
+    chains.watermarks(
+        m, lowmem_zones, movable_own_min, "__setup_per_zone_wmarks() (mm/page_alloc.c, 6.12)"
+    )
     for zone in m.all_zones():
         _note_pcp(m, zone, m.pagesets[(zone.node, zone.idx)][1])
     calculate_totalreserve_pages(m)
@@ -70,11 +81,28 @@ def _note_pcp(m: Linux612State, zone: ZoneState, batch: int) -> None:
     path = chains.batch(m, zone, zone_batchsize(m, zone.managed_pages), 1 << 20, FN_BATCH)
     pcp_batch = chains.zp(zone, "pcp_batch")
     p.note(pcp_batch, batch, "max(1, batch)", FN_PCP, batch=path)
-    if zone.present_pages:  # the capture reads pagesets of zones with present pages
-        chains.pageset(m, zone, path, 0, batch, "0", FN_PCP)
     online = m.inputs.cpu_to_node_at_zonelists[: max(1, max_cpus(m))]
     nr_split = sum(1 for n in online if n == zone.node) or len(online)
     split = p.given(nr_split, "cpu_to_node_at_zonelists", f"(online CPUs of node {zone.node})")
+    if (zone.node, zone.idx) not in m.pcp_high:
+        # before change "pcp-high-autotune": high is zone_highsize() of the low watermark
+        high = m.pagesets[(zone.node, zone.idx)][0]
+        expr = "max(total_pages // nr_split, batch << 2)"
+        high_path = chains.zp(zone, "pcp_high")
+        p.note(
+            high_path,
+            high,
+            expr,
+            FN_HIGH,
+            total_pages=chains.zp(zone, "watermark[low]"),
+            nr_split=split,
+            batch=pcp_batch,
+        )
+        if zone.present_pages:
+            chains.pageset(m, zone, path, high, batch, "pcp_high", FN_PCP, pcp_high=high_path)
+        return
+    if zone.present_pages:  # the capture reads pagesets of zones with present pages
+        chains.pageset(m, zone, path, 0, batch, "0", FN_PCP)
     hmin, hmax = m.pcp_high[(zone.node, zone.idx)]
     # zone_highsize(): high_min from the low watermark, high_max from an eighth of managed
     for field, value, total in (

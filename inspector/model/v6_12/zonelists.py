@@ -18,7 +18,9 @@ def find_next_best_node(
 ) -> int:
     # mirrors find_next_best_node() (mm/page_alloc.c, 6.12); no node has CPUs in
     # cpumask_of_node() yet at boot (numa_add_cpu() runs later), so no penalty
-    if node not in used and node in memory_nodes(m):
+    # a memoryless local node is skipped since change "fallback-skips-memoryless-local"
+    local_ok = node in memory_nodes(m) or not m.has("fallback-skips-memoryless-local")
+    if node not in used and local_ok:
         used.add(node)
         return node
     best, min_val = -1, None

@@ -1,0 +1,92 @@
+"""What the arches and the early boot bring: images, early allocations, arm64 zones and sections,
+NR_CPUS, the early globals."""
+
+from __future__ import annotations
+
+from inspector.kernel_changes.record import FROM_RESERVED, Commit, KernelChange
+
+ARCH: tuple[KernelChange, ...] = (
+    KernelChange(
+        "image-and-early-allocations",
+        "the two kernels reserve different memory before the hand-off (image size and place, "
+        "firmware and early allocations), and all that is computed from free memory follows: "
+        "not one commit, the sum of seven years of kernel",
+        "memblock_reserve() callers from setup_arch() to mm_core_init()",
+        commits=(
+            Commit("f1d4d47c5851", "x86/setup: Always reserve the first 1M of RAM", "v5.13-rc5"),
+        ),
+        patterns=FROM_RESERVED,
+    ),
+    KernelChange(
+        "arm64-zone-dma32",
+        "arm64 has ZONE_DMA and ZONE_DMA32 (usually empty) below 4 GiB and ZONE_NORMAL above; "
+        "4.7 arm64 had only ZONE_DMA (all RAM below 4 GiB) and ZONE_NORMAL",
+        "zone_sizes_init() (arch/arm64/mm/init.c)",
+        commits=(Commit("1a8e1cef7603", "arm64: use both ZONE_DMA and ZONE_DMA32", "v5.5-rc1"),),
+        patterns=(
+            "*zone[DMA32]*",
+            "inputs:constants[MAX_NR_ZONES]",
+            "inputs:max_zone_pfn[*]",
+            "*:globals[arch_zone_*]",
+            "*:globals[policy_zone]",
+            "wmarks:*.lowmem_reserve[DMA32]",
+            "log:DMA# *",
+            "log:Policy zone: *",
+            "zonelists:zonelist[*]",
+            "zonelists:node[*].nr_zones",
+        ),
+        arches=("arm64",),
+        sole_when=lambda old, new: old is None or new is None,  # a zone only 6.12 has
+    ),
+    KernelChange(
+        "arm64-section-size",
+        "arm64's memory sections are 128 MiB (SECTION_SIZE_BITS 27; 4.7: 1 GiB, 30)",
+        "arch/arm64/include/asm/sparsemem.h",
+        commits=(Commit("f0b13ee23241", "arm64/sparsemem: reduce SECTION_SIZE_BITS", "v5.12-rc1"),),
+        patterns=("inputs:constants[SECTION_SIZE_BITS]",),
+        arches=("arm64",),
+        sole=True,
+    ),
+    KernelChange(
+        "nr-cpus-default",
+        "NR_CPUS (nr_cpu_ids until the CPUs are counted) defaults to 512 on arm64 (4.7: 64); "
+        "x86_64 is built with NR_CPUS=64 for both",
+        "arch/arm64/Kconfig",
+        commits=(
+            Commit(
+                "3fbd56f0e7c1",
+                "ARM64: Dynamically allocate cpumasks and increase supported CPUs to 512",
+                "v6.9-rc1",
+            ),
+        ),
+        patterns=("inputs:constants[nr_cpu_ids]",),
+        arches=("arm64",),
+        sole=True,
+    ),
+    KernelChange(
+        "early-globals-reshaped",
+        "pid_hash is gone (PIDs live in an IDR, no 'PID hash table' line), and swiotlb's "
+        "io_tlb_start/io_tlb_end became fields of io_tlb_default_mem, with new messages "
+        "('software IO TLB: mapped …', 'area num', the size adjusted to memory on arm64)",
+        "kernel/pid.c, kernel/dma/swiotlb.c",
+        commits=(
+            Commit(
+                "95846ecf9dac", "pid: replace pid bitmap implementation with IDR API", "v4.15-rc1"
+            ),
+            Commit(
+                "73f620951b2b",
+                "swiotlb: move global variables into a new io_tlb_mem structure",
+                "v5.13-rc1",
+            ),
+        ),
+        patterns=(
+            "handoff:globals[pid_hash]",
+            "handoff:globals[pidhash_shift]",
+            "handoff:globals[io_tlb_*]",
+            "log:PID hash table entries*",
+            "log:software IO TLB*",
+        ),
+        when=lambda old, new: old is None or new is None,
+        sole=True,
+    ),
+)

@@ -1,0 +1,210 @@
+"""The zonelists, the per-cpu pagesets, the watermarks and the buddy hand-off (mm/page_alloc.c,
+mm/memblock.c)."""
+
+from __future__ import annotations
+
+from inspector.kernel_changes.record import (
+    Commit,
+    KernelChange,
+    absent_in_new,
+    both_node_order,
+    empty_zone_reserve,
+    present_in_both,
+    was_zone_order,
+)
+
+PAGE_ALLOC: tuple[KernelChange, ...] = (
+    KernelChange(
+        "vm-total-pages-local",
+        "vm_total_pages is a local of build_all_zonelists(), no longer a global",
+        "build_all_zonelists() (mm/page_alloc.c)",
+        commits=(Commit("", "mm: drop vm_total_pages", ""),),
+        patterns=("*:globals[vm_total_pages]",),
+        since="v5.9",
+        evidence="public trees: 5.8.1 keeps the global vm_total_pages, 5.9.1 a local of "
+        "build_all_zonelists() (the mainline id is not checked)",
+        when=absent_in_new,
+        sole=True,
+    ),
+    KernelChange(
+        "zonelist-zone-order-removed",
+        "zonelists are in node order only: numa_zonelist_order= and current_zonelist_order "
+        "are gone, and 'Built N zonelists in Node order' lost its 'in … order'",
+        "build_all_zonelists() (mm/page_alloc.c)",
+        commits=(
+            Commit("c9bff3eebc09", "mm, page_alloc: rip out ZONELIST_ORDER_ZONE", "v4.14-rc1"),
+        ),
+        patterns=(
+            "*:globals[current_zonelist_order]",
+            "zonelists:zonelist[*]",
+            "log:Built # zonelists*",
+        ),
+        when=lambda old, new: not isinstance(old, str) or " in " in old or was_zone_order(old, new),
+    ),
+    KernelChange(
+        "node-load-accumulated",
+        "find_next_best_node() weighs distance·MAX_NUMNODES + node_load and build_zonelists() "
+        "adds 1 to node_load (4.7: distance·nr_online·MAX_NUMNODES and a decreasing load), and "
+        "takes the local node first only if it has memory",
+        "find_next_best_node(), build_zonelists() (mm/page_alloc.c)",
+        commits=(
+            Commit(
+                "54d032ced983",
+                "mm/page_alloc: use accumulated load when building node fallback list",
+                "v5.16-rc1",
+            ),
+        ),
+        patterns=("zonelists:zonelist[*]",),
+        when=both_node_order,
+    ),
+    KernelChange(
+        "fallback-order-printed",
+        "each possible node's fallback order is printed ('Fallback order for Node N: …')",
+        "build_zonelists() (mm/page_alloc.c)",
+        commits=(Commit("6cf253925df7", "mm/page_alloc: print node fallback order", "v5.16-rc1"),),
+        patterns=("log:Fallback order for Node #:*",),
+        sole=True,
+    ),
+    KernelChange(
+        "fpi-to-tail",
+        "boot frees go to the tail of the free lists (FPI_TO_TAIL), so a list starts with the "
+        "first block freed, the lowest pfn (4.7: at the head, the last one freed), and order-0 "
+        "pages go straight to the buddy lists, not through the per-cpu lists",
+        "__free_pages_core(), __free_one_page() (mm/page_alloc.c)",
+        commits=(
+            Commit(
+                "7fef431be9c9",
+                "mm/page_alloc: place pages to tail in __free_pages_core()",
+                "v5.10-rc1",
+            ),
+        ),
+        patterns=("buddy:*.free_area[*].head[*]",),
+        when=present_in_both,
+        sole=True,
+    ),
+    KernelChange(
+        "min-free-kbytes-bound",
+        "min_free_kbytes is clamped to 128..262144 (4.7: 128..65536)",
+        "calculate_min_free_kbytes() (mm/page_alloc.c)",
+        commits=(
+            Commit(
+                "ee8eb9a5fe86", "mm/page_alloc: increase default min_free_kbytes bound", "v5.7-rc1"
+            ),
+        ),
+        patterns=("wmarks:globals[min_free_kbytes]",),
+        when=lambda old, new: old == 65536,
+    ),
+    KernelChange(
+        "wmark-promo",
+        "a fourth watermark, WMARK_PROMO = high + the same step, for memory tiering",
+        "__setup_per_zone_wmarks() (mm/page_alloc.c)",
+        commits=(
+            Commit(
+                "c574bbe91703",
+                "NUMA balancing: optimize page placement for memory tiering system",
+                "v5.18-rc1",
+            ),
+        ),
+        patterns=("wmarks:*.watermark[promo]",),
+        sole=True,
+    ),
+    KernelChange(
+        "movable-min-watermark",
+        "ZONE_MOVABLE's min watermark is clamp(managed/1024, 32, 128), not a share of "
+        "min_free_kbytes, and lowmem_pages leaves Movable out",
+        "__setup_per_zone_wmarks() (mm/page_alloc.c)",
+        commits=(
+            Commit("", "mm/page_alloc: fix min_free_kbytes calculation regarding ZONE_MOVABLE", ""),
+        ),
+        patterns=("wmarks:*zone[Movable].watermark[*]",),
+        since="v6.6",
+        evidence="public trees: 6.5.0 (and 6.1.192) give ZONE_MOVABLE a share of "
+        "min_free_kbytes, 6.6.9 its own clamp (the mainline id is not checked)",
+        sole=True,
+    ),
+    KernelChange(
+        "pcp-batch-cap",
+        "zone_batchsize() caps the batch at 1 MiB of pages (256, so 63 for a 1 GiB zone; 4.7: "
+        "512 KiB, 31)",
+        "zone_batchsize() (mm/page_alloc.c)",
+        commits=(Commit("d8a759b57035", "mm, page_alloc: double zone's batchsize", "v4.19-rc1"),),
+        patterns=("wmarks:*.pageset.batch", "log:* zone: # pages, LIFO batch:#*"),
+        when=present_in_both,
+    ),
+    KernelChange(
+        "pcp-high-autotune",
+        "pcp->high is tuned at run time between zone->pageset_high_min and _high_max (4.7: "
+        "6·batch, fixed)",
+        "zone_highsize(), zone_set_pageset_high_and_batch() (mm/page_alloc.c)",
+        commits=(Commit("90b41691b988", "mm: add framework for PCP high auto-tuning", "v6.7-rc1"),),
+        patterns=("wmarks:*.pageset.high", "wmarks:*.pcp_high_min", "wmarks:*.pcp_high_max"),
+        sole=True,
+    ),
+    KernelChange(
+        "lowmem-reserve-empty-zone",
+        "lowmem_reserve stays 0 for a zone with no managed pages or a ratio of 0",
+        "setup_per_zone_lowmem_reserve() (mm/page_alloc.c)",
+        commits=(
+            Commit(
+                "f63661566fad",
+                "mm/page_alloc.c: clear out zone->lowmem_reserve[] if the zone is empty",
+                "v5.8-rc1",
+            ),
+        ),
+        patterns=("wmarks:*.lowmem_reserve[*]",),
+        when=empty_zone_reserve,
+        sole=True,
+    ),
+    KernelChange(
+        "pageblock-bits-lsb-first",
+        "a pageblock's migratetype bits are read from the least significant bit of the bitmap "
+        "word up (4.7: from the most significant bit down)",
+        "__get_pfn_block_flags_mask() (mm/page_alloc.c)",
+        patterns=("*:*.pageblock_migratetypes*",),
+        since="v5.9",
+        evidence="the source: 4.7's get_pfnblock_flags_mask() shifts the word by BITS_PER_LONG "
+        "- bitidx - 1, and so do public trees up to 5.8.1; 5.9.1's and 6.1.192's by bitidx; "
+        "the commit is not checked",
+    ),
+    KernelChange(
+        "pageblock-order-thp",
+        "pageblock_order is the PMD order with CONFIG_TRANSPARENT_HUGEPAGE even without "
+        "CONFIG_HUGETLB_PAGE (before: the largest buddy order there)",
+        "pageblock_order (include/linux/pageblock-flags.h)",
+        patterns=("*:*.pageblock_migratetypes*", "inputs:constants[pageblock_order]"),
+        since="v6.10",
+        evidence="the source: 6.1.192's pageblock-flags.h looks at CONFIG_HUGETLB_PAGE only, "
+        "and so do public trees up to 6.9.0; 6.10.0's and 6.12.118's at "
+        "CONFIG_TRANSPARENT_HUGEPAGE too; the commit is not checked",
+    ),
+    KernelChange(
+        "zonelists-in-mm-core-init",
+        "build_all_zonelists() runs in mm_core_init(), after parse_args(), setup_log_buf(), "
+        "vfs_caches_init_early() and trap_init(), not in start_kernel() right after "
+        "setup_per_cpu_areas(): their log lines now come before the 'Built N zonelists' line",
+        "mm_core_init() (mm/mm_init.c), start_kernel() (init/main.c)",
+        commits=(
+            Commit(
+                "",
+                "init: fold build_all_zonelists() and page_alloc_init_cpuhp() to mm_core_init()",
+                "",
+            ),
+        ),
+        patterns=("log:Built # zonelists*", "log:* hash table entries: #*"),
+        since="v6.4",
+        evidence="the source: 6.1.192's start_kernel() calls build_all_zonelists() after "
+        "setup_per_cpu_areas(), and so does a public 6.3.8 tree; 6.4.6's and 6.12.118's "
+        "mm_core_init() call it; this commit's id is not checked here",
+    ),
+    KernelChange(
+        "fallback-skips-memoryless-local",
+        "find_next_best_node() skips a memoryless local node: a node without memory no longer "
+        "heads its own fallback order",
+        "find_next_best_node() (mm/page_alloc.c)",
+        patterns=("log:Fallback order for Node #*",),
+        since="v6.8",
+        evidence="the source: 6.1.192 takes the local node first whatever its memory, and so "
+        "do public trees up to 6.6.9; 6.8.1's and 6.12.118's check node_state(node, N_MEMORY); "
+        "no 6.7 tree was at hand, so 6.8 is an upper bound, and the commit is not checked",
+    ),
+)

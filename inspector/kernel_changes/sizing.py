@@ -1,0 +1,240 @@
+"""Zone and node sizing, the memmap and the nodes set up at boot (mm/mm_init.c; mm/page_alloc.c
+before 6.4)."""
+
+from __future__ import annotations
+
+from inspector.kernel_changes.record import Commit, KernelChange, absent_in_new, absent_in_old
+
+SIZING: tuple[KernelChange, ...] = (
+    KernelChange(
+        "stop-renames",
+        "the hand-off is memblock_free_all() and stop 1 is free_area_init()",
+        "mm/memblock.c, mm/mm_init.c",
+        commits=(
+            Commit(
+                "c6ffc5ca8fb3",
+                "memblock: rename free_all_bootmem to memblock_free_all",
+                "v4.20-rc1",
+            ),
+            Commit(
+                "9691a071aa26",
+                "mm: use free_area_init() instead of free_area_init_nodes()",
+                "v5.8-rc1",
+            ),
+            Commit(
+                "9420f89db2dd",
+                "mm: move most of core MM initialization to mm/mm_init.c",
+                "v6.4-rc1",
+            ),
+        ),
+        patterns=("stop:*",),
+        sole=True,
+    ),
+    KernelChange(
+        "managed-equals-present",
+        "free_area_init_core() no longer estimates the memmap and dma_reserve: managed_pages = "
+        "present_pages until the hand-off, calc_memmap_size() and dma_reserve are gone, and "
+        "with them the 'pages used for memmap' and 'pages reserved' lines",
+        "free_area_init_core() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "0ac5e785dcb7",
+                "mm/mm_init.c: remove meaningless calculation of zone->managed_pages in "
+                "free_area_init_core()",
+                "v6.10-rc1",
+            ),
+            Commit("90e796e22e35", "mm/mm_init.c: remove unneeded calc_memmap_size()", "v6.10-rc1"),
+            Commit("6600a6b10c32", "mm/mm_init.c: remove the useless dma_reserve", "v6.10-rc1"),
+        ),
+        patterns=(
+            "zonelists:*.managed_pages",
+            "zonelists:*.memmap_pages",
+            "*:globals[dma_reserve]",
+            "inputs:constants[dma_reserve]",
+            "log:* zone: # pages used for memmap*",
+            "log:* zone: # pages reserved*",
+        ),
+        sole=True,
+    ),
+    KernelChange(
+        "calc-nr-kernel-pages",
+        "nr_kernel_pages and nr_all_pages are counted from memblock's free ranges at the end of "
+        "free_area_init() (4.7: summed per zone, less the memmap estimate)",
+        "calc_nr_kernel_pages() (mm/mm_init.c)",
+        # the commit's subject names calc_nr_all_pages(); the function it adds is
+        # calc_nr_kernel_pages()
+        commits=(
+            Commit(
+                "8ad4184985e8", "mm/mm_init.c: add new function calc_nr_all_pages()", "v6.10-rc1"
+            ),
+        ),
+        patterns=("*:globals[nr_kernel_pages]", "*:globals[nr_all_pages]"),
+    ),
+    KernelChange(
+        "init-lines-pr-debug",
+        "'On node N totalpages' and the per-zone 'pages used for memmap', 'pages reserved' and "
+        "'LIFO batch' lines are pr_debug",
+        "calculate_node_totalpages(), free_area_init_core() (mm/mm_init.c)",
+        patterns=(
+            "log:On node # totalpages:*",
+            "log:* zone: # pages, LIFO batch:#*",
+            "log:* zone: # pages used for memmap",
+            "log:* zone: # pages reserved",
+        ),
+        when=absent_in_new,
+        sole=True,
+        since="v5.14",
+        evidence="real machines' logs print the lines through 5.13 and none from 5.14 on",
+    ),
+    KernelChange(
+        "memmap-init-memblock-ranges",
+        "memmap_init() walks memblock.memory ranges instead of every pfn, so only pageblocks "
+        "that start inside memory become MIGRATE_MOVABLE",
+        "memmap_init(), memmap_init_range() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "73a6e474cb37",
+                "mm: memmap_init: iterate over memblock regions rather that check each PFN",
+                "v5.8-rc1",
+            ),
+        ),
+        patterns=("memmap:*.pageblocks[*]",),
+    ),
+    KernelChange(
+        "unavailable-ranges",
+        "holes in a zone's span get their struct pages from init_unavailable_range(), counted "
+        "to the zone above the hole and printed ('pages in unavailable ranges')",
+        "init_unavailable_range() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "4b094b7851bf",
+                "mm/page_alloc.c: initialize memmap of unavailable memory directly",
+                "v5.6-rc1",
+            ),
+            Commit(
+                "0740a50b9baa",
+                "mm/page_alloc.c: refactor initialization of struct page for holes in memory "
+                "layout",
+                "v5.12-rc3",
+            ),
+            Commit(
+                "122e093c1734",
+                "mm/page_alloc: fix memory map initialization for descending nodes",
+                "v5.14-rc1",
+            ),
+        ),
+        patterns=("log:On node #, zone *: # pages in unavailable ranges*",),
+        sole=True,
+    ),
+    KernelChange(
+        "node-spanned-end-minus-start",
+        "node_spanned_pages is the node's end - start pfn (before: the sum of its zones' spans)",
+        "calculate_node_totalpages() (mm/mm_init.c)",
+        patterns=("zonelists:node[*].node_spanned_pages",),
+        backports=("6.12.118",),
+        evidence="the source: 4.7 to 6.1.192 and public trees of 6.2 to 6.19.0 sum the zones' "
+        "spans; Debian's 6.12.118 (a stable release) takes end - start: a change after 6.19 in "
+        "mainline (not placed here) that 6.12.y carries by 6.12.118",
+    ),
+    KernelChange(
+        "movable-clips-zone",
+        "a zone that straddles zone_movable_pfn ends there, one above it is empty, and "
+        "kernelcore=/movablecore= take N% of memory",
+        "adjust_zone_range_for_zone_movable(), cmdline_parse_core() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "a5c6d6509342",
+                "mm, page_alloc: extend kernelcore and movablecore for percent",
+                "v4.17-rc1",
+            ),
+            Commit(
+                "299c83dce9ea",
+                "mem-hotplug: fix node spanned pages when we have a node with only ZONE_MOVABLE",
+                "v5.2-rc1",
+            ),
+        ),
+        patterns=(
+            "zonelists:*.zone_start_pfn",
+            "zonelists:*.spanned_pages",
+            "zonelists:*.present_pages",
+            "zonelists:node[*].node_present_pages",
+            "*:globals[zone_movable_pfn[*]]",
+            "*:globals[required_kernelcore]",
+            "*:globals[required_movablecore]",
+            "*:globals[movable_zone]",
+            "log:Node #: 0x*",
+            "log:Movable zone start for each node*",
+            "memmap:*.pageblocks[*]",
+        ),
+    ),
+    KernelChange(
+        "x86-memoryless-nodes-online",
+        "x86 brings a memoryless node whose CPUs ACPI's SRAT names online at boot "
+        "(init_cpu_to_node() → init_memory_less_node(): 'Initmem setup node N [mem 0x0-0x0]', "
+        "'On node N totalpages: 0', one more zonelist); 4.7 maps those CPUs to the nearest node "
+        "with memory",
+        "init_cpu_to_node(), init_memory_less_node() (arch/x86/mm/numa.c)",
+        patterns=(
+            "log:Initmem setup node #*",
+            "log:On node # totalpages:*",
+            "log:Built # zonelists*",
+        ),
+        arches=("x86_64",),
+        since="v4.15",
+        evidence="real machines' logs of 4.15 and 5.4 print it (the first release is not pinned: "
+        "no 4.8–4.14 log with a memoryless node was at hand; the commit is not checked here)",
+    ),
+    KernelChange(
+        "initmem-memoryless-line",
+        "free_area_init_node() prints 'Initmem setup node N as memoryless' for a node without "
+        "memory (before: 'Initmem setup node N [mem 0x0000000000000000-0x0000000000000000]')",
+        "free_area_init_node() (mm/mm_init.c)",
+        patterns=("log:Initmem setup node #*",),
+        commits=(
+            Commit(
+                "7c30daac2069",
+                "mm: make free_area_init_node aware of memory less nodes",
+                "v5.18-rc1",
+            ),
+        ),
+        evidence="real machines' logs: 5.10 prints the [mem 0x0-0x0] form, 5.19 and 6.x the "
+        "'as memoryless' form; public trees: 5.17 lacks it, 6.1 has it",
+    ),
+    KernelChange(
+        "possible-nodes",
+        "free_area_init() sets up every possible node (an offline one gets a pg_data_t from "
+        "memblock), and x86 onlines memoryless nodes that have CPUs",
+        "free_area_init(), alloc_offline_node_data() (mm/mm_init.c, mm/numa.c)",
+        commits=(
+            Commit("09f49dca570a", "mm: handle uninitialized numa nodes gracefully", "v5.18-rc1"),
+        ),
+        patterns=(
+            "*:globals[nr_online_nodes]",
+            "zonelists:node[*].*",
+            "log:Initmem setup node # as memoryless*",
+        ),
+        when=absent_in_old,
+    ),
+    KernelChange(
+        "memory-line-late",
+        "the 'Memory: …K/…K available' line is printed by page_alloc_init_late(), after the "
+        "deferred struct pages are initialised, not right after the hand-off by mm_init()",
+        "mem_init_print_info() (mm/mm_init.c)",
+        patterns=("log:Memory: *",),
+        since="v6.11",
+        evidence="the source: 6.1.192's init/main.c mm_init() calls mem_init_print_info() "
+        "after mem_init(), and so do public trees up to 6.10.0; 6.11.11's, 6.12.0's and "
+        "6.12.118's mm/mm_init.c call it from page_alloc_init_late(); the commit is not checked",
+    ),
+    KernelChange(
+        "offline-node-line-dropped",
+        "free_area_init() no longer prints 'Initializing node N as memoryless' for a possible "
+        "node that is offline before setting it up",
+        "free_area_init() (mm/mm_init.c)",
+        patterns=("log:Initializing node # as memoryless*",),
+        since="v6.8",
+        evidence="the source: 6.1.192 prints it, and so do public trees up to 6.6.9; 6.8.1's and "
+        "6.12.118's do not; no 6.7 tree was at hand, so 6.8 is an upper bound, and the commit "
+        "is not checked",
+    ),
+)
