@@ -14,6 +14,7 @@ from pathlib import Path
 from inspector.arch import get_arch
 from inspector.bootlog.cli import add_parser as add_dmesg_parser
 from inspector.cli_args import _opt, add_vm_args, boot_request, target_version
+from inspector.cli_releases import add_changes_parser, cmd_model_diff
 from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
@@ -155,6 +156,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_diff_versions(args: argparse.Namespace) -> int:
+    if args.model:
+        return cmd_model_diff(args)
     from inspector.versions_diff import diff_runs, diff_versions
     from inspector.vm.machine import new_run_dir
 
@@ -163,6 +166,8 @@ def cmd_diff_versions(args: argparse.Namespace) -> int:
         result = diff_runs(old, new, "given runs")
         sys.stdout.write(result.to_json() if args.json else result.text())
         return 0
+    if not args.arch:
+        raise InspectorError("diff-versions boots both kernels: name --arch (x86_64, arm64, all)")
     arches = ["x86_64", "arm64"] if args.arch == "all" else [get_arch(args.arch).name]
     topology = " ".join(
         f"--{k.replace('_', '-')} {v}"
@@ -287,16 +292,24 @@ def parser() -> argparse.ArgumentParser:
         help="the same topology under Linux 4.7 and 6.12, field by field, each difference "
         "tagged with the kernel change behind it",
     )
-    add_vm_args(d)
+    add_vm_args(d, arch_required=False)  # --runs and --model take the arch from the run
     d.set_defaults(kver="4.7")
     d.add_argument("--json", action="store_true", help="the table as JSON")
     d.add_argument(
         "--runs", nargs=2, metavar=("RUN_4_7", "RUN_6_12"), help="diff two existing inspect runs"
     )
+    d.add_argument(
+        "--model",
+        nargs=2,
+        metavar=("A", "B"),
+        help="no boot: the model at releases A and B (6.1 6.12) on --from's inputs",
+    )
+    d.add_argument("--from", dest="source", help="with --model: an inspect run directory")
     d.set_defaults(func=cmd_diff_versions)
 
     add_live_parsers(sub)  # buddy, vmcore
     add_dmesg_parser(sub)  # a real machine's boot log
+    add_changes_parser(sub)  # the kernel changes, in release order
 
     src = sub.add_parser("sources", help="which kernel sources are at hand")
     src.set_defaults(func=cmd_sources)

@@ -22,13 +22,13 @@ def _opt(value: str | None) -> str | None:
     return value if value not in (None, "") else None
 
 
-def add_target_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--arch", required=True, help="x86_64 or arm64")
+def add_target_args(p: argparse.ArgumentParser, *, arch_required: bool = True) -> None:
+    p.add_argument("--arch", required=arch_required, help="x86_64 or arm64")
     p.add_argument("--kver", default="4.7", help="4.7 (default), 6.1 or 6.12")
     p.add_argument(
         "--kernel-tree",
         help="your own kernel tree (instead of --kver): built with the project's fragments, "
-        "modelled as the nearest version (4.x as 4.7, 5.x+ as 6.12)",
+        "modelled at its own release (4.0-4.19 and 5.11-6.12; others are refused)",
     )
     p.add_argument(
         "--kernel-config",
@@ -55,8 +55,8 @@ def target_version(args: argparse.Namespace) -> KernelVersion:
     return get_version(_opt(args.kver) or "4.7")
 
 
-def add_vm_args(p: argparse.ArgumentParser) -> None:
-    add_target_args(p)
+def add_vm_args(p: argparse.ArgumentParser, *, arch_required: bool = True) -> None:
+    add_target_args(p, arch_required=arch_required)
     p.add_argument("--mem", help="guest RAM, e.g. 1G (default 1G, or the sum of --numa)")
     p.add_argument("--smp", help="CPU count (default 1)")
     p.add_argument("--numa", help="per-node memory, e.g. 512M,512M (0 = memoryless node)")

@@ -44,3 +44,32 @@ def release(text: str | Release) -> Release:
 def at_least(version: str | Release, major: int, minor: int) -> bool:
     """Is ``version`` (a version name like ``"6.1"``, or a release) ``major.minor`` or later?"""
     return release(version).series >= Release(major, minor)
+
+
+# The releases each model package runs, (first, last, package version): the 4.7 package while
+# free_all_bootmem() is the hand-off (until 4.20, change "stop-renames"), the 6.12 one from
+# 5.11, where 6.1's and 6.12's stop names are all there (memmap_init_range() came in 5.11)
+FAMILIES: tuple[tuple[Release, Release, str], ...] = (
+    (Release(4, 0), Release(4, 19, 999), "4.7"),
+    (Release(5, 11), Release(6, 12, 999), "6.12"),
+)
+
+
+def family_of(version: str | Release) -> str:
+    """The model package (``"4.7"`` or ``"6.12"``) that runs a kernel of ``version``, or a
+    one-line error naming the nearest covered release."""
+    rel = release(version)
+    for first, last, family in FAMILIES:
+        if first <= rel <= last:
+            return family
+    edges = [f.series for f, _, _ in FAMILIES] + [last.series for _, last, _ in FAMILIES]
+
+    def distance(edge: Release) -> int:
+        return abs((edge.major * 100 + edge.minor) - (rel.major * 100 + rel.minor))
+
+    near = min(edges, key=distance)
+    covered = ", ".join(f"{f.series}–{last.series}" for f, last, _ in FAMILIES)
+    raise InspectorError(
+        f"Linux {rel} is outside the releases mm-inspector models ({covered}): the nearest "
+        f"covered release is {near}"
+    )

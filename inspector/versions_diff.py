@@ -59,6 +59,8 @@ class VersionsDiff:
     old_run: str
     new_run: str
     rows: list[Row]
+    old: str = OLD  # the two releases' labels
+    new: str = NEW
 
     @property
     def differences(self) -> list[Row]:
@@ -71,9 +73,10 @@ class VersionsDiff:
     def text(self, *, width: int = 28) -> str:
         diffs = self.differences
         lines = [
-            f"{self.arch} {self.topology}: Linux {OLD} ({self.old_run}) vs {NEW} ({self.new_run})",
+            f"{self.arch} {self.topology}: Linux {self.old} ({self.old_run}) vs {self.new} "
+            f"({self.new_run})",
             f"{len(self.rows)} observables compared, {len(diffs)} differ",
-            f"{'observable':60} {OLD:>{width}} {NEW:>{width}}  kernel change",
+            f"{'observable':60} {self.old:>{width}} {self.new:>{width}}  kernel change",
         ]
         for r in diffs:
             tags = ", ".join(r.changes) or "untagged"
@@ -93,7 +96,7 @@ class VersionsDiff:
                 {
                     "arch": self.arch,
                     "topology": self.topology,
-                    "runs": {OLD: self.old_run, NEW: self.new_run},
+                    "runs": {self.old: self.old_run, self.new: self.new_run},
                     "compared": len(self.rows),
                     "differences": [asdict(r) for r in self.differences],
                     "changes": {c.id: asdict(c) for c in CHANGES if c.id in used},
@@ -164,15 +167,19 @@ def view(snapshots: dict[str, Snapshot], dmesg: str | None) -> dict[str, Any]:
 ROLE_ORDER = ["stop", *(r.value for r in Role), "log"]
 
 
-def diff_views(old: dict[str, Any], new: dict[str, Any], arch: str) -> list[Row]:
-    """Every row either view has, in stop order, tagged where the two kernels differ."""
+def diff_views(
+    old: dict[str, Any], new: dict[str, Any], arch: str, *, between: frozenset[str] | None = None
+) -> list[Row]:
+    """Every row either view has, in stop order, tagged where the two kernels differ; with
+    ``between`` (the changes that landed between two releases) only those tag a row."""
     keys = list(dict.fromkeys([*old, *new]))
     keys.sort(key=lambda k: ROLE_ORDER.index(k.split(":", 1)[0]))
     rows = []
     for k in keys:
         row = Row(k, old.get(k), new.get(k))
         if row.differs:
-            row.changes = [c.id for c in changes_for(row.key, row.old, row.new, arch)]
+            found = changes_for(row.key, row.old, row.new, arch, among=between)
+            row.changes = [c.id for c in found]
         rows.append(row)
     return rows
 

@@ -86,7 +86,7 @@ def test_a_one_line_change_shows_as_exactly_its_fields(tmp_path: Path) -> None:
 
 
 def test_a_tree_without_the_plan_functions_is_one_line(tmp_path: Path) -> None:
-    """A tree is taken as the nearest version; a vmlinux that lacks a stop's function is a
+    """A tree is modelled at its own release; a vmlinux that lacks a stop's function is a
     one-line error naming it (checked on the 4.7 build under the 6.12 plan)."""
     from inspector.capture.plan import check_plan, plan_for
     from inspector.debug.layout import layout_for

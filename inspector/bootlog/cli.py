@@ -188,17 +188,10 @@ def boot(path: str, kver: str) -> int:
 
 
 def changes_text() -> str:
-    from inspector.kernel_changes import CHANGES, first_release
+    """``dmesg --changes``: the same list as ``mm-inspector changes``."""
+    from inspector.kernel_changes import table
 
-    rows = []
-    for c in CHANGES:
-        first = first_release(c)
-        rows.append((first or (99, 99), c))
-    out = []
-    for first, c in sorted(rows, key=lambda r: r[0]):
-        rel = f"{first[0]}.{first[1]}" if first != (99, 99) else "?"
-        out.append(f"{rel:>5}  {c.id:32} {c.line()}")
-    return "\n".join(out)
+    return table.text().rstrip("\n")
 
 
 def cmd_dmesg(args: argparse.Namespace) -> int:

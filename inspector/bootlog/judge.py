@@ -281,9 +281,15 @@ def judge(
         declared.append(Declared("CONFIG_NUMA=n (no NUMA set-up line in the log)", ()))
         predicted = [t for t in predicted if _class_of(t) != "policy zone"]
     not_judged: dict[str, tuple[int, str]] = {}
-    if log.arch == "x86_64" and not log.first(_RESERVED) and "init-lines-pr-debug" in changes:
+    if (
+        log.arch == "x86_64"
+        and not log.first(_RESERVED)
+        and "init-lines-pr-debug" in changes
+        and "managed-equals-present" not in changes
+    ):
         # every zone's managed pages, so Total pages, need dma_reserve, which only the DMA
-        # zone's "pages reserved" line shows, pr_debug from 5.14: a missing input
+        # zone's "pages reserved" line shows, pr_debug from 5.14, until 6.10 drops it (change
+        # "managed-equals-present"): a missing input
         printed = [(n, t) for n, t in printed if _class_of(t) != "zonelists"]
         predicted = [t for t in predicted if _class_of(t) != "zonelists"]
         seen = sum(1 for ln in log.lines if _class_of(ln.text) == "zonelists")
@@ -311,6 +317,7 @@ _USED = frozenset(
         "init-lines-pr-debug",
         "x86-memoryless-nodes-online",
         "initmem-memoryless-line",
+        "managed-equals-present",
     }
 )
 

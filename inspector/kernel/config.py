@@ -17,7 +17,8 @@ _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
 
 def fragments(version: KernelVersion, arch: Arch, configs_dir: Path = CONFIGS_DIR) -> list[Path]:
     """The fragments for a build, in the order they are applied (later ones win)."""
-    names = ["common", arch.name, version.name, f"{version.name}-{arch.name}"]
+    name = version.fragments or version.name
+    names = ["common", arch.name, name, f"{name}-{arch.name}"]
     found = [configs_dir / f"{n}.config" for n in names]
     if not found[0].exists():
         raise InspectorError(f"{found[0]} missing: run from a complete mm-inspector checkout")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
+from inspector.release import Release, family_of
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class KernelVersion:
     quirks: tuple[Quirk, ...] = field(default_factory=tuple)
     tree: str | None = None  # a user's kernel tree (KERNEL_TREE=), built in place of the pinned
     config: str | None = None  # the user's own .config for that tree (KERNEL_CONFIG=)
+    # the kernel-configs/ fragment set (a version name) when not ``name``'s: a tree's release
+    # picks the set whose Kconfig symbols it has
+    fragments: str | None = None
 
     @property
     def label(self) -> str:
@@ -66,14 +70,19 @@ VERSIONS: dict[str, KernelVersion] = {v.name: v for v in (V4_7, V6_1, V6_12)}
 
 
 def for_tree(tree: str, release: str) -> KernelVersion:
-    """A user's kernel tree, modelled as the nearest version with a model: 4.x as 4.7 (its
-    toolchain quirks too), 5.x and later as 6.12."""
-    major = int(release.split(".")[0]) if release[:1].isdigit() else 0
-    if major < 4:
-        raise InspectorError(
-            f"{tree} is Linux {release}: mm-inspector models 4.x (as 4.7) and 5.x+ (as 6.12)"
-        )
-    return replace(V4_7 if major == 4 else V6_12, tree=tree)
+    """A user's kernel tree, modelled at its own release by the model package of its family:
+    4.0–4.19 by the 4.7 package (and its toolchain quirks), 5.11–6.12 by the 6.12 one; other
+    releases get a one-line error naming the nearest covered release. A 6.12-family tree before
+    6.9 builds with 6.1's fragments: vmcoreinfo's symbol is CRASH_CORE there (VMCORE_INFO came
+    with 6.9's crash/kexec Kconfig split)."""
+    try:
+        family = family_of(release)
+    except InspectorError as e:
+        raise InspectorError(f"{tree}: {e}") from None
+    if family == "4.7":
+        return replace(V4_7, tree=tree)
+    fragments = "6.1" if Release.parse(release) < Release(6, 9) else "6.12"
+    return replace(V6_12, tree=tree, fragments=fragments)
 
 
 def get_version(name: str) -> KernelVersion:

@@ -35,13 +35,16 @@ def _matches(key: str, pattern: str) -> bool:
     return fnmatchcase(key, pattern.replace("[", "[[]"))
 
 
-def changes_for(key: str, old: Any, new: Any, arch: str) -> list[KernelChange]:
+def changes_for(
+    key: str, old: Any, new: Any, arch: str, *, among: frozenset[str] | None = None
+) -> list[KernelChange]:
     """The changes that explain a differing row on ``arch``: the sole causes that match, if
-    any, else every change that matches."""
+    any, else every change that matches (only changes in ``among`` when it is given)."""
     out = [
         c
         for c in CHANGES
         if arch in c.arches
+        and (among is None or c.id in among)
         and any(_matches(key, p) for p in c.patterns)
         and (c.when is None or c.when(old, new))
     ]

@@ -44,8 +44,7 @@ PAGE_ALLOC: tuple[KernelChange, ...] = (
     KernelChange(
         "node-load-accumulated",
         "find_next_best_node() weighs distance·MAX_NUMNODES + node_load and build_zonelists() "
-        "adds 1 to node_load (4.7: distance·nr_online·MAX_NUMNODES and a decreasing load), and "
-        "takes the local node first only if it has memory",
+        "adds 1 to node_load (4.7: distance·nr_online·MAX_NUMNODES and a decreasing load)",
         "find_next_best_node(), build_zonelists() (mm/page_alloc.c)",
         commits=(
             Commit(
@@ -201,7 +200,7 @@ PAGE_ALLOC: tuple[KernelChange, ...] = (
         "find_next_best_node() skips a memoryless local node: a node without memory no longer "
         "heads its own fallback order",
         "find_next_best_node() (mm/page_alloc.c)",
-        patterns=("log:Fallback order for Node #*",),
+        patterns=("log:Fallback order for Node #*", "zonelists:zonelist[*]"),
         since="v6.8",
         evidence="the source: 6.1.192 takes the local node first whatever its memory, and so "
         "do public trees up to 6.6.9; 6.8.1's and 6.12.118's check node_state(node, N_MEMORY); "

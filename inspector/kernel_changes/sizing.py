@@ -53,6 +53,7 @@ SIZING: tuple[KernelChange, ...] = (
             "inputs:constants[dma_reserve]",
             "log:* zone: # pages used for memmap*",
             "log:* zone: # pages reserved*",
+            "log:Built # zonelists*",  # Total pages: the managed pages at build_all_zonelists()
         ),
         sole=True,
     ),

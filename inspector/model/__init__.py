@@ -10,6 +10,7 @@ from inspector.model import v4_7, v6_12
 from inspector.model.spec import ModelSpec, Replay
 from inspector.model.v4_7 import fields as v4_7_fields
 from inspector.model.v6_12 import fields as v6_12_fields
+from inspector.release import Release, family_of
 
 # The memory-init lines of each version's log that its model predicts: each one printed must be
 # predicted, and each predicted must have been printed.
@@ -41,7 +42,8 @@ TRACE_END_6_12 = re.compile(r"^SLUB: ")
 # printed right after mem_init() (change "memory-line-late"), and free_area_init()'s line for
 # an offline node (change "offline-node-line-dropped")
 LOG_LINES_6_1 = re.compile(
-    LOG_LINES_6_12.pattern[:-1] + r"|Memory: \d+K/\d+K available|Initializing node \d+ as memoryless)"
+    LOG_LINES_6_12.pattern[:-1]
+    + r"|Memory: \d+K/\d+K available|Initializing node \d+ as memoryless)"
 )
 
 
@@ -75,6 +77,12 @@ def model_for(version: str) -> ModelSpec:
     return MODELS[version]
 
 
+def model_for_release(release: str | Release) -> ModelSpec:
+    """The model that runs a kernel of ``release`` (its changes decided by the release), or a
+    one-line error naming the nearest covered release (inspector.release.family_of)."""
+    return MODELS[family_of(release)]
+
+
 def functions_for(version: str) -> dict[str, str]:
     spec = MODELS.get(version)
     return spec.functions if spec else {}
@@ -89,4 +97,5 @@ __all__ = [
     "Replay",
     "functions_for",
     "model_for",
+    "model_for_release",
 ]

@@ -418,7 +418,10 @@ def free_area_init_core(m: Linux47State, pgdat: PgdatState) -> None:
     for zone in pgdat.zones:
         j = zone.idx
         size = zone.spanned_pages
-        freesize, terms = zone_freesize(m, zone)
+        if m.has("managed-equals-present"):  # a 6.10+ boot log's sizing: no memmap estimate
+            freesize, terms = zone.present_pages, ["present_pages"]
+        else:
+            freesize, terms = zone_freesize(m, zone)
         m.nr_kernel_pages = (m.nr_kernel_pages + freesize) & ULONG_MASK
         m.nr_all_pages = (m.nr_all_pages + freesize) & ULONG_MASK
         zone.managed_pages = freesize
