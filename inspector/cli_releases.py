@@ -48,7 +48,7 @@ def add_changes_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def cmd_model_diff(args: argparse.Namespace) -> int:
     """``diff-versions --model A B --from RUN_DIR``."""
-    from inspector.model_diff import diff_models
+    from inspector.releases_diff import diff_models
 
     old, new = args.model
     if not args.source:

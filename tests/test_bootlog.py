@@ -121,7 +121,14 @@ def test_releases_decide_the_changes():
     assert "pcp-batch-cap" in landed((4, 19, 0))
     assert "init-lines-pr-debug" in landed((5, 14, 0))
     assert "init-lines-pr-debug" not in landed((5, 13, 19))
-    assert landed((4, 7, 0)) == frozenset()
+    # 4.7 has the changes placed before 4.0 (the 3.x behaviours), none after
+    assert landed((4, 7, 0)) == {
+        "mem-ranges-018",
+        "initmem-line-from-mm",
+        "zonelist-default-node-order",
+        "x86-dma32-limit-clamped",
+        "mem-init-print-info",
+    }
 
 
 HEAD = "[    0.000000] Linux version 5.4.0-42-generic (gcc) #46 SMP x86_64\n"
@@ -302,3 +309,69 @@ def test_ram_below_4g_follows_the_machines_max_ram_below_4g():
     assert lowmem(x86, "pc,max-ram-below-4g=3500M", 8 * g) == 3 * g
     assert lowmem(x86, "pc,max-ram-below-4g=1008M", 1008 << 20) == 1008 << 20
     assert lowmem(get_arch("arm64"), None, 4 * g) is None
+
+
+def _machine_8g(release: str) -> str:
+    """A hand-written 3.14-era log of an 8 GiB one-node machine: usable [0, 640K), [1M, 3G)
+    and [4G, 9G), no SRAT (dummy_numa_init() fakes node 0 over [0, max_pfn = 0x240000)).
+    By hand: DMA spans 4095 pages, 3999 present, memmap 64 (4095·64 B to a page), managed
+    3935, batch 0; DMA32 spans 1044480 with 782336 present (more than 1/16 holes, so the memmap
+    of the present pages: 12224), managed 770112; Normal 1310720 pages, memmap 20480, managed
+    1290240; batches 31 (the cap of 128 pages before 4.19). default_zonelist_order(): the DMA
+    zones hold 774047 of 2064287 managed pages (less than half), and the node's 786335 of
+    2097055 present pages are below 70%: Zone order. Total pages: the managed sum, 2064287."""
+    return f"[    0.000000] Linux version {release} (gcc) #1 SMP x86_64\n" + "".join(
+        f"[    0.000000] {line}\n"
+        for line in (
+            "BIOS-e820: [mem 0x0000000000000000-0x000000000009ffff] usable",
+            "BIOS-e820: [mem 0x0000000000100000-0x00000000bfffffff] usable",
+            "BIOS-e820: [mem 0x0000000100000000-0x000000023fffffff] usable",
+            "No NUMA configuration found",
+            "Faking a node at [mem 0x0000000000000000-0x000000023fffffff]",
+            "Initmem setup node 0 [mem 0x00000000-0x23fffffff]",
+            "Zone ranges:",
+            "  DMA      [mem 0x00001000-0x00ffffff]",
+            "  DMA32    [mem 0x01000000-0xffffffff]",
+            "  Normal   [mem 0x100000000-0x23fffffff]",
+            "Movable zone start for each node",
+            "Early memory node ranges",
+            "  node   0: [mem 0x00001000-0x0009ffff]",
+            "  node   0: [mem 0x00100000-0xbfffffff]",
+            "  node   0: [mem 0x100000000-0x23fffffff]",
+            "On node 0 totalpages: 2097055",
+            "  DMA zone: 64 pages used for memmap",
+            "  DMA zone: 3999 pages, LIFO batch:0",
+            "  DMA32 zone: 12224 pages used for memmap",
+            "  DMA32 zone: 782336 pages, LIFO batch:31",
+            "  Normal zone: 20480 pages used for memmap",
+            "  Normal zone: 1310720 pages, LIFO batch:31",
+            "Built 1 zonelists in Zone order, mobility grouping on.  Total pages: 2064287",
+            "Policy zone: Normal",
+            "Memory: 8000000K/8388220K available (8192K kernel code)",
+        )
+    )
+
+
+def test_a_3_14_log_is_judged_with_3_14s_behaviour():
+    """The 3.x changes the records place before 4.0: 8-digit addresses, x86's Initmem line
+    from setup_node_data() before 'Zone ranges:', DMA32 up to 4 GiB, the zonelist-order
+    heuristic. Every line of the 3.14 log is as the model predicts at 3.14; the same log
+    labelled 4.9 differs exactly there, each difference naming its change."""
+    assert judge(parse(_machine_8g("3.14.44-desktop"))).differences == []
+    later = judge(parse(_machine_8g("4.9.0-8-amd64")))
+    named = {c.split(" ")[0] for r in later.differences for c in r.changes}
+    assert {"mem-ranges-018", "initmem-line-from-mm", "zonelist-default-node-order"} <= named
+    assert all(r.changes for r in later.differences)
+    built = [r for r in later.results if r.cls == "zonelists"]
+    assert built[0].predicted.startswith("Built 1 zonelists in Node order")
+
+
+def test_3_10s_own_memory_line_counts_max_pfn():
+    """x86_64's own mem_init() line before change "mem-init-print-info" (RHEL 7's 3.10) gives
+    max_pfn pages in 'k' (0x240000 pages: 9437184k), not the present pages."""
+    log = _machine_8g("3.10.0-327.el7.x86_64").replace(
+        "Memory: 8000000K/8388220K available", "Memory: 8000000k/9437184k available"
+    )
+    j = judge(parse(log))
+    (memory,) = [r for r in j.results if r.cls == "memory total"]
+    assert memory.equal and memory.predicted == "Memory: /9437184K"

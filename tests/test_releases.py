@@ -13,7 +13,7 @@ from inspector.compare import compare
 from inspector.errors import InspectorError
 from inspector.kernel_changes import BY_ID, CHANGES, first_release, landed, release_of, table
 from inspector.model import model_for_release
-from inspector.model_diff import diff_models
+from inspector.releases_diff import diff_models
 from inspector.pytest_plugin import Target, mmi_targets
 from inspector.release import Release, at_least
 from inspector.vm.guest import BootRequest

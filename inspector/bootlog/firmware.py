@@ -84,6 +84,9 @@ class MemoryMap:
     cpu_nodes: list[int] = field(default_factory=list)  # nodes named for CPUs
     memoryless: list[int] = field(default_factory=list)  # arm64: nodes numa_init() onlined
     judged_lines: set[int] = field(default_factory=set)  # input lines that are outputs
+    # x86: numa_meminfo after numa_cleanup_meminfo(), (start, end, nid): the SRAT's blocks
+    # within [0, max_pfn), or dummy_numa_init()'s one node over [0, max_pfn)
+    numa_meminfo: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 def _int(x: str) -> int:
@@ -219,6 +222,8 @@ def x86_64_memory(log: BootLog) -> MemoryMap:
     cpus = log.find(CPU_NODE) if numa else []
     if cpus:
         declared.append(Declared("SRAT CPU affinities", tuple(ln.number for ln, _ in cpus)))
+    high = max_pfn << PAGE_SHIFT
+    meminfo = [(s, min(e, high), n) for s, e, n in nodes if s < min(e, high)] if numa else []
     return MemoryMap(
         memory,
         max_pfn,
@@ -226,6 +231,7 @@ def x86_64_memory(log: BootLog) -> MemoryMap:
         numa,
         declared,
         cpu_nodes=sorted({int(m.group(1)) for _, m in cpus}),
+        numa_meminfo=meminfo or [(0, high, 0)],
     )
 
 

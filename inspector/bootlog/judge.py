@@ -41,7 +41,7 @@ JUDGED: tuple[tuple[str, re.Pattern[str]], ...] = (
 _NUMA_LINE = re.compile(
     r"^(?:NUMA: |ACPI: SRAT: |SRAT: |No NUMA configuration found|ACPI: NUMA: |Faking a node)"
 )
-_MEMORY = re.compile(r"^Memory: \d+K/(\d+)K available")
+_MEMORY = re.compile(r"^Memory: \d+[kK]/(\d+)[kK] available")  # 3.10 x86: k
 # Lines of mm init the log shows that are not judged yet, and why.
 NOT_JUDGED: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
@@ -142,7 +142,10 @@ def sizing_inputs(
         max_low_pfn = mm.max_pfn
         max_zone_pfn = [
             min(MAX_DMA_PFN, max_low_pfn),
-            min(MAX_DMA32_PFN, max_low_pfn),
+            # clamped to max_low_pfn since change "x86-dma32-limit-clamped"
+            min(MAX_DMA32_PFN, max_low_pfn)
+            if "x86-dma32-limit-clamped" in changes
+            else MAX_DMA32_PFN,
             max_low_pfn,
             0,
         ]
@@ -197,6 +200,7 @@ def sizing_inputs(
         cpu_to_node_at_zonelists=[],
         sources=_sources(declared, log.arch),
         late_memoryless_nodes=late,
+        numa_meminfo=mm.numa_meminfo,
     )
     return inputs, declared
 
@@ -258,6 +262,8 @@ def judge(
     # mem_init_print_info(): the total after the / is get_num_physpages(), every online
     # node's present pages (the part before it needs the hand-off)
     present = sum(p.node_present_pages for p in sizing.pgdats.values())
+    if log.arch == "x86_64" and "mem-init-print-info" not in changes:
+        present = mm.max_pfn  # x86_64's own mem_init() line: max_pfn pages (3.10)
     predicted.append(f"Memory: /{present << (PAGE_SHIFT - 10)}K")
     texts = {ln.number: _memory_total(ln.text) for ln in log.lines}
     printed = [
@@ -303,8 +309,13 @@ def judge(
         n = sum(1 for ln in log.lines if pattern.search(ln.text))
         if n:
             not_judged[name] = (n, why)
-    model = f"the 4.7 model at Linux {log.release}" + (
-        f" with {', '.join(sorted(changes & _USED))}" if changes & _USED else ""
+    # the release decides every branch: the sizing stage has exactly the changes the release
+    # has (and the user's declarations), none taken from a nearest model
+    used = sorted(changes & _USED)
+    model = f"the model at Linux {log.release} (sizing stage" + (
+        f"; its branches with {', '.join(used)})"
+        if used
+        else "; without any change it branches on)"
     )
     return Judgement(log, declared, results, not_judged, model, sizing)
 
@@ -318,6 +329,10 @@ _USED = frozenset(
         "x86-memoryless-nodes-online",
         "initmem-memoryless-line",
         "managed-equals-present",
+        "mem-ranges-018",
+        "initmem-line-from-mm",
+        "zonelist-default-node-order",
+        "x86-dma32-limit-clamped",
     }
 )
 

@@ -89,4 +89,16 @@ ARCH: tuple[KernelChange, ...] = (
         when=lambda old, new: old is None or new is None,
         sole=True,
     ),
+    KernelChange(
+        "x86-dma32-limit-clamped",
+        "x86_64's ZONE_DMA32 limit is min(MAX_DMA32_PFN, max_low_pfn): a machine with less "
+        "than 4 GiB prints DMA32 up to its last page (before: always up to 4 GiB)",
+        "zone_sizes_init() (arch/x86/mm/init.c)",
+        patterns=("log:  DMA32 *", "inputs:max_zone_pfn[*]"),
+        arches=("x86_64",),
+        since="v4.0",
+        evidence="real machines' logs: 3.10 and 3.14 machines below 4 GiB print 'DMA32 [mem "
+        "0x01000000-0xffffffff]', 4.0 and later machines the last page; no 3.15–3.19 log was "
+        "at hand, so 4.0 is an upper bound, and the commit is not checked",
+    ),
 )

@@ -206,4 +206,16 @@ PAGE_ALLOC: tuple[KernelChange, ...] = (
         "do public trees up to 6.6.9; 6.8.1's and 6.12.118's check node_state(node, N_MEMORY); "
         "no 6.7 tree was at hand, so 6.8 is an upper bound, and the commit is not checked",
     ),
+    KernelChange(
+        "zonelist-default-node-order",
+        "a 64-bit NUMA kernel orders its zonelists by node unless told otherwise (before: "
+        "default_zonelist_order() chose Zone order when ZONE_DMA/DMA32 was small against the "
+        "rest of memory, 'Built N zonelists in Zone order')",
+        "default_zonelist_order() (mm/page_alloc.c)",
+        patterns=("log:Built # zonelists in *", "zonelists:zonelist[*]"),
+        since="v4.0",
+        evidence="real machines' logs: 3.10 and 3.14 print 'Zone order' where the heuristic "
+        "picks it, 4.0 and later 'Node order' on the same kinds of machine; no 3.15–3.19 log "
+        "was at hand, so 4.0 is an upper bound, and the commit is not checked",
+    ),
 )

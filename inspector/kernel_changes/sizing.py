@@ -238,4 +238,42 @@ SIZING: tuple[KernelChange, ...] = (
         "6.12.118's do not; no 6.7 tree was at hand, so 6.8 is an upper bound, and the commit "
         "is not checked",
     ),
+    KernelChange(
+        "mem-ranges-018",
+        "the 'Zone ranges', 'Movable zone start', 'Early memory node ranges' and 'Initmem setup "
+        "node' addresses are printed %#018Lx, 16 hex digits (before: %#010Lx, at least 8)",
+        "free_area_init_nodes(), free_area_init_node() (mm/page_alloc.c)",
+        patterns=("log:  * [mem *", "log:  node # [mem *", "log:Initmem setup node #*"),
+        since="v4.0",
+        evidence="real machines' logs: 3.10 (RHEL 7 up to 3.10.0-1160) and 3.14 print 8 digits, "
+        "4.0 and later 16; no 3.15–3.19 log was at hand, so 4.0 is an upper bound, and the "
+        "commit is not checked",
+    ),
+    KernelChange(
+        "initmem-line-from-mm",
+        "x86's 'Initmem setup node N' line comes from free_area_init_node(), after 'Early "
+        "memory node ranges', with the node's first and last pfn (before: from "
+        "setup_node_data() in arch/x86/mm/numa.c, before 'Zone ranges:', with the node's "
+        "NUMA block range from numa_meminfo, which starts at 0 for node 0)",
+        "free_area_init_node() (mm/page_alloc.c), setup_node_data() (arch/x86/mm/numa.c)",
+        patterns=("log:Initmem setup node #*",),
+        arches=("x86_64",),
+        since="v4.0",
+        evidence="real machines' logs: 3.14 and RHEL 7's 3.10.0-327 print it from "
+        "setup_node_data(), 4.0 and later from free_area_init_node(); RHEL 7 carries the later "
+        "form by 3.10.0-957 (a backport: declare it with --with); no 3.15–3.19 log was at hand, "
+        "so 4.0 is an upper bound, and the commit is not checked",
+    ),
+    KernelChange(
+        "mem-init-print-info",
+        "the 'Memory: A/B available' line comes from mem_init_print_info(), B the present pages "
+        "(before: x86_64's own mem_init() line, 'Memory: Ak/Bk available', B = max_pfn pages)",
+        "mem_init_print_info() (mm/page_alloc.c)",
+        patterns=("log:Memory: *",),
+        arches=("x86_64",),
+        since="v3.14",
+        evidence="real machines' logs: RHEL 7's 3.10 prints x86's own line with the 'k' unit "
+        "and max_pfn, 3.14 and later the common line; no 3.11–3.13 log was at hand, so 3.14 "
+        "is an upper bound, and the commit is not checked",
+    ),
 )

@@ -95,6 +95,9 @@ class SizingInputs:
     # x86 from change x86-memoryless-nodes-online: memoryless nodes with CPUs, set up after
     # free_area_init_nodes() by init_cpu_to_node() → init_memory_less_node()
     late_memoryless_nodes: list[int] = field(default_factory=list)
+    # x86 before change "initmem-line-from-mm": numa_meminfo's blocks (start, end, nid) after
+    # numa_cleanup_meminfo(), which setup_node_data() prints the node spans of
+    numa_meminfo: list[tuple[int, int, int]] = field(default_factory=list)
 
     def later(self) -> list[str]:
         return [k for k, s in self.sources.items() if s.kind == "later"]

@@ -17,6 +17,7 @@ from inspector.model.inputs import SizingInputs
 from inspector.model.v4_7.arm64_init import zone_sizes_init_nonuma
 from inspector.model.v4_7.free_area_init import free_area_init_node, free_area_init_nodes
 from inspector.model.v4_7.state import Linux47State, PgdatState
+from inspector.model.v4_7.x86_numa import numa_register_memblks
 from inspector.model.v4_7.zonelists import build_all_zonelists
 
 
@@ -39,6 +40,8 @@ def size(inputs: SizingInputs, *, changes: frozenset[str] = frozenset()) -> Sizi
     m = Linux47State(inputs)
     m.with_memmap = False
     m.changes = changes
+    if m.arch.name == "x86_64" and not m.has("initmem-line-from-mm"):
+        numa_register_memblks(m)  # initmem_init(), in setup_arch()
     if m.config_numa:
         free_area_init_nodes(m)
     else:

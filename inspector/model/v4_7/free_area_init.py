@@ -21,7 +21,7 @@ from inspector.model.common import (
     roundup,
 )
 from inspector.model.v4_7.memmap import memmap_init_zone, zone_pageblock_migratetypes
-from inspector.model.v4_7.state import ULONG_MASK, Linux47State, PgdatState, ZoneState, _hex018
+from inspector.model.v4_7.state import ULONG_MASK, Linux47State, PgdatState, ZoneState
 
 
 def cmdline_parse_kernelcore(m: Linux47State) -> None:
@@ -158,15 +158,17 @@ def log_zone_ranges(m: Linux47State) -> None:
         if lo[i] == hi[i]:
             m.log.append(head + "empty")
         else:
-            m.log.append(head + f"[mem {_hex018(m._phys(lo[i]))}-{_hex018(m._phys(hi[i]) - 1)}]")
+            m.log.append(
+                head + f"[mem {m.hex_addr(m._phys(lo[i]))}-{m.hex_addr(m._phys(hi[i]) - 1)}]"
+            )
     m.log.append("Movable zone start for each node")
     for nid in sorted(m.zone_movable_pfn):
         if m.zone_movable_pfn[nid]:
-            m.log.append(f"  Node {nid}: {_hex018(m._phys(m.zone_movable_pfn[nid]))}")
+            m.log.append(f"  Node {nid}: {m.hex_addr(m._phys(m.zone_movable_pfn[nid]))}")
     m.log.append("Early memory node ranges")
     for start, end, nid in for_each_mem_pfn_range(m.memblock, None, m.geo.page_shift):
         m.log.append(
-            f"  node {nid:3d}: [mem {_hex018(m._phys(start))}-{_hex018(m._phys(end) - 1)}]"
+            f"  node {nid:3d}: [mem {m.hex_addr(m._phys(start))}-{m.hex_addr(m._phys(end) - 1)}]"
         )
 
 
@@ -217,12 +219,13 @@ def free_area_init_node(
     if zones_size is None:  # HAVE_MEMBLOCK_NODE_MAP
         start_pfn, end_pfn = get_pfn_range_for_nid(m, nid)
         end_phys = m._phys(end_pfn) - 1 if end_pfn else 0
-        if start_pfn == end_pfn and "initmem-memoryless-line" in m.changes:
+        if m.arch.name == "x86_64" and not m.has("initmem-line-from-mm"):
+            pass  # x86's setup_node_data() printed it (inspector.model.sizing)
+        elif start_pfn == end_pfn and "initmem-memoryless-line" in m.changes:
             m.log.append(f"Initmem setup node {nid} as memoryless")
         else:
-            m.log.append(
-                f"Initmem setup node {nid} [mem {_hex018(m._phys(start_pfn))}-{_hex018(end_phys)}]"
-            )
+            first, last = m.hex_addr(m._phys(start_pfn)), m.hex_addr(end_phys)
+            m.log.append(f"Initmem setup node {nid} [mem {first}-{last}]")
     else:
         start_pfn, end_pfn = node_start_pfn, 0
     if zones_size is None:

@@ -229,6 +229,11 @@ class Linux47State:
         assert change in BY_ID, change
         return change in self.changes
 
+    def hex_addr(self, x: int) -> str:
+        """An address in the sizing lines: ``%#018Lx`` since change "mem-ranges-018", before it
+        ``%#010Lx``."""
+        return _hex018(x) if self.has("mem-ranges-018") else format(x, "#010x")
+
     def log_init_line(self, text: str) -> None:
         """A per-node or per-zone line of zone sizing: printk(KERN_DEBUG) in 4.7 (in the log
         buffer), pr_debug from 5.14 (change "init-lines-pr-debug"), then not in the log."""

@@ -35,8 +35,34 @@ def set_zonelist_order(m: Linux47State) -> None:
             "z": ZONELIST_ORDER_ZONE,
         }.get(user[0].lower(), ZONELIST_ORDER_DEFAULT)
     if order == ZONELIST_ORDER_DEFAULT:
-        order = ZONELIST_ORDER_NODE  # default_zonelist_order(), CONFIG_64BIT
+        # default_zonelist_order(), CONFIG_64BIT: Node order since change
+        # "zonelist-default-node-order"; before it, a heuristic on the DMA zones' share
+        node_first = m.has("zonelist-default-node-order")
+        order = ZONELIST_ORDER_NODE if node_first else default_zonelist_order(m)
     m.current_zonelist_order = order
+
+
+def default_zonelist_order(m: Linux47State) -> int:
+    # mirrors default_zonelist_order() (mm/page_alloc.c, 3.14): Zone order when ZONE_DMA and
+    # ZONE_DMA32 are small against the rest, so they are kept for those who need them
+    low_kmem = total = 0
+    for pgdat in m.pgdats.values():
+        for z in pgdat.zones:
+            if z.populated():
+                if z.idx < m.zone_normal:
+                    low_kmem += z.managed_pages
+                total += z.managed_pages
+            elif z.idx == m.zone_normal:
+                return ZONELIST_ORDER_NODE  # a node with only lowmem: allocate locally
+    if not low_kmem or low_kmem > total // 2:
+        return ZONELIST_ORDER_NODE
+    average = total // (len(m.memory_nodes()) + 1)
+    for pgdat in m.pgdats.values():
+        low = sum(z.present_pages for z in pgdat.zones if z.populated() and z.idx < m.zone_normal)
+        size = sum(z.present_pages for z in pgdat.zones if z.populated())
+        if low and size > average and low > size * 70 // 100:
+            return ZONELIST_ORDER_NODE  # a big node whose memory is mostly DMA/DMA32
+    return ZONELIST_ORDER_ZONE
 
 
 def find_next_best_node(
