@@ -34,6 +34,7 @@ inspect: deps
 # The reference model against real kernels over a topology matrix, both cores in parallel.
 validate: deps
 	@$(MMI) validate --kver "$(KVER)" --arch "$(or $(ARCH),all)" $(if $(ONLY),--only "$(ONLY)") \
+	    $(if $(KERNEL_TREE),--kernel-tree "$(KERNEL_TREE)") \
 	    $(if $(JOBS),--jobs $(JOBS)) $(if $(XDIST_ARGS),--xdist-args "$(XDIST_ARGS)")
 
 # The same topology under Linux 4.7 and 6.12, field by field, each difference tagged with the

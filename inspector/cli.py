@@ -138,6 +138,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     arches = ["x86_64", "arm64"] if args.arch == "all" else [get_arch(args.arch).name]
     version = get_version(args.kver).name
+    if tree := _opt(args.kernel_tree) or os.environ.get("KERNEL_TREE"):
+        # the matrix of the tree's model family, every cell on the tree (workers inherit it)
+        version = target_version(args).name
+        os.environ["KERNEL_TREE"] = str(Path(tree).expanduser().resolve())
     if args.engine == "xdist":
         results, runs, wall = run_xdist(
             version,
@@ -269,6 +273,9 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="model vs real kernels over a matrix of topologies")
     v.add_argument("--kver", default="4.7", help="kernel version: 4.7, 6.1 or 6.12")
     v.add_argument("--arch", default="all", help="x86_64, arm64 or all")
+    v.add_argument(
+        "--kernel-tree", help="your own kernel tree, modelled at its own release (not --kver)"
+    )
     v.add_argument("--jobs", type=int, default=None, help="cases at once (default: CPUs)")
     v.add_argument(
         "--only", help="run only topologies whose name contains this (comma-separated: any of)"

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from inspector.arch import get_arch
 from inspector.errors import GuestTimeout, InspectorError
-from inspector.kernel.versions import get_version
+from inspector.kernel.source import makefile_release
+from inspector.kernel.versions import KernelVersion, for_tree, get_version
 from inspector.model import model_for
 from inspector.pool import worker_pool
 from inspector.resource import die_with_parent
@@ -153,6 +154,16 @@ def cells(version: str, arches: Sequence[str], only: str | None = None) -> list[
     return [(a, c) for a, c in out if not words or any(w in c.name for w in words)]
 
 
+def tree_version() -> KernelVersion | None:
+    """The user's tree (``KERNEL_TREE=``, inherited by every worker) the matrix runs on, at its
+    own release, or None for the pinned kernel of ``--kver``."""
+    tree = os.environ.get("KERNEL_TREE")
+    if not tree:
+        return None
+    path = Path(tree).expanduser().resolve()
+    return for_tree(str(path), makefile_release(path))
+
+
 def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: float) -> Result:
     """One matrix cell, in a worker process (its own QEMU and gdb). Whatever it raises but an
     interrupt ends in its result: a one-line error as ``error`` or ``timed out``, anything else
@@ -164,7 +175,7 @@ def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: floa
     res = Result(arch, case.name)
     try:
         req = BootRequest(
-            get_version(version),
+            tree_version() or get_version(version),
             get_arch(arch),
             parse_topology(case.mem, case.smp, case.numa, case.numa_dist),
             append=case.append if case.name in NO_TRACE else (*case.append, "memblock=debug"),

@@ -13,9 +13,9 @@ from inspector.compare import compare
 from inspector.errors import InspectorError
 from inspector.kernel_changes import BY_ID, CHANGES, first_release, landed, release_of, table
 from inspector.model import model_for_release
-from inspector.releases_diff import diff_models
 from inspector.pytest_plugin import Target, mmi_targets
 from inspector.release import Release, at_least
+from inspector.releases_diff import diff_models
 from inspector.vm.guest import BootRequest
 from inspector.vm.topology import parse_topology
 

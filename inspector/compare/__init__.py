@@ -202,7 +202,8 @@ def compare(run_dir: Path) -> Comparison:
         per_stop[stop] = sum(w.counts.values())
     dmesg = run_dir / "dmesg.txt"
     if dmesg.exists():
-        printed = kernel_log_lines(dmesg.read_text(errors="replace"), spec.log_lines)
+        lines = spec.log_lines_at(inputs.release)
+        printed = kernel_log_lines(dmesg.read_text(errors="replace"), lines)
         log_diffs, n = judge_log(rep.log, printed)
     else:
         log_diffs = [Difference("log", "present", "missing (no dmesg.txt)", "printk()", "dmesg")]

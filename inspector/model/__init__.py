@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from inspector.errors import InspectorError
+from inspector.kernel_changes import landed
 from inspector.model import v4_7, v6_12
 from inspector.model.spec import ModelSpec, Replay
 from inspector.model.v4_7 import fields as v4_7_fields
@@ -47,6 +48,22 @@ LOG_LINES_6_1 = re.compile(
 )
 
 
+def log_lines_modern(release: str) -> re.Pattern[str]:
+    """6.12's lines, and those a release before a change still printed: mem_init_print_info()'s
+    "Memory:" line right after mem_init() (change "memory-line-late") and free_area_init()'s
+    line for an offline node (change "offline-node-line-dropped")."""
+    have = landed(release)
+    extra = [
+        pattern
+        for change, pattern in (
+            ("memory-line-late", r"Memory: \d+K/\d+K available"),
+            ("offline-node-line-dropped", r"Initializing node \d+ as memoryless"),
+        )
+        if change not in have
+    ]
+    return re.compile(LOG_LINES_6_12.pattern[:-1] + "".join("|" + e for e in extra) + ")")
+
+
 def _modern(version: str, log_lines: re.Pattern[str]) -> ModelSpec:
     # one model for every release from 5.x on: the 6.12 package run at the release of the
     # inputs, whose branches ask the change records (inspector.kernel_changes)
@@ -58,6 +75,7 @@ def _modern(version: str, log_lines: re.Pattern[str]) -> ModelSpec:
         not_modelled=dict(v6_12.NOT_MODELLED),
         trace_start=TRACE_START_6_12,
         trace_end=TRACE_END_6_12,
+        log_lines_by_release=log_lines_modern,
     )
 
 

@@ -52,3 +52,12 @@ class ModelSpec:
     # (printed once the hand-off is done)
     trace_start: re.Pattern[str] = re.compile(r"^On node \d+ totalpages:")
     trace_end: re.Pattern[str] = re.compile(r"^Memory: ")
+    # the lines a kernel of a given release prints that the model predicts, where they depend
+    # on the release (inspector.kernel_changes); None: ``log_lines`` at every release
+    log_lines_by_release: Callable[[str], re.Pattern[str]] | None = None
+
+    def log_lines_at(self, release: str) -> re.Pattern[str]:
+        """The log lines judged for a kernel of ``release``."""
+        if self.log_lines_by_release is None:
+            return self.log_lines
+        return self.log_lines_by_release(release)

@@ -239,12 +239,20 @@ def free_area_init_node(
 def adjust_zone_range_for_zone_movable(
     m: Linux47State, nid: int, zone_type: int, node_end_pfn: int, zone_start: int, zone_end: int
 ) -> tuple[int, int]:
-    # mirrors adjust_zone_range_for_zone_movable() (mm/page_alloc.c, 4.7)
+    # mirrors adjust_zone_range_for_zone_movable() (mm/page_alloc.c, 4.7; mm/mm_init.c, 6.12):
+    # since change "movable-clips-zone" (commit a5c6d6509342, v4.17) a zone straddling
+    # zone_movable_pfn ends there
     zmp = m.zone_movable_pfn.get(nid, 0)
     if zmp:
         if zone_type == m.zone_movable:
             zone_start = zmp
             zone_end = min(node_end_pfn, m.arch_zone_highest_possible_pfn[m.movable_zone])
+        elif (
+            m.has("movable-clips-zone")
+            and not m.mirrored_kernelcore
+            and zone_start < zmp < zone_end
+        ):
+            zone_end = zmp
         elif zone_start >= zmp:
             zone_start = zone_end
     return zone_start, zone_end

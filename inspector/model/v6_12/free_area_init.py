@@ -23,6 +23,7 @@ from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 from inspector.model.v4_7.free_area_init import (
     _note_managed,
     _spread_kernelcore,
+    adjust_zone_range_for_zone_movable,
     early_calculate_totalpages,
     find_usable_zone_for_movable,
     get_pfn_range_for_nid,
@@ -173,23 +174,6 @@ def free_area_init_node(m: Linux612State, nid: int) -> None:
         m.log.append(f"Initmem setup node {nid} as memoryless")
         pgdat.node_start_pfn = start_pfn  # reset_memoryless_node_totalpages(): all zero
     free_area_init_core(m, pgdat)
-
-
-def adjust_zone_range_for_zone_movable(
-    m: Linux612State, nid: int, zone_type: int, node_end_pfn: int, zone_start: int, zone_end: int
-) -> tuple[int, int]:
-    # mirrors adjust_zone_range_for_zone_movable() (mm/mm_init.c, 6.12): a zone straddling
-    # zone_movable_pfn is clipped there
-    zmp = m.zone_movable_pfn.get(nid, 0)
-    if zmp:
-        if zone_type == m.zone_movable:
-            zone_start = zmp
-            zone_end = min(node_end_pfn, m.arch_zone_highest_possible_pfn[m.movable_zone])
-        elif not m.mirrored_kernelcore and zone_start < zmp < zone_end:
-            zone_end = zmp
-        elif zone_start >= zmp:
-            zone_start = zone_end
-    return zone_start, zone_end
 
 
 def zone_spanned_pages_in_node(

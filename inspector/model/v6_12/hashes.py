@@ -16,7 +16,6 @@ from inspector.model.common import (
 )
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 from inspector.model.v6_12.early import PMD_SHIFT, EarlyState612, HashTable, get_order
-from inspector.model.v6_12.zonelists import memory_nodes
 
 
 class LargeSystemHash612(EarlyState612):
@@ -31,7 +30,7 @@ class LargeSystemHash612(EarlyState612):
         v = early_param_last(self.mi.cmdline, "hashdist")
         if v is not None:
             return simple_strtoull(v, 0)[0]
-        return 0 if len(memory_nodes(self.m)) == 1 else 1
+        return 0 if len(self.m.memory_nodes()) == 1 else 1
 
     def alloc_large_system_hash(
         self,

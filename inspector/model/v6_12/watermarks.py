@@ -5,25 +5,18 @@ through zone_pcp_update(), and lowmem_reserve that stays 0 for an empty lower zo
 from __future__ import annotations
 
 from inspector.model import chains
-from inspector.model.common import clamp, int_sqrt, mult_frac, rounddown_pow_of_two
+from inspector.model.common import clamp, int_sqrt, mult_frac
 from inspector.model.v4_7.alternative import max_cpus
+from inspector.model.v4_7.free_area_init import zone_batchsize
 from inspector.model.v4_7.state import WATERMARK_SCALE_FACTOR, ZoneState
+from inspector.model.v4_7.watermarks import calculate_totalreserve_pages
+from inspector.model.v4_7.zonelists import nr_free_zone_pages
 from inspector.model.v6_12.state import Linux612State
-from inspector.model.v6_12.zonelists import nr_free_zone_pages
 
 # sysctl_lowmem_reserve_ratio (mm/page_alloc.c, 6.12): DMA, DMA32, Normal, Movable
 LOWMEM_RESERVE_RATIO = {"DMA": 256, "DMA32": 256, "Normal": 32, "Movable": 0}
 SWAP_CLUSTER_MAX = 32
 MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8
-
-
-def zone_batchsize(m: Linux612State, managed: int) -> int:
-    # mirrors zone_batchsize() (mm/page_alloc.c, 6.12), CONFIG_MMU: at most SZ_1M / PAGE_SIZE
-    batch = min(managed >> 10, (1 << 20) // m.geo.page_size)
-    batch //= 4
-    if batch < 1:
-        batch = 1
-    return rounddown_pow_of_two(batch + batch // 2) - 1
 
 
 def calculate_min_free_kbytes(m: Linux612State) -> None:
@@ -153,16 +146,6 @@ def setup_per_zone_lowmem_reserve(m: Linux612State) -> None:
     fn = "setup_per_zone_lowmem_reserve() (mm/page_alloc.c, 6.12)"
     chains.lowmem_reserve(m, ratios, True, fn)
     calculate_totalreserve_pages(m)
-
-
-def calculate_totalreserve_pages(m: Linux612State) -> None:
-    # mirrors calculate_totalreserve_pages() (mm/page_alloc.c, 6.12)
-    total = 0
-    for zone in m.all_zones():
-        reserve = max([0, *zone.lowmem_reserve[zone.idx :]]) if zone.lowmem_reserve else 0
-        reserve += zone.watermark[2] if zone.watermark else 0
-        total += min(reserve, zone.managed_pages)
-    m.totalreserve_pages = total
 
 
 def init_per_zone_wmark_min(m: Linux612State) -> None:

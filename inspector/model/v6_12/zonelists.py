@@ -3,14 +3,10 @@ the 6.12 find_next_best_node() weights, and its boot-log lines."""
 
 from __future__ import annotations
 
-from inspector.model.v4_7.state import MIGRATE_TYPES, ZoneState
+from inspector.model.v4_7.state import MIGRATE_TYPES
+from inspector.model.v4_7.zonelists import nr_free_zone_pages
 from inspector.model.v6_12.state import Linux612State
 from inspector.schema import Zonelist
-
-
-def memory_nodes(m: Linux612State) -> list[int]:
-    """node_states[N_MEMORY]: nodes with present pages (set by free_area_init())."""
-    return [nid for nid in sorted(m.pgdats) if m.pgdats[nid].node_present_pages]
 
 
 def find_next_best_node(
@@ -19,12 +15,12 @@ def find_next_best_node(
     # mirrors find_next_best_node() (mm/page_alloc.c, 6.12); no node has CPUs in
     # cpumask_of_node() yet at boot (numa_add_cpu() runs later), so no penalty
     # a memoryless local node is skipped since change "fallback-skips-memoryless-local"
-    local_ok = node in memory_nodes(m) or not m.has("fallback-skips-memoryless-local")
+    local_ok = node in m.memory_nodes() or not m.has("fallback-skips-memoryless-local")
     if node not in used and local_ok:
         used.add(node)
         return node
     best, min_val = -1, None
-    for n in memory_nodes(m):
+    for n in m.memory_nodes():
         if n in used:
             continue
         val = (m.node_distance(node, n) + int(n < node)) * m.max_numnodes + node_load.get(n, 0)
@@ -62,24 +58,6 @@ def build_zonelists(m: Linux612State, local_node: int, node_load: dict[int, int]
     m.zonelists.append(Zonelist(node=local_node, kind="fallback", zones=fallback))
     m.zonelists.append(Zonelist(node=local_node, kind="nofallback", zones=thisnode))
     m.log.append(f"Fallback order for Node {local_node}: " + "".join(f"{n} " for n in order))
-
-
-def nr_free_zone_pages(
-    m: Linux612State, offset: int, counted: list[ZoneState] | None = None
-) -> int:
-    # mirrors nr_free_zone_pages() (mm/page_alloc.c, 6.12): managed above the (still zero)
-    # high watermark, zones up to ``offset`` in the boot CPU's node fallback zonelist
-    cpus = m.inputs.cpu_to_node_at_zonelists
-    boot_node = cpus[0] if cpus and cpus[0] >= 0 else 0
-    lists = [z for z in m.zonelists if z.kind == "fallback" and z.node == boot_node]
-    total = 0
-    for nid, name in lists[0].zones if lists else []:
-        zone = m.pgdats[nid].zones[m.zone_names.index(name)]
-        if zone.idx <= offset:
-            total += zone.managed_pages
-            if counted is not None:
-                counted.append(zone)
-    return total
 
 
 def build_all_zonelists(m: Linux612State) -> None:
