@@ -17,7 +17,7 @@ VM_ARGS = --kver "$(KVER)" $(if $(KERNEL_TREE),--kernel-tree "$(KERNEL_TREE)") -
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
           $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: dmesg deps boot-x86_64 boot-arm64 inspect gdb drgn validate diff-versions report compare buddy build kernels test lint sources chaos
+.PHONY: dmesg deps boot-x86_64 boot-arm64 inspect gdb drgn validate diff-versions report compare buddy build kernels test lint sources chaos readme-changes
 
 deps:
 	@bash scripts/deps.sh
@@ -81,6 +81,10 @@ sources: deps
 	@$(MMI) sources
 
 # ruff (lint and format) over the code and tests, mypy --strict over the package.
+# README.md's table of kernel changes, regenerated from the records (a test holds them equal)
+readme-changes: deps
+	@$(VENV)/bin/python -m inspector.kernel_changes.table README.md
+
 lint: deps
 	@$(VENV)/bin/ruff check inspector tests bench
 	@$(VENV)/bin/ruff format --check --quiet inspector tests bench

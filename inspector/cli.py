@@ -311,7 +311,9 @@ def parser() -> argparse.ArgumentParser:
         metavar=("A", "B"),
         help="no boot: the model at releases A and B (6.1 6.12) on --from's inputs",
     )
-    d.add_argument("--from", dest="source", help="with --model: an inspect run directory")
+    d.add_argument(
+        "--from", dest="source", help="with --model: an inspect run directory, or a boot log"
+    )
     d.set_defaults(func=cmd_diff_versions)
 
     add_live_parsers(sub)  # buddy, vmcore

@@ -53,8 +53,8 @@ def cmd_model_diff(args: argparse.Namespace) -> int:
     old, new = args.model
     if not args.source:
         raise InspectorError(
-            "diff-versions --model needs --from RUN_DIR: an inspect run whose stop-1 inputs "
-            "both releases are run on"
+            "diff-versions --model needs --from RUN_DIR (an inspect run whose stop-1 inputs "
+            "both releases are run on) or --from LOG (a real machine's boot log)"
         )
     result = diff_models(Path(args.source), old, new)
     sys.stdout.write(result.to_json() if args.json else result.text())

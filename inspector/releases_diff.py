@@ -16,14 +16,17 @@ from inspector.model.inputs import model_inputs
 from inspector.registry import Role, stop_name
 from inspector.release import Release
 from inspector.rundir import load_run, require_complete
-from inspector.versions_diff import VersionsDiff, diff_views, view
+from inspector.versions_diff import VersionsDiff, diff_views, log_rows, view
 
 
 def diff_models(run_dir: Path, old: str, new: str) -> VersionsDiff:
-    """The model at release ``old`` and at ``new`` on ``run_dir``'s inputs, row by row."""
+    """The model at release ``old`` and at ``new`` on ``run_dir``'s inputs (an inspect run, or
+    a real machine's boot log: its sizing stage), row by row."""
     a, b = Release.parse(old), Release.parse(new)
     if a == b:
         raise InspectorError(f"--model {old} {new}: name two different releases")
+    if run_dir.is_file():
+        return _diff_log(run_dir, a, b)
     require_complete(run_dir)
     captured = load_run(run_dir)
     if not captured:
@@ -55,6 +58,42 @@ def diff_models(run_dir: Path, old: str, new: str) -> VersionsDiff:
         f"the inputs of {run_dir.name}",
         f"model at {a}",
         f"model at {b}",
+        rows,
+        old=str(a),
+        new=str(b),
+    )
+
+
+def _diff_log(path: Path, a: Release, b: Release) -> VersionsDiff:
+    """A boot log's firmware lines sized at two releases: every node and zone size and every
+    line the sizing stage prints, each release with exactly the changes it has."""
+    from inspector.bootlog.firmware import memory_map
+    from inspector.bootlog.judge import sizing_inputs
+    from inspector.bootlog.read import read
+    from inspector.model.sizing import size
+
+    log = read(str(path))
+    mm = memory_map(log)
+    views = []
+    for rel in (a, b):
+        changes = landed(rel)
+        inputs, _ = sizing_inputs(log, mm, changes)
+        sized = size(dataclasses.replace(inputs, release=str(rel)), changes=changes)
+        out: dict[str, object] = {}
+        for nid, pgdat in sorted(sized.pgdats.items()):
+            out[f"zonelists:node[{nid}].node_spanned_pages"] = pgdat.node_spanned_pages
+            for z in pgdat.zones:
+                for field in ("spanned_pages", "present_pages", "managed_pages"):
+                    out[f"zonelists:node[{nid}].zone[{z.name}].{field}"] = getattr(z, field)
+        out.update({f"log:{k}": v for k, v in log_rows("\n".join(sized.log))})
+        views.append(out)
+    between = landed(max(a, b)) - landed(min(a, b))
+    rows = diff_views(views[0], views[1], log.arch, between=between)
+    return VersionsDiff(
+        log.arch,
+        f"the firmware of {path.name}",
+        f"sized at {a}",
+        f"sized at {b}",
         rows,
         old=str(a),
         new=str(b),

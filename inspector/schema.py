@@ -2,7 +2,7 @@
 
 Names follow the kernel (``zone_start_pfn``, ``spanned_pages``, ``managed_pages``, ``nr_free``).
 A field left ``None`` was not captured (or not predicted) at that stop. ``compare`` is strict: a
-value that one side has and the other lacks is a difference, unless ``compare.NOT_CAPTURED``
+value that one side has and the other lacks is a difference, unless ``compare.not_captured()``
 declares that field not captured for that version and arch (the report prints that list). JSON
 carries ``schema`` = SCHEMA_VERSION; a reader refuses other versions with a one-line error.
 """
@@ -24,8 +24,9 @@ from inspector.registry import Role
 SCHEMA_VERSION = 3
 
 # The mm globals a snapshot carries, by how far mm init has got (4.7 names; a symbol a version
-# lacks is left out by the capture and declared in compare.NOT_CAPTURED). Capture reads them and
-# the model predicts them from the same table. Arrays are keyed ``name[zone]`` / ``name[nid]``.
+# lacks is left out by the capture and declared in compare.NOT_CAPTURED_FROM_CHANGE). Capture
+# reads them and the model predicts them from the same table. Arrays are keyed ``name[zone]`` /
+# ``name[nid]``.
 GLOBALS_SIZED = (
     "arch_zone_lowest_possible_pfn[]",
     "arch_zone_highest_possible_pfn[]",

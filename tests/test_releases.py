@@ -102,7 +102,7 @@ def test_readme_carries_the_generated_table_of_changes():
     readme = (ROOT / "README.md").read_text()
     m = re.search(r"<!-- changes:begin -->\n(.*?)<!-- changes:end -->", readme, re.S)
     assert m, "README.md lacks the changes table markers"
-    assert m.group(1) == table.markdown()
+    assert m.group(1) == table.markdown(), "run `make readme-changes`"
 
 
 @pytest.mark.vm
@@ -140,3 +140,20 @@ def test_a_tree_outside_the_covered_releases_is_refused_naming_the_nearest(tmp_p
         for_tree(str(tmp_path / "linux-6.18"), "6.18.2")
     assert for_tree(str(tmp_path), "5.15.0").name == "6.12"
     assert for_tree(str(tmp_path), "4.19.1").quirks  # 4.x builds with 4.7's toolchain quirks
+
+
+def test_model_at_two_releases_on_a_boot_log(tmp_path: Path) -> None:
+    """``diff-versions --model 3.14 4.9 --from LOG``: the same firmware sized at both releases;
+    every differing row is tagged with a change that landed between them, none untagged."""
+    from tests.test_bootlog import _machine_8g
+
+    log = tmp_path / "boot.log"
+    log.write_text(_machine_8g("3.14.44-desktop"))
+    result = diff_models(log, "3.14", "4.9")
+    between = landed("4.9") - landed("3.14")
+    tags = {c for r in result.differences for c in r.changes}
+    assert result.differences and not result.untagged
+    assert tags <= between
+    assert {"mem-ranges-018", "initmem-line-from-mm", "zonelist-default-node-order"} <= tags
+    # the sizes themselves do not change between the two: only how they are printed
+    assert not [r for r in result.differences if r.key.startswith("zonelists:")]

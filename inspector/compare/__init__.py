@@ -3,7 +3,7 @@
 The comparison is strict. Dataclasses are walked recursively; nodes are matched by ``node_id``,
 zones by (node, idx), zonelists by (node, kind), free areas by order, pagesets by cpu. A stop, node,
 zone, order, CPU or ``globals`` key that one side has and the other lacks is a difference, and so
-is a field one side left ``None``, unless ``NOT_CAPTURED`` declares that field not captured for
+is a field one side left ``None``, unless ``not_captured()`` declares that field not captured for
 that version and arch (every report prints that list). Every difference names its stop, its path
 (``node[1].zone[DMA32].managed_pages``), both values, and the kernel function that computes the
 field in that kernel version. ``compare_run`` also holds the model's boot-log lines against the

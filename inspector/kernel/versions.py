@@ -63,6 +63,17 @@ V4_7 = KernelVersion(
     ),
 )
 
+# A 5.x tree's objtool (tools/lib/subcmd) on gcc >= 12: its realloc() use is a warning that
+# objtool's -Werror makes fatal ("pointer may be used after 'realloc'"); 6.1 has it fixed
+OBJTOOL_GCC12 = Quirk(
+    name="objtool-gcc12",
+    why=(
+        "gcc >= 12 warns 'pointer may be used after realloc' in tools/lib/subcmd/subcmd-util.h "
+        "and objtool builds with -Werror; the warning stays a warning"
+    ),
+    arches=("x86_64", "arm64"),
+    make_vars=(("EXTRA_CFLAGS", "-Wno-error=use-after-free"),),  # reaches tools/lib/subcmd
+)
 V6_1 = KernelVersion(name="6.1")
 V6_12 = KernelVersion(name="6.12")
 
@@ -81,8 +92,10 @@ def for_tree(tree: str, release: str) -> KernelVersion:
         raise InspectorError(f"{tree}: {e}") from None
     if family == "4.7":
         return replace(V4_7, tree=tree)
-    fragments = "6.1" if Release.parse(release) < Release(6, 9) else "6.12"
-    return replace(V6_12, tree=tree, fragments=fragments)
+    rel = Release.parse(release)
+    fragments = "6.1" if rel < Release(6, 9) else "6.12"
+    quirks = (OBJTOOL_GCC12,) if rel < Release(6, 1) else ()
+    return replace(V6_12, tree=tree, fragments=fragments, quirks=quirks)
 
 
 def get_version(name: str) -> KernelVersion:

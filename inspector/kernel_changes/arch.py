@@ -94,11 +94,23 @@ ARCH: tuple[KernelChange, ...] = (
         "x86_64's ZONE_DMA32 limit is min(MAX_DMA32_PFN, max_low_pfn): a machine with less "
         "than 4 GiB prints DMA32 up to its last page (before: always up to 4 GiB)",
         "zone_sizes_init() (arch/x86/mm/init.c)",
-        patterns=("log:  DMA32 *", "inputs:max_zone_pfn[*]"),
+        patterns=("log:DMA# #*", "inputs:max_zone_pfn[*]"),
         arches=("x86_64",),
         since="v4.0",
         evidence="real machines' logs: 3.10 and 3.14 machines below 4 GiB print 'DMA32 [mem "
         "0x01000000-0xffffffff]', 4.0 and later machines the last page; no 3.15–3.19 log was "
         "at hand, so 4.0 is an upper bound, and the commit is not checked",
+    ),
+    KernelChange(
+        "cpus-not-in-node-masks",
+        "arm64 has no CPU in any node's cpumask when build_all_zonelists() runs (4.7: CPU 0 in "
+        "node 0's, from numa_init()), so find_next_best_node() penalises no node for its CPUs",
+        "find_next_best_node() (mm/page_alloc.c), arm64's NUMA set-up (arch/arm64/mm/numa.c)",
+        patterns=("zonelists:zonelist[*]", "log:Fallback order for Node #*"),
+        arches=("arm64",),
+        since="v6.1",
+        evidence="built kernels: 4.7 arm64's multi-node topologies validate with node 0 "
+        "penalised, 6.1's and 6.12's without; the first release is not pinned (6.1 is an "
+        "upper bound) and the commit is not checked",
     ),
 )

@@ -218,4 +218,17 @@ PAGE_ALLOC: tuple[KernelChange, ...] = (
         "picks it, 4.0 and later 'Node order' on the same kinds of machine; no 3.15–3.19 log "
         "was at hand, so 4.0 is an upper bound, and the commit is not checked",
     ),
+    KernelChange(
+        "hash-order-get-order",
+        "alloc_large_system_hash()'s line gives the table's order as get_order(size), 0 for a "
+        "table under a page (before: ilog2(size) - PAGE_SHIFT, negative there: 'order: -3')",
+        "alloc_large_system_hash() (mm/mm_init.c)",
+        patterns=("log:* hash table entries: #*",),
+        since="v6.19",
+        backports=("6.1.192", "6.12.118"),
+        evidence="the source: public trees of 4.19 to 6.14.0 (and Ubuntu's 6.8, built here: "
+        "'Mount-cache hash table entries: 64 (order: -3, 512 bytes, linear)') print ilog2(size) "
+        "- PAGE_SHIFT, 6.19.0 get_order(size); Debian's stable 6.1.192 and 6.12.118 carry it. "
+        "6.19 and the stable levels are upper bounds; the commit is not checked",
+    ),
 )

@@ -243,7 +243,15 @@ SIZING: tuple[KernelChange, ...] = (
         "the 'Zone ranges', 'Movable zone start', 'Early memory node ranges' and 'Initmem setup "
         "node' addresses are printed %#018Lx, 16 hex digits (before: %#010Lx, at least 8)",
         "free_area_init_nodes(), free_area_init_node() (mm/page_alloc.c)",
-        patterns=("log:  * [mem *", "log:  node # [mem *", "log:Initmem setup node #*"),
+        # rows of a diff-versions view: a log line's shape, its numbers and [asides] dropped
+        patterns=(
+            "log:DMA #*",
+            "log:DMA# #*",
+            "log:Normal #*",
+            "log:Node #: #*",
+            "log:node*#: #*",
+            "log:Initmem setup node #*",
+        ),
         since="v4.0",
         evidence="real machines' logs: 3.10 (RHEL 7 up to 3.10.0-1160) and 3.14 print 8 digits, "
         "4.0 and later 16; no 3.15–3.19 log was at hand, so 4.0 is an upper bound, and the "

@@ -70,3 +70,27 @@ def to_json() -> str:
         d["first_release"] = release_text(c)
         out.append(d)
     return json.dumps(out, indent=1) + "\n"
+
+
+def write_readme(path: str) -> bool:
+    """Rewrite README.md's table between its markers; True when it changed."""
+    import re
+    from pathlib import Path
+
+    readme = Path(path)
+    text = readme.read_text()
+    new = re.sub(
+        r"<!-- changes:begin -->\n.*?<!-- changes:end -->",
+        lambda _: "<!-- changes:begin -->\n" + markdown() + "<!-- changes:end -->",
+        text,
+        flags=re.S,
+    )
+    if new != text:
+        readme.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":  # make readme-changes
+    import sys
+
+    print("README.md updated" if write_readme(sys.argv[1]) else "README.md already current")

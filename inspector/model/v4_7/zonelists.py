@@ -26,6 +26,9 @@ def set_zonelist_order(m: Linux47State) -> None:
     if not m.config_numa:
         m.current_zonelist_order = ZONELIST_ORDER_ZONE
         return
+    if m.has("zonelist-zone-order-removed"):  # node order only (c9bff3eebc09, v4.14)
+        m.current_zonelist_order = ZONELIST_ORDER_NODE
+        return
     user = early_param_last(m.inputs.cmdline, "numa_zonelist_order")
     order = ZONELIST_ORDER_DEFAULT
     if user:
@@ -68,21 +71,29 @@ def default_zonelist_order(m: Linux47State) -> int:
 def find_next_best_node(
     m: Linux47State, node: int, used: set[int], node_load: dict[int, int]
 ) -> int:
-    # mirrors find_next_best_node() (mm/page_alloc.c, 4.7)
-    if node not in used:
+    # mirrors find_next_best_node() (mm/page_alloc.c): the local node first (a memoryless one
+    # skipped since change "fallback-skips-memoryless-local"), then the nearest node with
+    # memory by distance · nr_online · MAX_NUMNODES + load, the factor nr_online gone since
+    # change "node-load-accumulated" (commit 54d032ced983, v5.16)
+    local_ok = not m.has("fallback-skips-memoryless-local") or node in m.memory_nodes()
+    if node not in used and local_ok:
         used.add(node)
         return node
     min_val = None
     best = -1
     nr_online = len(m.pgdats)
+    scale = m.max_numnodes if m.has("node-load-accumulated") else nr_online * m.max_numnodes
+    with_cpus = (
+        frozenset() if m.has("cpus-not-in-node-masks") else m.arch.nodes_with_cpus_at_zonelists
+    )
     for n in m.memory_nodes():
         if n in used:
             continue
         val = m.node_distance(node, n)
         val += int(n < node)
-        if n in m.arch.nodes_with_cpus_at_zonelists:
+        if n in with_cpus:
             val += PENALTY_FOR_NODE_WITH_CPUS
-        val *= nr_online * m.max_numnodes
+        val *= scale
         val += node_load.get(n, 0)
         if min_val is None or val < min_val:
             min_val = val
@@ -107,7 +118,9 @@ def check_highest_zone(m: Linux47State, k: int) -> None:
 
 
 def build_zonelists(m: Linux47State, local_node: int, node_load: dict[int, int]) -> None:
-    # mirrors build_zonelists() (mm/page_alloc.c, 4.7), CONFIG_NUMA and !CONFIG_NUMA variants
+    # mirrors build_zonelists() (mm/page_alloc.c, 4.7; 6.12), CONFIG_NUMA and !CONFIG_NUMA
+    # variants; a node further away than the last gets a load that decreases with each node
+    # taken, since change "node-load-accumulated" one more each time
     fallback: list[tuple[int, str]] = []
     if not m.config_numa:
         build_zonelists_node(m, local_node, fallback)
@@ -117,9 +130,14 @@ def build_zonelists(m: Linux47State, local_node: int, node_load: dict[int, int])
     load = len(m.pgdats)
     prev_node = local_node
     node_order: list[int] = []
+    taken: list[int] = []
     while (node := find_next_best_node(m, local_node, used, node_load)) >= 0:
         if m.node_distance(local_node, node) != m.node_distance(local_node, prev_node):
-            node_load[node] = load
+            if m.has("node-load-accumulated"):
+                node_load[node] = node_load.get(node, 0) + 1
+            else:
+                node_load[node] = load
+        taken.append(node)
         prev_node = node
         load -= 1
         if m.current_zonelist_order == ZONELIST_ORDER_NODE:
@@ -138,6 +156,8 @@ def build_zonelists(m: Linux47State, local_node: int, node_load: dict[int, int])
     build_zonelists_node(m, local_node, thisnode)  # build_thisnode_zonelists()
     m.zonelists.append(Zonelist(node=local_node, kind="fallback", zones=fallback))
     m.zonelists.append(Zonelist(node=local_node, kind="nofallback", zones=thisnode))
+    if m.has("fallback-order-printed"):  # commit 6cf253925df7, v5.16
+        m.log.append(f"Fallback order for Node {local_node}: " + "".join(f"{n} " for n in taken))
 
 
 def nr_free_zone_pages(m: Linux47State, offset: int, counted: list[ZoneState] | None = None) -> int:
@@ -162,7 +182,8 @@ def nr_free_zone_pages(m: Linux47State, offset: int, counted: list[ZoneState] | 
 
 
 def build_all_zonelists(m: Linux47State) -> None:
-    # mirrors build_all_zonelists() and __build_all_zonelists() (mm/page_alloc.c, 4.7)
+    # mirrors build_all_zonelists() and __build_all_zonelists() (mm/page_alloc.c, 4.7; 6.12:
+    # every node with a pg_data_t, the possible ones since change "possible-nodes")
     set_zonelist_order(m)
     node_load: dict[int, int] = {}
     for nid in sorted(m.pgdats):

@@ -5,7 +5,7 @@ to the watermarks:
 - ``state``: the 4.7 state record plus 6.12's stops and pfn_valid();
 - ``free_area_init``: zone and node sizes, ZONE_MOVABLE with ``N%`` (mm/mm_init.c);
 - ``memmap``: memmap_init(), per (range, zone), and the unavailable ranges (mm/mm_init.c);
-- ``zonelists``: build_all_zonelists() in node order (mm/page_alloc.c);
+- the zonelists: inspector.model.v4_7.zonelists at the release (node order, 5.16's weights);
 - ``start_kernel``: every memblock allocation and free from free_area_init() to
   memblock_free_all(), in start_kernel()'s order, so memblock at the hand-off is predicted; a
   module per kernel file: ``early`` (the allocator's state and the hash-table record),

@@ -8,6 +8,7 @@ from inspector.model import chains
 from inspector.model.inputs import ModelInputs
 from inspector.model.spec import Replay
 from inspector.model.v4_7.alternative import alternative_instructions
+from inspector.model.v4_7.zonelists import build_all_zonelists
 from inspector.model.v6_12.free_area_init import free_area_init
 from inspector.model.v6_12.mem_init import mem_init_print_info
 from inspector.model.v6_12.memblock_free_all import memblock_free_all
@@ -24,7 +25,6 @@ from inspector.model.v6_12.state import (
     Linux612State,
 )
 from inspector.model.v6_12.watermarks import init_per_zone_wmark_min
-from inspector.model.v6_12.zonelists import build_all_zonelists
 from inspector.schema import Snapshot
 
 

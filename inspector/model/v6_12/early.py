@@ -38,9 +38,14 @@ class HashTable:
     base: int  # physical address from memblock; 0 when not allocated from memblock
     how: str  # "linear", "vmalloc" or "vmalloc hugepage"
 
-    def log_line(self, page_shift: int) -> str:
-        # pr_info() in alloc_large_system_hash() (mm/mm_init.c, 6.12)
-        order = get_order(self.size, page_shift)
+    def log_line(self, page_shift: int, *, by_get_order: bool = True) -> str:
+        # pr_info() in alloc_large_system_hash() (mm/mm_init.c, 6.12): the order as
+        # get_order(size) since change "hash-order-get-order", before as ilog2(size) -
+        # PAGE_SHIFT (negative for a table under a page)
+        if by_get_order:
+            order = get_order(self.size, page_shift)
+        else:
+            order = self.size.bit_length() - 1 - page_shift
         return (
             f"{self.name} hash table entries: {self.entries} "
             f"(order: {order}, {self.size} bytes, {self.how})"

@@ -136,7 +136,7 @@ class LargeSystemHash612(EarlyState612):
         # hashdist
         if not self.hashdist():
             for table in self.vfs_caches(early=True):
-                self.log.append(table.log_line(self.page_shift))
+                self.log.append(self.hash_line(table))
 
     def late_hash_lines(self) -> list[str]:
         """The hash-table lines 6.12 prints after the hand-off: with hashdist the dentry and
@@ -153,4 +153,7 @@ class LargeSystemHash612(EarlyState612):
                 "Mountpoint-cache", "struct hlist_head", "mphash_entries", 19, early=False
             )
         )
-        return [t.log_line(self.page_shift) for t in tables]
+        return [self.hash_line(t) for t in tables]
+
+    def hash_line(self, table: HashTable) -> str:
+        return table.log_line(self.page_shift, by_get_order=self.m.has("hash-order-get-order"))
