@@ -5,6 +5,7 @@ diffs two kernels' rows; the walkthrough report shows the capture's rows beside 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,18 @@ ZONE_FIELDS: dict[Role, tuple[str, ...]] = {
     Role.BUDDY: ("managed_pages", "nr_free_pages"),
     Role.WMARKS: ("managed_pages", "pcp_high_min", "pcp_high_max"),
 }
+
+
+_ASIDE = re.compile(r" ?(\([^)]*\)|\[[^\]]*\]|@\S+)")
+_NUMBER = re.compile(r"0x[0-9a-f]+|\d+")
+
+
+def log_key(line: str) -> str:
+    """A boot-log line's one spelling as a row key, ``log:<shape>``: numbers as ``#``, asides
+    (``(…)``, ``[…]``, ``@address``) dropped, the ``Memory:`` line up to ``available``, so
+    "Dentry cache hash table entries: N (order: …, vmalloc)" pairs across releases. The change
+    records' ``log:`` patterns, diff-versions' rows and dmesg's judgement all use it."""
+    return "log:" + _NUMBER.sub("#", _ASIDE.sub("", line.split(" available")[0])).strip()
 
 
 def _reserved(mb: Memblock) -> str:

@@ -164,6 +164,14 @@ def tree_version() -> KernelVersion | None:
     return for_tree(str(path), makefile_release(path))
 
 
+def _label(version: str) -> str:
+    """A run's name: the version, or ``tree-<release>`` for a user's tree."""
+    tree = os.environ.get("KERNEL_TREE")
+    if not tree:
+        return version
+    return "tree-" + makefile_release(Path(tree).expanduser().resolve())
+
+
 def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: float) -> Result:
     """One matrix cell, in a worker process (its own QEMU and gdb). Whatever it raises but an
     interrupt ends in its result: a one-line error as ``error`` or ``timed out``, anything else
@@ -180,7 +188,7 @@ def run_case(version: str, arch: str, case: Case, runs: Path, stop_timeout: floa
             parse_topology(case.mem, case.smp, case.numa, case.numa_dist),
             append=case.append if case.name in NO_TRACE else (*case.append, "memblock=debug"),
         )
-        run_dir = new_run_dir(f"validate-{version}-{arch}-{case.name}", runs)
+        run_dir = new_run_dir(f"validate-{_label(version)}-{arch}-{case.name}", runs)
         res.run_dir = str(run_dir)
         out = inspect(req, run_dir, stop_timeout=stop_timeout, quiet=True)
         res.stops = len(out.records)
@@ -215,7 +223,7 @@ def validate(
     stop_timeout: float = 120.0,
 ) -> tuple[list[Result], Path, float]:
     model_for(version)  # a one-line error when the version has no model
-    runs = new_run_dir(f"validate-{version}")
+    runs = new_run_dir(f"validate-{_label(version)}")
     asked = cells(version, arches, only)
     start = time.monotonic()
     results: list[Result] = []
@@ -253,7 +261,7 @@ def run_xdist(
     (RUNS/junit.xml, one testcase per cell asked for) as the pool engine; pytest's own JUnit
     is RUNS/pytest-junit.xml."""
     model_for(version)  # a one-line error when the version has no model
-    runs = new_run_dir(f"validate-{version}")
+    runs = new_run_dir(f"validate-{_label(version)}")
     asked = cells(version, arches, only)
     env = {
         **os.environ,

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inspector.flatten import snapshot_rows
+from inspector.flatten import log_key, snapshot_rows
 from inspector.kernel_changes import CHANGES, KernelChange, changes_for
 from inspector.model import MODELS
 from inspector.paths import write_atomic
@@ -33,7 +33,6 @@ OLD, NEW = "4.7", "6.12"
 # The memory-init boot-log lines both versions are asked about: what either model predicts.
 LOG_LINES = tuple(spec.log_lines for spec in MODELS.values())
 _TIMESTAMP = re.compile(r"^\[ *\d+\.\d+\] ")
-_NUMBER = re.compile(r"0x[0-9a-f]+|\d+")
 
 
 @dataclass
@@ -129,15 +128,6 @@ def _globals_first(rows: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_ASIDE = re.compile(r" ?(\([^)]*\)|\[[^\]]*\]|@\S+)")
-
-
-def _shape(line: str) -> str:
-    """A log line's shape: numbers as ``#``, asides (``(…)``, ``[…]``, ``@address``) dropped, so
-    "Dentry cache hash table entries: N (order: …, vmalloc)" pairs across versions."""
-    return _NUMBER.sub("#", _ASIDE.sub("", line)).strip()
-
-
 def log_rows(dmesg: str) -> Iterator[tuple[str, Any]]:
     """Memory-init boot-log lines, keyed by their text with the numbers taken out (the n-th
     line of that shape), valued by the line as printed."""
@@ -146,7 +136,7 @@ def log_rows(dmesg: str) -> Iterator[tuple[str, Any]]:
         line = _TIMESTAMP.sub("", raw).rstrip()
         if not any(p.match(line) for p in LOG_LINES):
             continue
-        shape = _shape(line.split(" available")[0])
+        shape = log_key(line).removeprefix("log:")
         seen[shape] += 1
         yield f"{shape} #{seen[shape]}", line.split(" available")[0].strip()
 

@@ -113,6 +113,10 @@ def test_a_6_12_guests_log_names_the_change_behind_each_difference(target, mmi_b
     assert "zonelists" not in j.not_judged
     built = [r for r in j.results if r.cls == "zonelists"]
     assert built and all(r.equal for r in built), [(r.printed, r.predicted) for r in built]
+    # 5.16's "Fallback order for Node N" lines, one per node, judged and equal (two nodes: the
+    # order does not depend on the distances the log does not print)
+    fallback = [r for r in j.results if r.cls == "fallback order"]
+    assert len(fallback) == 2 and all(r.equal for r in fallback)
 
 
 def test_releases_decide_the_changes():

@@ -36,6 +36,7 @@ JUDGED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("zone LIFO batch", re.compile(r"^  \w+ zone: \d+ pages, LIFO batch:")),
     ("zonelists", re.compile(r"^Built \d+ zonelists")),
     ("policy zone", re.compile(r"^Policy zone:")),
+    ("fallback order", re.compile(r"^Fallback order for Node")),
     ("memory total", re.compile(r"^Memory: /\d+K$")),
 )
 _NUMA_LINE = re.compile(
@@ -65,7 +66,6 @@ NOT_JUDGED: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"^(PID|Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table"),
         "needs the early allocations",
     ),
-    ("fallback order", re.compile(r"^Fallback order for Node"), "not predicted from a log yet"),
 )
 X86_ZONES = ["DMA", "DMA32", "Normal", "Movable"]
 MAX_DMA_PFN = 16 << (20 - PAGE_SHIFT)  # arch/x86/include/asm/dma.h
@@ -285,8 +285,21 @@ def judge(
     else:
         # build_all_zonelists() prints "Policy zone:" under #ifdef CONFIG_NUMA only
         declared.append(Declared("CONFIG_NUMA=n (no NUMA set-up line in the log)", ()))
-        predicted = [t for t in predicted if _class_of(t) != "policy zone"]
+        # and !CONFIG_NUMA's build_zonelists() prints no fallback order
+        predicted = [t for t in predicted if _class_of(t) not in ("policy zone", "fallback order")]
     not_judged: dict[str, tuple[int, str]] = {}
+    if len(sizing.state.memory_nodes()) > 2:
+        # past two nodes the order follows the SLIT's distances, which a log does not print
+        # (10/20 are assumed): not judged
+        printed = [(n, t) for n, t in printed if _class_of(t) != "fallback order"]
+        predicted = [t for t in predicted if _class_of(t) != "fallback order"]
+        seen = sum(1 for ln in log.lines if _class_of(ln.text) == "fallback order")
+        if seen:
+            not_judged["fallback order"] = (
+                seen,
+                "past two nodes with memory it follows the SLIT distances, which the log does "
+                "not print",
+            )
     if (
         log.arch == "x86_64"
         and not log.first(_RESERVED)
@@ -333,6 +346,10 @@ _USED = frozenset(
         "initmem-line-from-mm",
         "zonelist-default-node-order",
         "x86-dma32-limit-clamped",
+        "fallback-order-printed",
+        "node-load-accumulated",
+        "fallback-skips-memoryless-local",
+        "cpus-not-in-node-masks",
     }
 )
 
@@ -366,7 +383,9 @@ def _touching(text: str, changes: frozenset[str]) -> list[str]:
     each), for a difference."""
     from fnmatch import fnmatchcase
 
-    key = "log:" + re.sub(r"\d+", "#", text)
+    from inspector.flatten import log_key
+
+    key = log_key(text) + " #1"  # the row key diff-versions gives the line
     out = []
     for cid, c in BY_ID.items():
         if any(p.startswith("log:") and fnmatchcase(key, p) for p in c.patterns):

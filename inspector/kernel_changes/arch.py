@@ -3,7 +3,7 @@ NR_CPUS, the early globals."""
 
 from __future__ import annotations
 
-from inspector.kernel_changes.record import FROM_RESERVED, Commit, KernelChange
+from inspector.kernel_changes.record import FROM_RESERVED, Commit, KernelChange, both_node_order
 
 ARCH: tuple[KernelChange, ...] = (
     KernelChange(
@@ -107,6 +107,7 @@ ARCH: tuple[KernelChange, ...] = (
         "node 0's, from numa_init()), so find_next_best_node() penalises no node for its CPUs",
         "find_next_best_node() (mm/page_alloc.c), arm64's NUMA set-up (arch/arm64/mm/numa.c)",
         patterns=("zonelists:zonelist[*]", "log:Fallback order for Node #*"),
+        when=both_node_order,
         arches=("arm64",),
         since="v6.1",
         evidence="built kernels: 4.7 arm64's multi-node topologies validate with node 0 "
