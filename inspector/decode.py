@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from inspector.kernel_changes import landed
+from inspector.release import Release
 
 MASK64 = (1 << 64) - 1
 
@@ -30,6 +31,25 @@ def section_mem_map_addr(section_mem_map: int, last_bit: int = SECTION_MAP_LAST_
     (SECTION_MAP_MASK = ~(SECTION_MAP_LAST_BIT - 1)); with SPARSEMEM_VMEMMAP it is the vmemmap
     base in every section that has a memmap. ``last_bit`` is SECTION_MAP_LAST_BIT as a mask."""
     return section_mem_map & ~(last_bit - 1) & MASK64
+
+
+# SECTION_MAP_LAST_BIT where it is a #define (absent from DWARF), by first release, as the flags
+# before it grew: IS_ONLINE, IS_EARLY, TAINT_ZONE_DEVICE; from 6.1 an enum DWARF gives. Read
+# from source trees (4.7.4; public 4.19.1, 5.8.1–5.11, 5.12.9–5.17): 4.19, 5.8 and 5.12 are
+# upper bounds of when each bit came.
+SECTION_MAP_LAST_BIT_SINCE = (
+    ((0, 0), 1 << 2),
+    ((4, 19), 1 << 3),
+    ((5, 8), 1 << 4),
+    ((5, 12), 1 << 5),
+)
+
+
+def section_map_last_bit(release: str) -> int:
+    """SECTION_MAP_LAST_BIT as a mask for a kernel whose DWARF does not carry it."""
+    rel = Release.parse(release)
+    mm = (rel.major, rel.minor)
+    return [bit for first, bit in SECTION_MAP_LAST_BIT_SINCE if first <= mm][-1]
 
 
 def pageblock_order(version: str, nr_orders: int, config: Mapping[str, str]) -> int:

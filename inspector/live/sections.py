@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import drgn
 
-from inspector.decode import SECTION_HAS_MEM_MAP, SECTION_MARKED_PRESENT, section_mem_map_addr
+from inspector.decode import (
+    SECTION_HAS_MEM_MAP,
+    SECTION_MARKED_PRESENT,
+    section_map_last_bit,
+    section_mem_map_addr,
+)
 
 
 @dataclass(frozen=True)
@@ -31,11 +36,13 @@ class Section:
 
 
 def _map_last_bit(prog: drgn.Program) -> int:
-    """SECTION_MAP_LAST_BIT as a mask: 6.12's enum gives its bit number; 4.7 #defines it."""
+    """SECTION_MAP_LAST_BIT as a mask: 6.1's and later enum gives its bit number; before, a
+    #define by release (decode.section_map_last_bit), the release read from the kernel."""
     try:
         return 1 << int(prog["SECTION_MAP_LAST_BIT"].value_())
     except LookupError:
-        return 1 << 2
+        release = prog["init_uts_ns"].name.release.string_().decode()
+        return section_map_last_bit(release)
 
 
 def sections(prog: drgn.Program) -> dict[int, Section]:

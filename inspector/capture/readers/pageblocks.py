@@ -41,8 +41,8 @@ class PageblockReader(ReaderBase):
         return self.facts.page_size // self.layout.sizeof("struct mem_section")
 
     def _section_flag(self, enumerator: str, default: int) -> int:
-        """A mem_section flag: BIT(enumerator) in 6.12 (an enum, in DWARF); 4.7 #defines the
-        flags (absent from DWARF: ``default``)."""
+        """A mem_section flag: BIT(enumerator) from 6.1 (an enum, in DWARF); before, #defines
+        (absent from DWARF: ``default``)."""
         try:
             return 1 << int(self.layout.prog.constant(enumerator).value_())
         except LookupError:
@@ -55,8 +55,11 @@ class PageblockReader(ReaderBase):
 
     @functools.cached_property
     def _section_map_last_bit(self) -> int:
-        """SECTION_MAP_LAST_BIT as a mask (4.7: (1UL<<2); 6.12: BIT(SECTION_MAP_LAST_BIT))."""
-        return self._section_flag("SECTION_MAP_LAST_BIT", 1 << 2)
+        """SECTION_MAP_LAST_BIT as a mask: BIT(SECTION_MAP_LAST_BIT) from DWARF, else the
+        release's #define (decode.section_map_last_bit: 4.7 (1UL<<2) … 5.17 (1UL<<5))."""
+        return self._section_flag(
+            "SECTION_MAP_LAST_BIT", decode.section_map_last_bit(self.facts.version)
+        )
 
     def _read_root(self, r: int, nrs: list[int]) -> None:
         """Sections ``nrs`` (sorted) of SPARSEMEM_EXTREME root ``r`` into ``_sections``; a

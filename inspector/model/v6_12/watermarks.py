@@ -45,7 +45,10 @@ def setup_per_zone_wmarks(m: Linux612State) -> None:
         else:
             wmin = tmp
         tmp = max(tmp >> 2, mult_frac(zone.managed_pages, WATERMARK_SCALE_FACTOR, 10000))
-        zone.watermark = [wmin, wmin + tmp, wmin + 2 * tmp, wmin + 3 * tmp]
+        # min, low, high and, since change "wmark-promo" (commit c574bbe91703, v5.18), promo
+        zone.watermark = [wmin, wmin + tmp, wmin + 2 * tmp]
+        if m.has("wmark-promo"):
+            zone.watermark.append(wmin + 3 * tmp)
         # zone_pcp_update() → zone_set_pageset_high_and_batch(): since change
         # "pcp-high-autotune" high is auto-tuned at runtime (between high_min and high_max)
         # and batch is fixed here; before, high is zone_highsize() of the low watermark
