@@ -54,3 +54,16 @@ def test_section_mem_map_and_pfns():
     assert decode.page_to_pfn(page, vmemmap, 64) == 1234
     assert decode.lru_to_pfn(page + 8, vmemmap, 8, 64) == 1234
     assert decode.usemap_bytes(15, 10, 4) == 16  # 32 blocks × 4 bits: two longs
+
+
+def test_section_map_last_bit_follows_the_release_where_dwarf_lacks_it():
+    """SECTION_MAP_LAST_BIT as each release's include/linux/mmzone.h #defines it: (1UL<<2) in
+    4.7, (1UL<<3) in 4.19, (1UL<<4) in 5.8-5.11, (1UL<<5) in 5.12-5.17 (an enum from 6.1)."""
+    assert decode.section_map_last_bit("4.7.4-casio-testing") == 1 << 2
+    assert decode.section_map_last_bit("4.19.0-21-amd64") == 1 << 3
+    assert decode.section_map_last_bit("5.11.0") == 1 << 4
+    assert decode.section_map_last_bit("5.15.0") == 1 << 5
+    # a memmap pointer with IS_EARLY (bit 3) set decodes to a struct page boundary only with
+    # the release's mask
+    encoded = 0xFFFFEA0000000000 | (1 << 3) | 1
+    assert decode.section_mem_map_addr(encoded, decode.section_map_last_bit("5.15.0")) % 64 == 0

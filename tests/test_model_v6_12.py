@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from inspector.model.inputs import synthetic_inputs
 from inspector.model.v6_12 import Linux612
 from inspector.schema import Inputs, Memblock, MemblockRegion
@@ -14,7 +17,9 @@ def region(start_pfn: int, end_pfn: int, nid: int = 0) -> MemblockRegion:
     return MemblockRegion(start_pfn << 12, (end_pfn - start_pfn) << 12, nid)
 
 
-def boot(memory: list[MemblockRegion], cmdline: str = "", nodes: int = 1) -> Linux612:
+def boot(
+    memory: list[MemblockRegion], cmdline: str = "", nodes: int = 1, release: str = "6.12"
+) -> Linux612:
     end = max((r.base + r.size) >> 12 for r in memory)
     inp = Inputs(
         max_zone_pfn=[4096, min(end, 1 << 20), end, 0],
@@ -26,7 +31,7 @@ def boot(memory: list[MemblockRegion], cmdline: str = "", nodes: int = 1) -> Lin
         cmdline=cmdline,
         constants={"memblock.current_limit": end << 12},
     )
-    model = Linux612(synthetic_inputs(inp, "x86_64", version="6.12"))
+    model = Linux612(replace(synthetic_inputs(inp, "x86_64", version="6.12"), release=release))
     model.run()
     return model
 
@@ -97,3 +102,26 @@ def _isqrt(x: int) -> int:
     import math
 
     return math.isqrt(x)
+
+
+def test_one_model_runs_each_release_with_the_changes_it_has():
+    """The same layout at 5.15 and at 6.12: one model, whose branches ask the change records.
+    2 GiB from pfn 256: ZONE_DMA spans and holds pfn [256, 4096), 3840 pages, whose memmap is
+    3840 · 64 B = 60 pages. At build_all_zonelists() its managed pages are present less that
+    estimate and dma_reserve before 6.10 (change "managed-equals-present"), the present pages
+    from 6.10. A zone has three watermarks before 5.18 (change "wmark-promo"), then four; the
+    "Fallback order" line is printed from 5.16 (change "fallback-order-printed")."""
+    old = boot([region(256, 524288)], release="5.15.0")
+    new = boot([region(256, 524288)], release="6.12.0")
+
+    def dma(m: Linux612) -> Any:
+        return m.snapshots["build_all_zonelists"].nodes[0].zones[0]
+
+    assert dma(old).present_pages == dma(new).present_pages == 3840
+    assert old.pgdats[0].zones[0].memmap_pages == 3840 * 64 // 4096 == 60
+    assert dma(old).managed_pages == 3840 - 60 - old.dma_reserve
+    assert dma(new).managed_pages == 3840
+    assert len(old.pgdats[0].zones[0].watermark) == 3
+    assert len(new.pgdats[0].zones[0].watermark) == 4
+    assert not any(x.startswith("Fallback order") for x in old.log)
+    assert any(x.startswith("Fallback order") for x in new.log)

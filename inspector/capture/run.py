@@ -32,6 +32,7 @@ from inspector.debug.memory import RamMemory
 from inspector.debug.returns import PAGE, ReturnSite, arm64_site, pages, x86_64_site
 from inspector.errors import GuestPanic, InspectorError
 from inspector.kernel.build import Build
+from inspector.kernel_changes import landed
 from inspector.live.ram import GuestRam, ram_map, ram_memfds
 from inspector.paths import write_atomic
 from inspector.registry import RETURN
@@ -314,6 +315,12 @@ class Session:
 FACTS_FILE = "mm-inspector-facts.json"
 
 
+def init_nodes(release: str) -> str:
+    """The node mask free_area_init(_nodes) walks: every possible node since change
+    "possible-nodes" (offline ones get a pg_data_t), the online ones before."""
+    return "N_POSSIBLE" if "possible-nodes" in landed(release) else "N_ONLINE"
+
+
 def facts_for(build: Build, layout: Layout) -> KernelFacts:
     """The build's facts record: read from its .config and DWARF once, then kept in the build
     directory beside the stamp (valid while the vmlinux is the same file)."""
@@ -422,7 +429,7 @@ def inspect(
         gdb, machine = ses.gdb, ses.machine
         kernel = KernelId(req.version.name, ses.build.release, req.arch.name)
         cap = (
-            Capture(ses.reader(), kernel, req.arch.arg_registers, plan.init_nodes)
+            Capture(ses.reader(), kernel, req.arch.arg_registers, init_nodes(ses.build.release))
             if capture
             else None
         )

@@ -20,7 +20,7 @@ from typing import Any
 
 from inspector.capture.plan import check_plan, plan_for
 from inspector.capture.readers import Reader
-from inspector.capture.run import drain, facts_for
+from inspector.capture.run import drain, facts_for, init_nodes
 from inspector.capture.stops import Capture
 from inspector.capture.summary import snapshot_lines
 from inspector.debug.gdb import GDB, GdbError, ensure_index, index_cache_args
@@ -119,7 +119,8 @@ class MmiServer:
         self.mem = RpcMemory(sock)
         self.reader = Reader(self.mem, layout, facts_for(build, layout))
         kernel = KernelId(req.version.name, build.release, req.arch.name)
-        self.capture = Capture(self.reader, kernel, req.arch.arg_registers, self.plan.init_nodes)
+        nodes = init_nodes(build.release)
+        self.capture = Capture(self.reader, kernel, req.arch.arg_registers, nodes)
         self.stop = stop
         self.hits: Counter[str] = Counter()
         self.snap: Snapshot | None = None

@@ -128,7 +128,10 @@ def free_area_init(m: Linux612State) -> None:
         "find_zone_movable_pfns_for_nodes() (mm/mm_init.c, 6.12)",
     )
     log_zone_ranges(m)
-    for nid in m.possible_nodes:
+    # every possible node since change "possible-nodes" (commit 09f49dca570a, v5.18), an
+    # offline one with a pg_data_t from memblock; before, the online ones
+    nodes = m.possible_nodes if m.has("possible-nodes") else m.online_nodes()
+    for nid in nodes:
         if nid not in m.online_nodes():
             if not m.has("offline-node-line-dropped"):
                 m.log.append(f"Initializing node {nid} as memoryless")
