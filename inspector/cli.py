@@ -167,7 +167,7 @@ def cmd_diff_versions(args: argparse.Namespace) -> int:
 
     if args.runs:
         old, new = (Path(r) for r in args.runs)
-        result = diff_runs(old, new, "given runs")
+        result = diff_runs(old, new, "given runs", expect=None)
         sys.stdout.write(result.to_json() if args.json else result.text())
         return 0
     if not args.arch:
@@ -181,14 +181,14 @@ def cmd_diff_versions(args: argparse.Namespace) -> int:
     for arch in arches:
         args.arch = arch
         reqs = []
-        for kver in ("4.7", "6.12"):
+        for kver in args.kvers:
             args.kver = kver
             reqs.append(boot_request(args))
         for req in reqs:
             if why := source.available(req.version):
                 raise InspectorError(f"diff-versions needs Linux {req.version.name}: {why}")
         out = new_run_dir(f"versions-{arch}")
-        result = diff_versions(reqs, out, topology or "defaults")
+        result = diff_versions(reqs, out, topology or "defaults", tuple(args.kvers))
         sys.stdout.write(result.to_json() if args.json else result.text())
         print(f"table, JSON and side-by-side memory maps in {out}", file=sys.stderr)
     return 0
@@ -302,6 +302,13 @@ def parser() -> argparse.ArgumentParser:
     add_vm_args(d, arch_required=False)  # --runs and --model take the arch from the run
     d.set_defaults(kver="4.7")
     d.add_argument("--json", action="store_true", help="the table as JSON")
+    d.add_argument(
+        "--kvers",
+        nargs=2,
+        default=["4.7", "6.12"],
+        metavar=("OLD", "NEW"),
+        help="the two built kernels to boot (default 4.7 6.12; 6.1 6.12, …)",
+    )
     d.add_argument(
         "--runs", nargs=2, metavar=("RUN_4_7", "RUN_6_12"), help="diff two existing inspect runs"
     )

@@ -179,31 +179,45 @@ def _read_dmesg(run: Path) -> str | None:
     return p.read_text(errors="replace") if p.exists() else None
 
 
-def diff_runs(old_run: Path, new_run: Path, topology: str = "") -> VersionsDiff:
-    """Diff a 4.7 run against a 6.12 run of the same topology (one-line errors otherwise)."""
+def diff_runs(
+    old_run: Path,
+    new_run: Path,
+    topology: str = "",
+    expect: tuple[str, str] | None = (OLD, NEW),
+) -> VersionsDiff:
+    """Diff an older release's run against a newer one's of the same topology (``expect``:
+    the versions they must be; None takes them as they are, older first). Rows are tagged with
+    the changes that landed between the two releases; one-line errors otherwise."""
     from inspector.errors import InspectorError
+    from inspector.kernel_changes import landed
+    from inspector.release import Release
 
-    runs = {}
-    for want, run in ((OLD, old_run), (NEW, new_run)):
+    found = []
+    for i, run in enumerate((old_run, new_run)):
         require_complete(run)
         snaps = load_run(run)
         if not snaps:
             raise InspectorError(f"{run} holds no snapshots: name an inspect run directory")
         kernel = next(iter(snaps.values())).kernel
-        if kernel.version != want:
-            raise InspectorError(f"{run} is a Linux {kernel.version} run, not {want}")
-        runs[want] = (snaps, kernel.arch)
-    if runs[OLD][1] != runs[NEW][1]:
-        raise InspectorError(f"{old_run} is {runs[OLD][1]} but {new_run} is {runs[NEW][1]}")
+        if expect is not None and kernel.version != expect[i]:
+            raise InspectorError(f"{run} is a Linux {kernel.version} run, not {expect[i]}")
+        found.append((snaps, kernel, run))
+    found.sort(key=lambda f: Release.parse(f[1].release or f[1].version))
+    (old, ko, orun), (new, kn, nrun) = found
+    if ko.arch != kn.arch:
+        raise InspectorError(f"{orun} is {ko.arch} but {nrun} is {kn.arch}")
+    between = landed(kn.release or kn.version) - landed(ko.release or ko.version)
     rows = diff_views(
-        view(runs[OLD][0], _read_dmesg(old_run)),
-        view(runs[NEW][0], _read_dmesg(new_run)),
-        runs[OLD][1],
+        view(old, _read_dmesg(orun)), view(new, _read_dmesg(nrun)), ko.arch, between=between
     )
-    return VersionsDiff(runs[OLD][1], topology, str(old_run), str(new_run), rows)
+    return VersionsDiff(
+        ko.arch, topology, str(orun), str(nrun), rows, old=ko.version, new=kn.version
+    )
 
 
-def side_by_side_svg(old_run: Path, new_run: Path) -> str | None:
+def side_by_side_svg(
+    old_run: Path, new_run: Path, versions: tuple[str, str] = (OLD, NEW)
+) -> str | None:
     """The two runs' memory maps in one picture, 4.7 left and 6.12 right (None without both)."""
     parts = []
     for run in (old_run, new_run):
@@ -219,7 +233,8 @@ def side_by_side_svg(old_run: Path, new_run: Path) -> str | None:
         "<rect width='100%' height='100%' fill='white'/>",
     ]
     x = 0.0
-    for (w, _), text, title in zip(sizes, parts, (f"Linux {OLD}", f"Linux {NEW}"), strict=True):
+    titles = (f"Linux {versions[0]}", f"Linux {versions[1]}")
+    for (w, _), text, title in zip(sizes, parts, titles, strict=True):
         body = re.sub(r"^<\?xml[^>]*>\s*", "", text)
         body = body.replace("<svg ", f"<svg x='{x:.0f}' y='30' ", 1)
         out.append(
@@ -247,18 +262,21 @@ def _inspect_one(args: tuple[Any, Path]) -> Path:
     return Path(out.run_dir)
 
 
-def diff_versions(reqs: list[Any], out_dir: Path, topology: str) -> VersionsDiff:
-    """Boot the 4.7 and the 6.12 request (two guests at once), capture both, diff them, and
-    write ``versions.txt``, ``versions.json`` and ``memmap-versions.svg`` into ``out_dir``."""
+def diff_versions(
+    reqs: list[Any], out_dir: Path, topology: str, versions: tuple[str, str] = (OLD, NEW)
+) -> VersionsDiff:
+    """Boot the two requests (two guests at once: ``versions``, older first), capture both,
+    diff them, and write ``versions.txt``, ``versions.json`` and ``memmap-versions.svg`` into
+    ``out_dir``."""
     from inspector.vm.machine import new_run_dir
 
     dirs = [new_run_dir(f"{r.version.name}-{r.arch.name}", out_dir) for r in reqs]
     with worker_pool(2) as pool:
         old_run, new_run = pool.map(_inspect_one, zip(reqs, dirs, strict=True))
-    result = diff_runs(old_run, new_run, topology)
+    result = diff_runs(old_run, new_run, topology, expect=versions)
     write_atomic(out_dir / "versions.txt", result.text())
     write_atomic(out_dir / "versions.json", result.to_json())
-    svg = side_by_side_svg(old_run, new_run)
+    svg = side_by_side_svg(old_run, new_run, versions)
     if svg is not None:
         write_atomic(out_dir / "memmap-versions.svg", svg)
     return result

@@ -403,7 +403,8 @@ class Corruptor:
 
     def mark_buddy(self, pfn: int, order: int) -> None:
         k = self.k
-        value = k.buddy_value << 24 if k.buddy_by_page_type else k.buddy_value
+        # a word that reads as buddy: the mask's bits as the kernel sets them, the rest set
+        value = k.buddy_value | (~k.buddy_mask & 0xFFFFFFFF)
         self.u32(self.page(pfn) + k.mapcount_offset, value)
         self.u64(self.page(pfn) + k.private_offset, order)
 

@@ -328,7 +328,7 @@ def facts_for(build: Build, layout: Layout) -> KernelFacts:
     stamp = build.vmlinux.stat().st_mtime_ns
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         data = json.loads(path.read_text())
-        if data["vmlinux_mtime_ns"] == stamp:
+        if data["vmlinux_mtime_ns"] == stamp and data["facts"]["version"] == build.release:
             return KernelFacts(**data["facts"])
     facts = kernel_facts(
         build.release,  # the tree's own release decides (inspector.kernel_changes)

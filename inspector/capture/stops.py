@@ -88,8 +88,8 @@ class Capture:
     # -- 2 -------------------------------------------------------------------------------------
     def on_node_entry(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
         """pgdat and nid are optimised out of the inlined free_area_init_core: the k-th hit
-        is the k-th node of the mask the caller walks (capture.run.init_nodes()). The sizes read here
-        may not be stored yet (see ``settle``)."""
+        is the k-th node of the mask the caller walks (capture.run.init_nodes()). The sizes
+        read here may not be stored yet (see ``settle``)."""
         r = self.reader
         nodes = r.nodes_in(self.init_nodes)
         if hit >= len(nodes):

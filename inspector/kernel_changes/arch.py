@@ -49,8 +49,9 @@ ARCH: tuple[KernelChange, ...] = (
     ),
     KernelChange(
         "nr-cpus-default",
-        "NR_CPUS (nr_cpu_ids until the CPUs are counted) defaults to 512 on arm64 (4.7: 64); "
-        "x86_64 is built with NR_CPUS=64 for both",
+        "NR_CPUS (nr_cpu_ids until the CPUs are counted) defaults to 512 on arm64 (4.7 and "
+        "4.19: 64, 5.11 to 6.8: 256, a step whose commit is not found here); x86_64 is built "
+        "with NR_CPUS=64 at every release",
         "arch/arm64/Kconfig",
         commits=(
             Commit(
@@ -60,6 +61,8 @@ ARCH: tuple[KernelChange, ...] = (
             ),
         ),
         patterns=("inputs:constants[nr_cpu_ids]",),
+        evidence="public trees: 4.19.1 defaults to 64, 5.11 and 6.8.1 to 256; the model reads "
+        "nr_cpu_ids from the capture, so the record only explains diff-versions rows",
         arches=("arm64",),
         sole=True,
     ),

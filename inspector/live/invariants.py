@@ -141,8 +141,7 @@ class _Checker:
                 idx = pfn[in_sec] - sec * per - first
                 here = (idx >= 0) & (idx < n)
                 sel, idx = in_sec[here], idx[here]
-                w = np.ndarray((n,), "<u4" if k.buddy_by_page_type else "<i4", chunk,
-                               k.mapcount_offset, (k.sizeof_page,))  # fmt: skip
+                w = np.ndarray((n,), "<u4", chunk, k.mapcount_offset, (k.sizeof_page,))
                 pv = np.ndarray((n,), "<u8", chunk, k.private_offset, (k.sizeof_page,))
                 ok[sel] = True
                 word[sel] = w[idx]
@@ -181,7 +180,7 @@ class _Checker:
         each("present", present & ~readable,
              lambda i: f"{where(i)}: its struct page is unreadable")  # fmt: skip
         live = present & readable
-        marked = ((word >> 24) if k.buddy_by_page_type else word) == k.buddy_value
+        marked = (word & k.buddy_mask) == k.buddy_value
         each("buddy_mark", live & ~marked,
              lambda i: f"{where(i)}: head page not marked buddy ({int(word[i]):#x})")  # fmt: skip
         each("buddy_order", live & (private != order.astype(np.uint64)),
@@ -189,7 +188,7 @@ class _Checker:
 
     def mergeable_exempt(self, b: FreeBlock, buddy_mt: int) -> bool:
         k = self.k
-        if not k.buddy_by_page_type:  # 4.7 merges across migratetypes (isolation aside)
+        if not k.merge_by_migratetype:  # 4.7 merges across migratetypes (isolation aside)
             return False
         return (
             b.order >= k.pageblock_order

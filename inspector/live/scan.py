@@ -33,7 +33,7 @@ class KernelConsts(Protocol):
     lru_offset: int
     private_offset: int
     mapcount_offset: int
-    buddy_by_page_type: bool
+    buddy_mask: int
     buddy_value: int
 
 
@@ -53,10 +53,7 @@ def buddy_pages(
             n = len(chunk) // k.sizeof_page
             decoded += n
             word = _column(chunk, n, k.sizeof_page, k.mapcount_offset, "<u4")
-            if k.buddy_by_page_type:
-                idx = np.flatnonzero((word >> 24) == k.buddy_value)
-            else:
-                idx = np.flatnonzero(word.view("<i4") == k.buddy_value)
+            idx = np.flatnonzero((word & k.buddy_mask) == k.buddy_value)
             if not idx.size:
                 continue
             lru = _column(chunk, n, k.sizeof_page, k.lru_offset, "<u8")

@@ -94,9 +94,15 @@ class KernelConsts:
     vmemmap: int
     lru_offset: int  # offsetof(struct page, lru): where free and pcp lists link pages
     private_offset: int
-    mapcount_offset: int  # _mapcount (4.7) / page_type (6.12): the same word
-    buddy_by_page_type: bool  # 6.12: page_type >> 24 == PGTY_buddy; 4.7: _mapcount == -128
+    mapcount_offset: int  # _mapcount (4.7) / page_type (4.18 on): the same word
+    # PageBuddy(): (word & buddy_mask) == buddy_value, the word as a u32: 4.7 _mapcount ==
+    # PAGE_BUDDY_MAPCOUNT_VALUE (-128); 4.18 to 6.9 page_type with PG_buddy (0x80) cleared
+    # under PAGE_TYPE_BASE (0xf0000000); 6.12 page_type's top byte == PGTY_buddy
+    buddy_mask: int
     buddy_value: int
+    # __free_one_page() keeps blocks of pageblock order and above of a non-mergeable
+    # migratetype (isolate, CMA, highatomic) apart: the kernels with page_type (4.18 on) here
+    merge_by_migratetype: bool
     max_order: int  # number of free_area entries (MAX_ORDER / NR_PAGE_ORDERS)
     pageblock_order: int
     migratetypes: list[str]
@@ -120,10 +126,14 @@ def kernel_consts(prog: drgn.Program, config: Path | None = None) -> KernelConst
     # migratetype_names[]: what /proc/pagetypeinfo prints ("Unmovable", …, "HighAtomic")
     names = prog["migratetype_names"]
     migratetypes = [names[i].string_().decode() for i in range(_free_list_len(free_area))]
-    if page.has_member("page_type"):  # 6.12: PAGE_TYPE_OPS(Buddy, …) on the top byte
-        by_type, value, word = True, _value(prog, "PGTY_buddy"), drgn.offsetof(page, "page_type")
-    else:  # 4.7: page->_mapcount == PAGE_BUDDY_MAPCOUNT_VALUE
-        by_type, value, word = False, -128, drgn.offsetof(page, "_mapcount")
+    if not page.has_member("page_type"):  # 4.7: page->_mapcount == PAGE_BUDDY_MAPCOUNT_VALUE
+        mask, value, word = 0xFFFFFFFF, -128 & 0xFFFFFFFF, drgn.offsetof(page, "_mapcount")
+    else:
+        word = drgn.offsetof(page, "page_type")
+        try:  # 6.12: PAGE_TYPE_OPS(Buddy, …) on the top byte, an enum in DWARF
+            mask, value = 0xFF000000, _value(prog, "PGTY_buddy") << 24
+        except LookupError:  # 4.18–6.9: #define PAGE_TYPE_BASE 0xf0000000, PG_buddy 0x80
+            mask, value = 0xF0000080, 0xF0000000
     return KernelConsts(
         page_size=prog["PAGE_SIZE"].value_(),
         sizeof_page=drgn.sizeof(page),
@@ -131,8 +141,9 @@ def kernel_consts(prog: drgn.Program, config: Path | None = None) -> KernelConst
         lru_offset=drgn.offsetof(page, "lru"),
         private_offset=drgn.offsetof(page, "private"),
         mapcount_offset=word,
-        buddy_by_page_type=by_type,
+        buddy_mask=mask,
         buddy_value=value,
+        merge_by_migratetype=page.has_member("page_type"),
         max_order=_array_len(zone, "free_area"),
         pageblock_order=pageblock_order(prog, config),
         migratetypes=migratetypes,

@@ -53,7 +53,9 @@ def search(ram: GuestRam, needle: bytes, chunk: int = 64 << 20) -> Iterator[int]
 
 
 def _matches(ram: GuestRam, vmlinux: Vmlinux, voffset: int) -> bool:
-    for name, size in (("linux_banner", len(vmlinux.banner)), ("_text", 64)):
+    # two read-only strings the kernel never rewrites (the first bytes of _text, the anchor
+    # before, differ from the file in an arm64 6.1 guest's RAM: code is no anchor)
+    for name, size in (("linux_banner", len(vmlinux.banner)), ("linux_proc_banner", 16)):
         addr = vmlinux.symbol(name)
         try:
             if ram.read(addr - voffset, size) != vmlinux.file_bytes(addr, size):
