@@ -22,7 +22,8 @@ def release_text(change: KernelChange) -> str:
     """``"4.19"``; ``"6.12.118 (stable)"`` where only stable backports place it; ``"?"``."""
     first = first_release(change)
     if first is not None:
-        return f"{first[0]}.{first[1]}"
+        stable = f" (stable: {', '.join(change.backports)})" if change.backports else ""
+        return f"{first[0]}.{first[1]}{stable}"
     if change.backports:
         return ", ".join(change.backports) + " (stable)"
     return "?"
