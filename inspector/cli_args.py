@@ -24,7 +24,11 @@ def _opt(value: str | None) -> str | None:
 
 def add_target_args(p: argparse.ArgumentParser, *, arch_required: bool = True) -> None:
     p.add_argument("--arch", required=arch_required, help="x86_64 or arm64")
-    p.add_argument("--kver", default="4.7", help="4.7 (default), 6.1 or 6.12")
+    p.add_argument(
+        "--kver",
+        default="4.7",
+        help="4.7 (default), 6.1, 6.12, or another release supplied with KERNEL_SRC_<ver>=",
+    )
     p.add_argument(
         "--kernel-tree",
         help="your own kernel tree (instead of --kver): built with the project's fragments, "

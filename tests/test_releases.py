@@ -157,3 +157,32 @@ def test_model_at_two_releases_on_a_boot_log(tmp_path: Path) -> None:
     assert {"mem-ranges-018", "initmem-line-from-mm", "zonelist-default-node-order"} <= tags
     # the sizes themselves do not change between the two: only how they are printed
     assert not [r for r in result.differences if r.key.startswith("zonelists:")]
+
+
+def _fake_tree(root: Path, version: int, patchlevel: int) -> Path:
+    tree = root / f"linux-{version}.{patchlevel}"
+    (tree / "mm").mkdir(parents=True)
+    makefile = f"VERSION = {version}\nPATCHLEVEL = {patchlevel}\nSUBLEVEL = 0\n"
+    (tree / "Makefile").write_text(makefile)
+    (tree / "mm" / "page_alloc.c").write_text("/* */\n")
+    return tree
+
+
+def test_another_releases_source_is_supplied_like_4_7s(tmp_path: Path, monkeypatch) -> None:
+    """``KERNEL_SRC_5_15=DIR --kver 5.15``: the source is copied into the cache and remembered,
+    then built and modelled at its own release like a tree; without it the error names the
+    variable; a release outside the covered ones is refused naming the nearest."""
+    from inspector.kernel.versions import get_version
+
+    monkeypatch.setenv("MMI_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(InspectorError, match=r"KERNEL_SRC_5_15=/path/to/linux-5\.15"):
+        get_version("5.15")
+    monkeypatch.setenv("KERNEL_SRC_5_15", str(_fake_tree(tmp_path, 5, 15)))
+    v = get_version("5.15")
+    assert v.tree is not None and Path(v.tree).is_relative_to(tmp_path / "cache")
+    assert v.name == "6.12" and v.fragments == "6.1"  # the 6.12 package, 6.1's Kconfig symbols
+    monkeypatch.delenv("KERNEL_SRC_5_15")
+    assert get_version("5.15").tree == v.tree  # remembered
+    monkeypatch.setenv("KERNEL_SRC_3_10", str(_fake_tree(tmp_path, 3, 10)))
+    with pytest.raises(InspectorError, match=r"nearest covered release is 4\.0"):
+        get_version("3.10")

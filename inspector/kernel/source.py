@@ -227,6 +227,15 @@ def user_tree(version: KernelVersion) -> SourceTree:
     return SourceTree(version, path, makefile_release(path), f"tree:{path}")
 
 
+def supplied(version: KernelVersion) -> SourceTree | None:
+    """The source of a release that is not pinned, when the user supplied it
+    (``KERNEL_SRC_<major>_<minor>=``, copied into the cache) or supplied it once before
+    (remembered); None when neither."""
+    if os.environ.get(f"KERNEL_SRC_{version.name.replace('.', '_')}") or _remembered(version):
+        return resolve(version, download=False)
+    return None
+
+
 def resolve(version: KernelVersion, *, download: bool = True) -> SourceTree:
     """The source tree for ``version``, unpacking or downloading it into the cache if needed."""
     if version.tree:
