@@ -18,7 +18,8 @@ from inspector.cli_releases import add_changes_parser, cmd_model_diff
 from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
-from inspector.kernel.versions import VERSIONS, get_version
+from inspector.kernel.source import get_version
+from inspector.kernel.versions import VERSIONS
 from inspector.live.parsers import add_parsers as add_live_parsers
 from inspector.signals import EXIT_INTERRUPTED, INTERRUPTED, install_handlers
 from inspector.vm.guest import BootRequest, booted, prepare

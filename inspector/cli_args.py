@@ -11,8 +11,8 @@ from pathlib import Path
 
 from inspector.arch import get_arch
 from inspector.errors import InspectorError
-from inspector.kernel.source import makefile_release
-from inspector.kernel.versions import KernelVersion, for_tree, get_version
+from inspector.kernel.source import get_version, makefile_release
+from inspector.kernel.versions import KernelVersion, for_tree
 from inspector.vm.guest import DEFAULT_BOOT_TIMEOUT, BootRequest
 from inspector.vm.topology import parse_topology
 

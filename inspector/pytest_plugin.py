@@ -21,7 +21,8 @@ import pytest
 
 from inspector.arch import ARCHES, Arch, get_arch
 from inspector.kernel import source
-from inspector.kernel.versions import VERSIONS, KernelVersion, get_version
+from inspector.kernel.source import get_version
+from inspector.kernel.versions import VERSIONS, KernelVersion
 from inspector.vm.guest import BootRequest, Guest, booted
 from inspector.vm.topology import parse_topology
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from inspector.arch import get_arch
 from inspector.errors import GuestTimeout, InspectorError
-from inspector.kernel.source import makefile_release
-from inspector.kernel.versions import KernelVersion, for_tree, get_version
+from inspector.kernel.source import get_version, makefile_release
+from inspector.kernel.versions import KernelVersion, for_tree
 from inspector.model import model_for
 from inspector.pool import worker_pool
 from inspector.resource import die_with_parent

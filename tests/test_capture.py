@@ -27,7 +27,7 @@ from inspector.debug.layout import View, layout_for
 from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
-from inspector.kernel.versions import get_version
+from inspector.kernel.source import get_version
 from inspector.procfs import parse_buddyinfo, parse_zoneinfo
 from inspector.pytest_plugin import Target, mmi_targets
 from inspector.schema import MIGRATETYPES, KernelId, Snapshot

@@ -172,7 +172,7 @@ def test_another_releases_source_is_supplied_like_4_7s(tmp_path: Path, monkeypat
     """``KERNEL_SRC_5_15=DIR --kver 5.15``: the source is copied into the cache and remembered,
     then built and modelled at its own release like a tree; without it the error names the
     variable; a release outside the covered ones is refused naming the nearest."""
-    from inspector.kernel.versions import get_version
+    from inspector.kernel.source import get_version
 
     monkeypatch.setenv("MMI_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(InspectorError, match=r"KERNEL_SRC_5_15=/path/to/linux-5\.15"):

@@ -146,7 +146,7 @@ def boot(path: str, kver: str) -> int:
     from inspector.bootlog.replica import replica
     from inspector.capture.run import inspect
     from inspector.compare import compare
-    from inspector.kernel.versions import get_version
+    from inspector.kernel.source import get_version
     from inspector.vm.guest import BootRequest
     from inspector.vm.machine import new_run_dir
     from inspector.vm.topology import parse_topology

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.errors import InspectorError
-from inspector.kernel.versions import KernelVersion
+from inspector.kernel.versions import VERSIONS, KernelVersion, for_tree
 from inspector.paths import cache_dir
 
 # sha256 of kernel.org's linux-4.7.tar.xz, as pinned by two independent public recipes:
@@ -258,3 +258,21 @@ def resolve(version: KernelVersion, *, download: bool = True) -> SourceTree:
     if not download:
         raise InspectorError(available(version) or "no source")
     return _download_4_7(version)
+
+
+def get_version(name: str) -> KernelVersion:
+    """A pinned version (4.7, 6.1, 6.12), or any other release whose source the user supplied
+    once with ``KERNEL_SRC_<major>_<minor>=`` (a directory or a tarball, copied into the cache
+    and remembered, as 4.7's is): that tree, modelled at its own release."""
+    key = {"4.7.0": "4.7", "6.1.0": "6.1", "6.12.0": "6.12"}.get(name, name)
+    if key in VERSIONS:
+        return VERSIONS[key]
+    env = f"KERNEL_SRC_{key.replace('.', '_')}"
+    tree = supplied(KernelVersion(name=key)) if re.fullmatch(r"\d+\.\d+", key) else None
+    if tree is None:
+        raise InspectorError(
+            f"unknown kernel version {name!r}: choose one of {', '.join(VERSIONS)}, or supply "
+            f"another release's source once with {env}=/path/to/linux-{key} (a directory or "
+            "tarball)"
+        )
+    return for_tree(str(tree.path), tree.release)

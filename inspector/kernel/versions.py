@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from inspector.arch import Arch
@@ -97,23 +96,3 @@ def for_tree(tree: str, release: str) -> KernelVersion:
     fragments = "6.1" if rel < Release(6, 9) else "6.12"
     quirks = (OBJTOOL_GCC12,) if rel < Release(6, 1) else ()
     return replace(V6_12, tree=tree, fragments=fragments, quirks=quirks)
-
-
-def get_version(name: str) -> KernelVersion:
-    """A pinned version (4.7, 6.1, 6.12), or any other release whose source the user supplied
-    once with ``KERNEL_SRC_<major>_<minor>=`` (a directory or a tarball, copied into the cache
-    and remembered, as 4.7's is): that tree, modelled at its own release."""
-    key = {"4.7.0": "4.7", "6.1.0": "6.1", "6.12.0": "6.12"}.get(name, name)
-    if key in VERSIONS:
-        return VERSIONS[key]
-    from inspector.kernel.source import supplied
-
-    env = f"KERNEL_SRC_{key.replace('.', '_')}"
-    tree = supplied(KernelVersion(name=key)) if re.fullmatch(r"\d+\.\d+", key) else None
-    if tree is None:
-        raise InspectorError(
-            f"unknown kernel version {name!r}: choose one of {', '.join(VERSIONS)}, or supply "
-            f"another release's source once with {env}=/path/to/linux-{key} (a directory or "
-            "tarball)"
-        )
-    return for_tree(str(tree.path), tree.release)
