@@ -132,6 +132,7 @@ def test_releases_decide_the_changes():
         "zonelist-default-node-order",
         "x86-dma32-limit-clamped",
         "mem-init-print-info",
+        "mount-hash-sized",
     }
 
 
@@ -257,7 +258,12 @@ def test_a_backport_is_declared_never_silent(tmp_path):
     one saved without KERN_DEBUG lines, does not print it); DMA spans 4095 pages with 3999
     present, memmap 64 (4095·64 B, to a page), managed 3935, batch 0; DMA32 spans and holds
     520192 pages, memmap 8128, managed 512064, so batch = rounddown_pow_of_two(c/4 · 3/2) - 1
-    with the cap c = 128 pages (512 KiB) before 4.19 → 31, 256 (1 MiB) from 4.19 → 63."""
+    with the cap c = 128 pages (512 KiB) before 4.19 → 31, 256 (1 MiB) from 4.19 → 63.
+    The hash tables (alloc_large_system_hash(), 8-byte buckets) from nr_kernel_pages = the
+    managed 515999 (with dma_reserve unknown, down to 515999 - 3999: the same lines), rounded
+    up to a MiB: 516096; PID (scale 18) 516096 >> 6 = 8064 → 8192, capped at 4096; dentry
+    (13) >> 1 → 2^18; inode (14) >> 2 → 2^17; mount and mountpoint (19) >> 7 = 4032 → 2^12.
+    A NUMA kernel before 5.3 (hashdist) makes the dentry and inode tables after mem_init()."""
     body = HEAD.replace("5.4.0-42-generic", "4.12.14-lp151.28-default") + "".join(
         f"[    0.000000] {line}\n"
         for line in (
@@ -280,7 +286,12 @@ def test_a_backport_is_declared_never_silent(tmp_path):
             "  DMA32 zone: 520192 pages, LIFO batch:63",
             "Built 1 zonelists in Node order, mobility grouping on.  Total pages: 515999",
             "Policy zone: DMA32",
+            "PID hash table entries: 4096 (order: 3, 32768 bytes)",
             "Memory: 2000000K/2096764K available (8192K kernel code)",
+            "Dentry cache hash table entries: 262144 (order: 9, 2097152 bytes)",
+            "Inode-cache hash table entries: 131072 (order: 8, 1048576 bytes)",
+            "Mount-cache hash table entries: 4096 (order: 3, 32768 bytes)",
+            "Mountpoint-cache hash table entries: 4096 (order: 3, 32768 bytes)",
         )
     )
     log = parse(body)
@@ -323,7 +334,10 @@ def _machine_8g(release: str) -> str:
     of the present pages: 12224), managed 770112; Normal 1310720 pages, memmap 20480, managed
     1290240; batches 31 (the cap of 128 pages before 4.19). default_zonelist_order(): the DMA
     zones hold 774047 of 2064287 managed pages (less than half), and the node's 786335 of
-    2097055 present pages are below 70%: Zone order. Total pages: the managed sum, 2064287."""
+    2097055 present pages are below 70%: Zone order. Total pages: the managed sum, 2064287.
+    Hash tables from nr_kernel_pages 2064287 (to 2060288 without dma_reserve's 3999: the same
+    lines) rounded up to a MiB, 2064384: PID >> 6 → capped at 4096; dentry >> 1 = 1032192 →
+    2^20; inode >> 2 → 2^19; mount and mountpoint >> 7 = 16128 → 2^14 (sized since 3.14)."""
     return f"[    0.000000] Linux version {release} (gcc) #1 SMP x86_64\n" + "".join(
         f"[    0.000000] {line}\n"
         for line in (
@@ -351,7 +365,12 @@ def _machine_8g(release: str) -> str:
             "  Normal zone: 1310720 pages, LIFO batch:31",
             "Built 1 zonelists in Zone order, mobility grouping on.  Total pages: 2064287",
             "Policy zone: Normal",
+            "PID hash table entries: 4096 (order: 3, 32768 bytes)",
             "Memory: 8000000K/8388220K available (8192K kernel code)",
+            "Dentry cache hash table entries: 1048576 (order: 11, 8388608 bytes)",
+            "Inode-cache hash table entries: 524288 (order: 10, 4194304 bytes)",
+            "Mount-cache hash table entries: 16384 (order: 5, 131072 bytes)",
+            "Mountpoint-cache hash table entries: 16384 (order: 5, 131072 bytes)",
         )
     )
 
@@ -379,3 +398,28 @@ def test_3_10s_own_memory_line_counts_max_pfn():
     j = judge(parse(log))
     (memory,) = [r for r in j.results if r.cls == "memory total"]
     assert memory.equal and memory.predicted == "Memory: /9437184K"
+
+
+def test_a_log_cut_short_leaves_the_late_tables_unjudged():
+    """A log that ends at the Memory: line (no line of the later boot) cannot show mnt_init()'s
+    tables nor, before 5.3 on a NUMA kernel, the dentry and inode ones: not judged, counted
+    with why; a line cut in the middle is not judged either. The same log whole: all equal."""
+    whole = _machine_8g("3.14.44-desktop")
+    cut = whole[: whole.index("Dentry cache")]
+    j = judge(parse(cut))
+    assert j.differences == []
+    assert j.not_judged["hash tables after the log's end"][0] == 4
+    half = whole[: whole.index("(order: 5, 131072 bytes)\n[")]  # Mount-cache's line cut
+    h = judge(parse(half))
+    assert h.differences == [] and h.not_judged["hash tables after the log's end"][0] == 2
+    assert "hash tables after the log's end" not in judge(parse(whole)).not_judged
+
+
+def test_a_file_of_several_boots_is_judged_on_the_last():
+    """journalctl -k without -b (or a console kept across reboots) holds several boots: the
+    last is judged (the 3.14 one here, equal), and the judgement says so."""
+    log = parse(_machine_8g("4.9.0-8-amd64") + _machine_8g("3.14.44-desktop"))
+    assert log.boots == 2 and log.release == "3.14.44-desktop"
+    j = judge(log)
+    assert j.differences == []
+    assert any("the last of the 2 boots" in d.text() for d in j.inputs)

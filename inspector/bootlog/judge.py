@@ -18,10 +18,12 @@ from inspector.bootlog.firmware import PAGE_SHIFT, Declared, MemoryMap, memory_m
 from inspector.bootlog.read import BootLog
 from inspector.errors import InspectorError
 from inspector.kernel_changes import BY_ID, landed
+from inspector.model.hash_tables import HashInputs, HashTables, hash_tables
 from inspector.model.inputs import SizingInputs, Source
 from inspector.model.sizing import Sizing, size
 from inspector.schema import Memblock, MemblockRegion
 
+_HASH = re.compile(r"^(PID|Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table")
 # The line classes the sizing stage predicts, each with its pattern (on the stripped text).
 JUDGED: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -38,9 +40,16 @@ JUDGED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("policy zone", re.compile(r"^Policy zone:")),
     ("fallback order", re.compile(r"^Fallback order for Node")),
     ("memory total", re.compile(r"^Memory: /\d+K$")),
+    ("hash tables", _HASH),
 )
 _NUMA_LINE = re.compile(
     r"^(?:NUMA: |ACPI: SRAT: |SRAT: |No NUMA configuration found|ACPI: NUMA: |Faking a node)"
+)
+# lines every boot prints well after vfs_caches_init(): a log without any is cut short
+_BOOT_GOES_ON = re.compile(
+    r"^(smp: Brought up|Brought up \d+ CPUs|devtmpfs: initialized|NET: Registered|"
+    r"Freeing unused kernel|clocksource: Switched to|Switched to clocksource|Run /init|"
+    r"Freeing SMP alternatives|smpboot: Total of|x86/mm: Checked W\+X|PCI: Using configuration)"
 )
 _MEMORY = re.compile(r"^Memory: \d+[kK]/(\d+)[kK] available")  # 3.10 x86: k
 # Lines of mm init the log shows that are not judged yet, and why.
@@ -60,11 +69,6 @@ NOT_JUDGED: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "memory available",
         re.compile(r"^Memory: \d+K/\d+K available"),
         "its available part (before the /) needs the hand-off: only its total is judged",
-    ),
-    (
-        "hash tables",
-        re.compile(r"^(PID|Dentry cache|Inode-cache|Mount-cache|Mountpoint-cache) hash table"),
-        "needs the early allocations",
     ),
 )
 X86_ZONES = ["DMA", "DMA32", "Normal", "Movable"]
@@ -252,6 +256,11 @@ def judge(
     mm = memory_map(log)
     changes = (landed(log.version) | with_) - without
     inputs, declared = sizing_inputs(log, mm, changes)
+    if log.boots > 1:
+        first = log.lines[0].number
+        declared.append(
+            Declared(f"the last of the {log.boots} boots in the log (its lines from {first})", ())
+        )
     for cid in sorted(with_):
         declared.append(Declared(f"declared: the kernel has {cid} (--with)", ()))
     for cid in sorted(without):
@@ -264,7 +273,12 @@ def judge(
     present = sum(p.node_present_pages for p in sizing.pgdats.values())
     if log.arch == "x86_64" and "mem-init-print-info" not in changes:
         present = mm.max_pfn  # x86_64's own mem_init() line: max_pfn pages (3.10)
+    numa = log.first(_NUMA_LINE)
+    hashes, hash_why = _hash_tables(log, mm, sizing, changes, config_numa=bool(numa))
+    at = _after_zonelists(predicted, changes)
+    predicted[at:at] = hashes.early
     predicted.append(f"Memory: /{present << (PAGE_SHIFT - 10)}K")
+    predicted += hashes.late
     texts = {ln.number: _memory_total(ln.text) for ln in log.lines}
     printed = [
         (ln.number, texts[ln.number])
@@ -279,7 +293,6 @@ def judge(
     if log.arch != "x86_64":
         predicted = [t for t in predicted if _class_of(t) != "zone ranges"]
         printed = [(n, t) for n, t in printed if _class_of(t) != "zone ranges"]
-    numa = log.first(_NUMA_LINE)
     if numa:
         declared.append(Declared("CONFIG_NUMA=y (a NUMA set-up line)", (numa[0].number,)))
     else:
@@ -317,6 +330,33 @@ def judge(
             "needs dma_reserve (x86's memblock_find_dma_reserve()), which the log shows only "
             "in the DMA zone's 'pages reserved' line, pr_debug from 5.14",
         )
+    if hash_why:
+        # tables the log's inputs do not decide: not judged
+        names = {t.split(" hash table")[0] for t in hash_why[0]}
+        printed = [(n, t) for n, t in printed if not _hash_of(t, names)]
+        predicted = [t for t in predicted if not _hash_of(t, names)]
+        seen = sum(1 for ln in log.lines if _hash_of(ln.text, names))
+        if seen:
+            not_judged["hash tables"] = (seen, hash_why[1])
+    if not log.first(_BOOT_GOES_ON):
+        # the log ends early in the boot (saved cut, or the start of a longer one): the late
+        # tables it does not show, and a last line cut short, are not judged
+        last = log.lines[-1].number if log.lines else 0
+        shown = {t for _, t in printed}
+        cut = [
+            (n, t)
+            for n, t in printed
+            if n == last and any(q != t and q.startswith(t) for q in hashes.late)
+        ]
+        missing = [t for t in hashes.late if t not in shown]
+        if cut or missing:
+            printed = [x for x in printed if x not in cut]
+            predicted = [t for t in predicted if t not in missing]
+            not_judged["hash tables after the log's end"] = (
+                len(missing),
+                "the log ends before mnt_init() (no line of the later boot: "
+                "'smp: Brought up', 'devtmpfs', 'NET: Registered', 'Freeing unused kernel'…)",
+            )
     results = _align(printed, predicted, changes)
     for name, pattern, why in NOT_JUDGED:
         n = sum(1 for ln in log.lines if pattern.search(ln.text))
@@ -331,6 +371,70 @@ def judge(
         else "; without any change it branches on)"
     )
     return Judgement(log, declared, results, not_judged, model, sizing)
+
+
+def _hash_of(text: str, names: set[str]) -> bool:
+    m = _HASH.match(text)
+    return m is not None and m.group(1) in names
+
+
+def _after_zonelists(predicted: list[str], changes: frozenset[str]) -> int:
+    """Where start_kernel() prints the early hash tables among the predicted lines: right
+    after build_all_zonelists()'s lines, or before them from change
+    "zonelists-in-mm-core-init" (mm_core_init() builds the zonelists after
+    vfs_caches_init_early())."""
+    zl = [i for i, t in enumerate(predicted) if _class_of(t) in _ZONELIST_CLASSES]
+    if not zl:
+        return len(predicted)
+    return zl[0] if "zonelists-in-mm-core-init" in changes else zl[-1] + 1
+
+
+_ZONELIST_CLASSES = ("zonelists", "policy zone", "fallback order")
+
+
+def _hash_tables(
+    log: BootLog, mm: MemoryMap, sizing: Sizing, changes: frozenset[str], *, config_numa: bool
+) -> tuple[HashTables, tuple[list[str], str] | None]:
+    """The hash tables' lines from the sizing's page counts, and the lines the log's inputs
+    leave undecided with why (None: every line decided)."""
+    if "calc-nr-kernel-pages" in changes:
+        # nr_kernel_pages counted from memblock's free ranges at mem_init(): needs
+        # memblock.reserved, which a log does not show
+        return HashTables([], []), (
+            [f"{n} hash table" for n in ("PID", "Dentry cache", "Inode-cache")]
+            + ["Mount-cache hash table", "Mountpoint-cache hash table"],
+            "nr_kernel_pages is counted from memblock's free ranges at mem_init() (change "
+            "calc-nr-kernel-pages): needs memblock.reserved, which the log does not show",
+        )
+
+    def at(nr_kernel_pages: int) -> HashTables:
+        return hash_tables(
+            HashInputs(
+                nr_kernel_pages=nr_kernel_pages,
+                nr_all_pages=sizing.nr_all_pages,
+                memory_nodes=len(sizing.state.memory_nodes()),
+                online_nodes=len(sizing.pgdats),
+                config_numa=config_numa,
+                cmdline=mm.cmdline,
+            ),
+            changes,
+        )
+
+    hi = at(sizing.nr_kernel_pages)
+    if log.arch != "x86_64" or log.first(_RESERVED):
+        return hi, None
+    # x86's dma_reserve (the DMA zone's reserved pages) is not in the log: every value from
+    # 0 to the DMA zone's present pages; a line the same at both ends is decided
+    dma = sum(z.present_pages for p in sizing.pgdats.values() for z in p.zones[:1])
+    lo = at(max(0, sizing.nr_kernel_pages - dma))
+    undecided = [a for a, b in zip(hi.early + hi.late, lo.early + lo.late, strict=True) if a != b]
+    if not undecided:
+        return hi, None
+    return hi, (
+        undecided,
+        "needs dma_reserve (x86's memblock_find_dma_reserve()), which the log shows only in "
+        "the DMA zone's 'pages reserved' line: the table differs across its possible values",
+    )
 
 
 # the change records the sizing stage branches on
@@ -350,6 +454,15 @@ _USED = frozenset(
         "node-load-accumulated",
         "fallback-skips-memoryless-local",
         "cpus-not-in-node-masks",
+        "pid-hash-removed",
+        "hash-adaptive-scale",
+        "hash-alloc-type-printed",
+        "hashdist-single-node",
+        "hash-vmalloc-huge",
+        "mount-hash-sized",
+        "hash-order-get-order",
+        "calc-nr-kernel-pages",
+        "zonelists-in-mm-core-init",
     }
 )
 

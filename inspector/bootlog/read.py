@@ -42,6 +42,8 @@ class BootLog:
     version: tuple[int, int, int]  # (5, 4, 0)
     arch: str  # "x86_64" | "arm64"
     lines: tuple[Line, ...]
+    boots: int = 1  # boots in the file (journalctl -k without -b, a console kept across
+    # reboots): ``lines`` are the last one's
 
     def find(self, pattern: re.Pattern[str]) -> list[tuple[Line, re.Match[str]]]:
         return [(ln, m) for ln in self.lines if (m := pattern.search(ln.text))]
@@ -101,6 +103,13 @@ def parse(text: str, path: str = "-") -> BootLog:
             f"{where}: not a Linux boot log (no 'Linux version' line): give dmesg, journalctl "
             "-k or a serial console's output"
         )
+    banners = [i for i, t in enumerate(texts) if _BANNER.search(t)]
+    if len(banners) > 1:
+        # several boots in one file: the last one (the others' lines would mix two machines'
+        # maps); the judgement declares it
+        banner_at = banners[-1]
+        lines, texts = lines[banner_at:], texts[banner_at:]
+        banner_at = 0
     banner = texts[banner_at]
     m = _BANNER.search(banner)
     assert m is not None
@@ -123,7 +132,7 @@ def parse(text: str, path: str = "-") -> BootLog:
             f"{where}: the log of Linux {release} ends before 'Zone ranges:' (or never printed "
             "it): give the whole boot log (dmesg | head -c is too short)"
         )
-    return BootLog(path, release, version, arch, lines)
+    return BootLog(path, release, version, arch, lines, boots=max(1, len(banners)))
 
 
 def read(path: str) -> BootLog:

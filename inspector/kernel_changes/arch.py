@@ -67,28 +67,37 @@ ARCH: tuple[KernelChange, ...] = (
         sole=True,
     ),
     KernelChange(
-        "early-globals-reshaped",
-        "pid_hash is gone (PIDs live in an IDR, no 'PID hash table' line), and swiotlb's "
-        "io_tlb_start/io_tlb_end became fields of io_tlb_default_mem, with new messages "
-        "('software IO TLB: mapped …', 'area num', the size adjusted to memory on arm64)",
-        "kernel/pid.c, kernel/dma/swiotlb.c",
+        "pid-hash-removed",
+        "pid_hash is gone: PIDs live in an IDR, so pidhash_init() and its 'PID hash table "
+        "entries' line are no more",
+        "kernel/pid.c",
         commits=(
             Commit(
                 "95846ecf9dac", "pid: replace pid bitmap implementation with IDR API", "v4.15-rc1"
             ),
+        ),
+        patterns=(
+            "handoff:globals[pid_hash]",
+            "handoff:globals[pidhash_shift]",
+            "log:PID hash table entries*",
+        ),
+        when=lambda old, new: old is None or new is None,
+        sole=True,
+    ),
+    KernelChange(
+        "early-globals-reshaped",
+        "swiotlb's io_tlb_start/io_tlb_end became fields of io_tlb_default_mem, with new "
+        "messages ('software IO TLB: mapped …', 'area num', the size adjusted to memory on "
+        "arm64)",
+        "kernel/dma/swiotlb.c",
+        commits=(
             Commit(
                 "73f620951b2b",
                 "swiotlb: move global variables into a new io_tlb_mem structure",
                 "v5.13-rc1",
             ),
         ),
-        patterns=(
-            "handoff:globals[pid_hash]",
-            "handoff:globals[pidhash_shift]",
-            "handoff:globals[io_tlb_*]",
-            "log:PID hash table entries*",
-            "log:software IO TLB*",
-        ),
+        patterns=("handoff:globals[io_tlb_*]", "log:software IO TLB*"),
         when=lambda old, new: old is None or new is None,
         sole=True,
     ),

@@ -220,6 +220,64 @@ PAGE_ALLOC: tuple[KernelChange, ...] = (
         "was at hand, so 4.0 is an upper bound, and the commit is not checked",
     ),
     KernelChange(
+        "hash-adaptive-scale",
+        "alloc_large_system_hash() sizes a table from memory with one more step of scale for "
+        "every fourfold of memory past 64 GiB (ADAPT_SCALE_BASE), so servers get smaller "
+        "dentry, inode and mount hashes",
+        "alloc_large_system_hash() (mm/mm_init.c)",
+        commits=(Commit("9017217b6f45", "mm: adaptive hash table scaling", "v4.13-rc1"),),
+        patterns=("log:* hash table entries: #*",),
+        evidence="the id from a public mm citation (Michal Hocko); its release from mmotm's "
+        "since-4.12 shortlog, which merged in 4.13; SUSE carried it into its 4.4 and 4.12 "
+        "kernels (bnc#1036303)",
+    ),
+    KernelChange(
+        "hash-alloc-type-printed",
+        "alloc_large_system_hash()'s line ends with how the table was allocated: ', linear' "
+        "(memblock or alloc_pages_exact()) or ', vmalloc'",
+        "alloc_large_system_hash() (mm/mm_init.c)",
+        patterns=("log:* hash table entries: #*",),
+        since="v5.3",
+        evidence="real machines' logs print no allocation type through 5.2 and print it from "
+        "5.3; a public 4.19.1 tree prints none and 5.8.1 prints it; the commit is not checked",
+    ),
+    KernelChange(
+        "hashdist-single-node",
+        "hashdist (vmalloc()ed, node-interleaved dentry and inode hashes, allocated after the "
+        "hand-off) is cleared when only one node has memory, so a one-node NUMA kernel "
+        "allocates them early from memblock (before: any 64-bit NUMA kernel deferred them)",
+        "fixup_hashdist() (mm/mm_init.c; page_alloc_init() before 6.3)",
+        patterns=("log:Dentry cache hash table entries: #*", "log:Inode-cache hash table*"),
+        since="v5.3",
+        evidence="real machines' logs of one-node NUMA kernels print the dentry hash after the "
+        "Memory: line through 5.2 and before it from 5.3; a public 4.19.1 tree's "
+        "page_alloc_init() lacks the check, 5.8.1's has it; the commit is not checked",
+    ),
+    KernelChange(
+        "hash-vmalloc-huge",
+        "a large system hash allocated with vmalloc is mapped with PMD (2 MiB) pages where its "
+        "size per online node reaches PMD_SIZE, and the line says ', vmalloc hugepage' "
+        "(vmalloc_huge(); x86_64 and arm64 select HAVE_ARCH_HUGE_VMALLOC)",
+        "alloc_large_system_hash() (mm/mm_init.c), __vmalloc_node_range() (mm/vmalloc.c)",
+        patterns=("log:* hash table entries: #*",),
+        since="v6.1",
+        evidence="the source: a public 5.17 tree calls __vmalloc() and neither arch selects "
+        "HAVE_ARCH_HUGE_VMALLOC; 6.1.0's calls vmalloc_huge() and both select it; no 5.18–6.0 "
+        "tree was at hand, so 6.1 is an upper bound; the commits are not checked",
+    ),
+    KernelChange(
+        "mount-hash-sized",
+        "mnt_init()'s mount and mountpoint hashes are sized from memory by "
+        "alloc_large_system_hash() ('Mount-cache' and 'Mountpoint-cache hash table entries: "
+        "N (order: …)'; before: one page of list heads, 'Mount-cache hash table entries: 256')",
+        "mnt_init() (fs/namespace.c)",
+        patterns=("log:Mount-cache hash table entries*", "log:Mountpoint-cache hash table*"),
+        since="v3.14",
+        evidence="real machines' logs: 3.14 prints both lines sized, RHEL 7's 3.10 first the "
+        "one-page form, later releases of it both sized lines (a backport); no 3.11–3.13 log "
+        "was at hand, so 3.14 is an upper bound, and the commit is not checked",
+    ),
+    KernelChange(
         "hash-order-get-order",
         "alloc_large_system_hash()'s line gives the table's order as get_order(size), 0 for a "
         "table under a page (before: ilog2(size) - PAGE_SHIFT, negative there: 'order: -3')",

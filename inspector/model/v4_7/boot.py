@@ -35,7 +35,10 @@ def boot(m: Linux47State) -> dict[str, Snapshot]:
     m.snapshots[CORE] = snapshot(m, CORE)
     m.snapshots[MEMMAP] = snapshot(m, MEMMAP)
     early = EarlyAllocs47(
-        m.full_inputs(), nr_kernel_pages=m.nr_kernel_pages, nr_all_pages=m.nr_all_pages
+        m.full_inputs(),
+        nr_kernel_pages=m.nr_kernel_pages,
+        nr_all_pages=m.nr_all_pages,
+        changes=m.changes,
     )
     m.early = early
     # free_area_init_core()'s wait tables, the rest of setup_arch(), setup_command_line()
@@ -75,7 +78,10 @@ def late_hash_lines(m: Linux47State) -> list[str]:
     each through alloc_large_system_hash() (mm/page_alloc.c), and x86's swiotlb banner."""
     assert m.early is not None
     sizer = EarlyAllocs47(
-        m.full_inputs(), nr_kernel_pages=m.nr_kernel_pages, nr_all_pages=m.nr_all_pages
+        m.full_inputs(),
+        nr_kernel_pages=m.nr_kernel_pages,
+        nr_all_pages=m.nr_all_pages,
+        changes=m.changes,
     )
     if m.early.hashdist():
         sizer.vfs_caches(early=False)  # vfs_caches_init() (fs/dcache.c)

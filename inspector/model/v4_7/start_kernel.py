@@ -16,16 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from inspector.errors import InspectorError
+from inspector.kernel_changes import BY_ID
 from inspector.model.common import (
     NUMA_NO_NODE,
     div_round_up,
     early_param_last,
     fls,
     page_align,
-    roundup_pow_of_two,
     simple_strtoull,
 )
 from inspector.model.inputs import ModelInputs
+from inspector.model.large_system_hash import HashSizing, hash_line, hash_log2qty
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE, BootPanic, MemblockState
 from inspector.schema import GLOBALS_HANDOFF
 
@@ -65,8 +66,9 @@ class HashTable:
 
     def log_line(self, page_shift: int) -> str:
         # pr_info() in alloc_large_system_hash() (mm/page_alloc.c, 4.7)
-        order = self.size.bit_length() - 1 - page_shift
-        return f"{self.name} hash table entries: {self.entries} (order: {order}, {self.size} bytes)"
+        return hash_line(
+            self.name, self.entries, self.size, page_shift, how=None, by_get_order=False
+        )
 
 
 @dataclass
@@ -84,8 +86,16 @@ class PercpuLayout:
 class EarlyAllocs47:
     """The allocations of one 4.7 boot between stop 1 and free_all_bootmem()."""
 
-    def __init__(self, mi: ModelInputs, *, nr_kernel_pages: int, nr_all_pages: int) -> None:
+    def __init__(
+        self,
+        mi: ModelInputs,
+        *,
+        nr_kernel_pages: int,
+        nr_all_pages: int,
+        changes: frozenset[str] = frozenset(),
+    ) -> None:
         self.mi = mi
+        self.changes = changes  # the modelled release's (Linux47State.changes)
         x86 = mi.arch == "x86_64"
         self.x86 = x86
         self.page_shift = mi.page_size.bit_length() - 1
@@ -105,6 +115,11 @@ class EarlyAllocs47:
         self.percpu: PercpuLayout | None = None
         self.swiotlb: tuple[int, int] | None = None  # [start, end) of the bounce buffer
         self.log: list[str] = []
+
+    def has(self, change: str) -> bool:
+        """Has the modelled kernel ``change`` (an inspector.kernel_changes id)?"""
+        assert change in BY_ID, change
+        return change in self.changes
 
     def sizeof(self, name: str) -> int:
         n = self.mi.sizeof.get(name)
@@ -352,26 +367,16 @@ class EarlyAllocs47:
         # (from memblock), otherwise the table comes from vmalloc or alloc_pages_exact(), which
         # cannot fail this early in boot and leave memblock alone
         ps = self.page_shift
-        if not numentries:
-            numentries = self.nr_kernel_pages
-            if ps < 20:
-                numentries = div_round_up(numentries, (1 << 20) >> ps) * ((1 << 20) >> ps)
-            if scale > ps:
-                numentries >>= scale - ps
-            else:
-                numentries <<= ps - scale
-            if small_shift is not None:  # HASH_SMALL
-                if not numentries >> small_shift:
-                    numentries = 1 << small_shift
-            elif numentries * bucketsize < self.mi.page_size:
-                numentries = self.mi.page_size // bucketsize
-        numentries = roundup_pow_of_two(numentries)
-        mx = high_limit
-        if mx == 0:
-            mx = ((self.nr_all_pages << ps) >> 4) // bucketsize
-        mx = min(mx, 0x80000000)
-        numentries = min(numentries, mx)
-        log2qty = max(numentries.bit_length() - 1, 0)  # ilog2(); 0 entries only on toy layouts
+        log2qty = hash_log2qty(
+            HashSizing(
+                self.nr_kernel_pages, self.nr_all_pages, ps, self.has("hash-adaptive-scale")
+            ),
+            bucketsize,
+            numentries,
+            scale,
+            small_shift=small_shift,
+            high_limit=high_limit,
+        )
         while True:
             size = bucketsize << log2qty
             table = (

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from inspector.errors import InspectorError
 from inspector.model.common import NUMA_NO_NODE
+from inspector.model.large_system_hash import hash_line
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 
 # unchanged since 4.7: the percpu layout record
@@ -21,11 +22,6 @@ from inspector.model.v6_12.state import Linux612State
 # x86_64, 4-level paging without KASLR: PAGE_OFFSET (__PAGE_OFFSET_BASE_L4), PMD_SIZE
 X86_PAGE_OFFSET = 0xFFFF888000000000
 PMD_SHIFT = 21
-
-
-def get_order(size: int, page_shift: int) -> int:
-    """get_order() (include/asm-generic/getorder.h)."""
-    return max(((size - 1) >> page_shift).bit_length(), 0) if size else 0
 
 
 @dataclass
@@ -42,13 +38,13 @@ class HashTable:
         # pr_info() in alloc_large_system_hash() (mm/mm_init.c, 6.12): the order as
         # get_order(size) since change "hash-order-get-order", before as ilog2(size) -
         # PAGE_SHIFT (negative for a table under a page)
-        if by_get_order:
-            order = get_order(self.size, page_shift)
-        else:
-            order = self.size.bit_length() - 1 - page_shift
-        return (
-            f"{self.name} hash table entries: {self.entries} "
-            f"(order: {order}, {self.size} bytes, {self.how})"
+        return hash_line(
+            self.name,
+            self.entries,
+            self.size,
+            page_shift,
+            how=self.how,
+            by_get_order=by_get_order,
         )
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from inspector.errors import InspectorError
 from inspector.model.common import (
     NUMA_NO_NODE,
-    div_round_up,
     early_param_last,
-    roundup_pow_of_two,
     simple_strtoull,
 )
+from inspector.model.large_system_hash import HashSizing, get_order, hash_log2qty
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
-from inspector.model.v6_12.early import PMD_SHIFT, EarlyState612, HashTable, get_order
+from inspector.model.v6_12.early import PMD_SHIFT, EarlyState612, HashTable
 
 
 class LargeSystemHash612(EarlyState612):
@@ -30,7 +29,8 @@ class LargeSystemHash612(EarlyState612):
         v = early_param_last(self.mi.cmdline, "hashdist")
         if v is not None:
             return simple_strtoull(v, 0)[0]
-        return 0 if len(self.m.memory_nodes()) == 1 else 1
+        # fixup_hashdist() from change "hashdist-single-node"
+        return 0 if self.m.has("hashdist-single-node") and len(self.m.memory_nodes()) == 1 else 1
 
     def alloc_large_system_hash(
         self,
@@ -46,26 +46,14 @@ class LargeSystemHash612(EarlyState612):
         # HASH_EARLY (memblock_alloc()); otherwise vmalloc_huge() (order > MAX_PAGE_ORDER or
         # hashdist) or alloc_pages_exact(), which leave memblock alone
         ps = self.page_shift
-        if not numentries:
-            numentries = self.m.nr_kernel_pages
-            mb_pages = (1 << 20) >> ps
-            numentries = div_round_up(numentries, mb_pages) * mb_pages
-            adapt = (64 << 30) >> ps  # ADAPT_SCALE_NPAGES
-            while adapt < numentries:
-                scale += 1
-                adapt <<= 2  # ADAPT_SCALE_SHIFT
-            if scale > ps:
-                numentries >>= scale - ps
-            else:
-                numentries <<= ps - scale
-            if numentries * bucketsize < self.page_size:
-                numentries = self.page_size // bucketsize
-        numentries = roundup_pow_of_two(numentries)
-        mx = ((self.m.nr_all_pages << ps) >> 4) // bucketsize
-        mx = min(mx, 0x80000000)
-        numentries = max(numentries, low_limit)
-        numentries = min(numentries, mx)
-        log2qty = max(numentries.bit_length() - 1, 0)
+        m = self.m
+        log2qty = hash_log2qty(
+            HashSizing(m.nr_kernel_pages, m.nr_all_pages, ps, m.has("hash-adaptive-scale")),
+            bucketsize,
+            numentries,
+            scale,
+            low_limit=low_limit,
+        )
         max_page_order = self.m.geo.max_order - 1
         while True:
             size = bucketsize << log2qty
@@ -92,7 +80,11 @@ class LargeSystemHash612(EarlyState612):
         # NUMA_NO_NODE: PMD mappings when size / num_online_nodes() reaches PMD_SIZE
         # (arch_vmap_pmd_supported(): x86 PSE, which QEMU's CPUs have)
         size_per_node = size // max(1, len(self.m.pgdats))
-        return self.mi.config_have_arch_huge_vmalloc and size_per_node >= 1 << PMD_SHIFT
+        return (
+            self.m.has("hash-vmalloc-huge")
+            and self.mi.config_have_arch_huge_vmalloc
+            and size_per_node >= 1 << PMD_SHIFT
+        )
 
     def memblock_alloc_nopanic(self, size: int, caller: str) -> int:
         return self.mb.alloc_try_nid(
