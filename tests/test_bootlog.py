@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from inspector.bootlog.backports import explain_by_backports
 from inspector.bootlog.judge import judge
 from inspector.bootlog.read import parse, strip
 from inspector.errors import InspectorError
@@ -300,6 +301,8 @@ def test_a_backport_is_declared_never_silent(tmp_path):
     (lifo,) = plain.differences
     assert lifo.predicted == "  DMA32 zone: 520192 pages, LIFO batch:31"
     assert any(c.startswith("pcp-batch-cap (lacks it") for c in lifo.changes)
+    ex = explain_by_backports(plain)
+    assert (ex.declarations, ex.lines, ex.left) == (["--with pcp-batch-cap"], 1, 0)
     declared = judge(log, with_=frozenset({"pcp-batch-cap"}))
     assert declared.differences == []
     assert any("has pcp-batch-cap (--with)" in d.text() for d in declared.inputs)
@@ -423,3 +426,20 @@ def test_a_file_of_several_boots_is_judged_on_the_last():
     j = judge(log)
     assert j.differences == []
     assert any("the last of the 2 boots" in d.text() for d in j.inputs)
+
+
+def test_debians_banner_gives_the_stable_level():
+    """Debian's 5.10.0-9-amd64 is 5.10.70 ('#1 SMP Debian 5.10.70-1'): the level that decides
+    a stable backport (unavailable-per-node-zone from 5.10.70); gcc's own 'Debian 10.2.1-6'
+    before the build number is not taken for it."""
+    head = (
+        "[    0.000000] Linux version 5.10.0-9-amd64 (debian-kernel@lists.debian.org) "
+        "(gcc-10 (Debian 10.2.1-6) 10.2.1 20210110) #1 SMP Debian 5.10.70-1 (2021-09-30)\n"
+    )
+    body = _machine_8g("x").split("\n", 1)[1]
+    log = parse(head + body)
+    assert log.release == "5.10.0-9-amd64" and log.version == (5, 10, 70)
+    assert "unavailable-per-node-zone" in landed(log.version)
+    assert "stable level 5.10.70" in judge(log).model
+    other = parse(head.replace("Debian 5.10.70-1", "5.10.70-1") + body)
+    assert other.version == (5, 10, 0)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from inspector.errors import InspectorError
 
 if TYPE_CHECKING:
+    from inspector.bootlog.backports import Explained
     from inspector.bootlog.judge import Judgement
 
 
@@ -76,7 +77,7 @@ def _own_log() -> str:
     return f.name
 
 
-def text(j: Judgement) -> str:
+def text(j: Judgement, ex: Explained | None = None) -> str:
     log = j.log
     lines = [f"{log.name}: Linux {log.release} {log.arch}, judged with {j.model}"]
     lines.append("inputs:")
@@ -95,6 +96,11 @@ def text(j: Judgement) -> str:
         lines.append(f"  {cls:20} {n:6d} {e:6d} {n - e:6d}")
     for cls, (n, why) in j.not_judged.items():
         lines.append(f"  not judged: {cls} ({n} line{'s' if n != 1 else ''}): {why}")
+    if ex and ex.declarations:
+        lines.append(
+            f"  {ex.lines} of the {len(j.differences)} differing lines are equal with "
+            f"{' '.join(ex.declarations)} (a backport this kernel carries, declared by you)"
+        )
     return "\n".join(lines)
 
 
@@ -195,6 +201,7 @@ def changes_text() -> str:
 
 
 def cmd_dmesg(args: argparse.Namespace) -> int:
+    from inspector.bootlog.backports import explain_by_backports
     from inspector.bootlog.judge import judge
     from inspector.bootlog.read import read
 
@@ -213,6 +220,7 @@ def cmd_dmesg(args: argparse.Namespace) -> int:
         print(explain(judge(read(paths[0]), **declared), args.explain))
         return 0
     judged: list[Judgement] = []
+    explained: list[Explained] = []
     refused: list[str] = []
     for p in paths:
         try:
@@ -235,10 +243,11 @@ def cmd_dmesg(args: argparse.Namespace) -> int:
             )
             continue
         judged.append(j)
+        explained.append(explain_by_backports(j, **declared))
         if args.json:
             continue
         if not args.quiet:
-            print(text(j))
+            print(text(j, explained[-1]))
     if args.json:
         json.dump([as_json(j) for j in judged], sys.stdout, indent=1)
         print()
@@ -269,8 +278,23 @@ def cmd_dmesg(args: argparse.Namespace) -> int:
                 reasons[f"{cls}: {why}"] += 1
         for why, n in reasons.most_common():
             print(f"  not judged in {n} logs: {why}", file=sys.stderr)
+        backports: Counter[str] = Counter()
+        for ex in explained:
+            backports.update(ex.declarations)
+        for decl, n in backports.most_common():
+            print(f"  equal in {n} logs with {decl}", file=sys.stderr)
+    unexplained = sum(
+        ex.left if ex.declarations else len(j.differences)
+        for j, ex in zip(judged, explained, strict=True)
+    )
     print(
-        f"{sum(per.values())} lines judged, {sum(equal.values())} equal, {differ} differ",
+        f"{sum(per.values())} lines judged, {sum(equal.values())} equal, {differ} differ"
+        + (
+            f" ({differ - unexplained} of them equal with the backports named, "
+            f"{unexplained} unexplained)"
+            if differ
+            else ""
+        ),
         file=sys.stderr,
     )
-    return 1 if differ or (refused and not judged) else 0
+    return 1 if unexplained or (refused and not judged) else 0

@@ -27,6 +27,7 @@ _JOURNAL = re.compile(
 )
 _BANNER = re.compile(r"Linux version (\d+)\.(\d+)(?:\.(\d+))?(\S*)")
 _RELEASE_FROM_BANNER = re.compile(r"Linux version (\S+)")
+_DEBIAN_STABLE = re.compile(r"#\d+ [^(]*?\bDebian (\d+)\.(\d+)\.(\d+)-")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,10 @@ def parse(text: str, path: str = "-") -> BootLog:
     assert m is not None
     version = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
     release = (_RELEASE_FROM_BANNER.search(banner) or m).group(1)
+    if (d := _DEBIAN_STABLE.search(banner)) and (int(d[1]), int(d[2])) == version[:2]:
+        # Debian names 5.10.70 "5.10.0-9-amd64" and gives the stable level after the build
+        # number ("#1 SMP Debian 5.10.70-1"): the level decides a stable backport
+        version = (version[0], version[1], int(d[3]))
     arch = _arch(texts, banner)
     if arch is None:
         raise InspectorError(

@@ -79,8 +79,8 @@ SIZING: tuple[KernelChange, ...] = (
         patterns=(
             "log:On node # totalpages:*",
             "log:* zone: # pages, LIFO batch:#*",
-            "log:* zone: # pages used for memmap",
-            "log:* zone: # pages reserved",
+            "log:* zone: # pages used for memmap*",
+            "log:* zone: # pages reserved*",
         ),
         when=absent_in_new,
         sole=True,
@@ -102,22 +102,63 @@ SIZING: tuple[KernelChange, ...] = (
         patterns=("memmap:*.pageblocks[*]",),
     ),
     KernelChange(
-        "unavailable-ranges",
-        "holes in a zone's span get their struct pages from init_unavailable_range(), counted "
-        "to the zone above the hole and printed ('pages in unavailable ranges')",
-        "init_unavailable_range() (mm/mm_init.c)",
+        "unavailable-zeroed-line",
+        "the struct pages of every hole of memblock.memory below max_pfn are zeroed and counted "
+        "('Zeroed struct page in unavailable ranges: N pages'; before: only holes reserved in "
+        "memblock, 'Reserved but unavailable: N pages')",
+        "zero_resv_unavail(), later init_unavailable_mem() (mm/page_alloc.c)",
+        patterns=("log:Zeroed struct page in unavailable ranges*",),
+        since="v5.0",
+        backports=("4.19.132",),
+        evidence="real machines' logs: Debian's 4.19.67 prints 'Reserved but unavailable' (as a "
+        "public 4.19.1 tree does), 5.0 and Debian's 4.19.132 the zeroed count; 5.0 and 4.19.132 "
+        "are upper bounds, the commit is not checked; RHEL 8.2's 4.18 carries it too",
+    ),
+    KernelChange(
+        "unavailable-tail-to-section",
+        "the unavailable-ranges count runs past max_pfn to the end of its memory section "
+        "(before: to max_pfn)",
+        "init_unavailable_mem() (mm/page_alloc.c)",
         commits=(
             Commit(
                 "4b094b7851bf",
                 "mm/page_alloc.c: initialize memmap of unavailable memory directly",
                 "v5.6-rc1",
             ),
+        ),
+        patterns=("log:Zeroed struct page in unavailable ranges*",),
+        backports=("4.19.132", "5.4.32"),
+        evidence="real machines' logs: 5.0–5.3 count to max_pfn, 5.6.7 and later to the "
+        "section's end, and so do Debian's 4.19.132 and ROSA's 5.4.32 (upper bounds); that "
+        "this commit brought the round-up is not checked here",
+    ),
+    KernelChange(
+        "unavailable-per-zone",
+        "the holes' struct pages are initialised zone by zone, each hole counted to the zone "
+        "whose memory follows it and each zone's tail to its section's end ('  DMA zone: N "
+        "pages in unavailable ranges')",
+        "memmap_init_zone() (mm/page_alloc.c)",
+        commits=(
             Commit(
                 "0740a50b9baa",
                 "mm/page_alloc.c: refactor initialization of struct page for holes in memory "
                 "layout",
                 "v5.12-rc3",
             ),
+        ),
+        patterns=("log:* zone: # pages in unavailable ranges*",),
+        backports=("5.11.22",),
+        evidence="real machines' logs: Fedora's 5.11.22 prints the per-zone form (an upper "
+        "bound for 5.11.y); 5.10.y carried it briefly (Fedora's 5.10.11 has the zeroed count, "
+        "Arch's 5.10.79 the per-node form), at levels not placed here",
+    ),
+    KernelChange(
+        "unavailable-per-node-zone",
+        "holes are initialised per (memblock range, zone) in memmap_init(), each counted to "
+        "the zone above it, a line per hole ('On node N, zone Z: N pages in unavailable "
+        "ranges')",
+        "memmap_init(), memmap_init_zone_range(), init_unavailable_range() (mm/mm_init.c)",
+        commits=(
             Commit(
                 "122e093c1734",
                 "mm/page_alloc: fix memory map initialization for descending nodes",
@@ -125,7 +166,10 @@ SIZING: tuple[KernelChange, ...] = (
             ),
         ),
         patterns=("log:On node #, zone *: # pages in unavailable ranges*",),
+        backports=("5.10.70", "5.13.10"),
         sole=True,
+        evidence="stable kernels carry it: Debian's 5.10.70 and Void's 5.13.10 print the "
+        "per-node form (upper bounds for 5.10.y and 5.13.y)",
     ),
     KernelChange(
         "node-spanned-end-minus-start",
