@@ -2,6 +2,7 @@
 #   make boot-x86_64 [KVER=4.7|6.1|6.12] [MEM=1G] [SMP=2] [NUMA=512M,512M] [NUMA_DIST=0-1=20]
 #                    [APPEND='...'] [RUN='shell command'] [TIMEOUT=180]
 #   make inspect ARCH=x86_64 [same variables]   gdb stops → JSON snapshots in the run dir
+#   make gdb DMESG=boot.log [STOP=memmap_init]   any of them on a real machine's map (x86_64)
 #   make test        build the kernels that can be built here (cached), then run the tests
 SHELL := /bin/bash
 VENV ?= .venv
@@ -15,7 +16,7 @@ override APPEND := $(value APPEND)
 export RUN APPEND
 VM_ARGS = --kver "$(KVER)" $(if $(KERNEL_TREE),--kernel-tree "$(KERNEL_TREE)") --mem "$(MEM)" --smp "$(SMP)" --numa "$(NUMA)" \
           --numa-dist "$(NUMA_DIST)" --append "$$APPEND" --machine "$(MACHINE)" \
-          $(if $(TIMEOUT),--timeout $(TIMEOUT))
+          $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(DMESG),--dmesg "$(DMESG)")
 
 .PHONY: dmesg deps boot-x86_64 boot-arm64 inspect gdb drgn validate diff-versions report compare buddy build kernels test lint sources chaos readme-changes
 

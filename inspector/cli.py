@@ -300,7 +300,7 @@ def parser() -> argparse.ArgumentParser:
         help="the same topology under Linux 4.7 and 6.12, field by field, each difference "
         "tagged with the kernel change behind it",
     )
-    add_vm_args(d, arch_required=False)  # --runs and --model take the arch from the run
+    add_vm_args(d)  # --runs and --model take the arch from the run
     d.set_defaults(kver="4.7")
     d.add_argument("--json", action="store_true", help="the table as JSON")
     d.add_argument(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,8 +60,13 @@ def target_version(args: argparse.Namespace) -> KernelVersion:
     return get_version(_opt(args.kver) or "4.7")
 
 
-def add_vm_args(p: argparse.ArgumentParser, *, arch_required: bool = True) -> None:
-    add_target_args(p, arch_required=arch_required)
+def add_vm_args(p: argparse.ArgumentParser) -> None:
+    add_target_args(p, arch_required=False)  # --dmesg takes it from the log
+    p.add_argument(
+        "--dmesg",
+        help="a real machine's boot log: the guest replays its memory map (its RAM, NUMA "
+        "nodes, CPUs, machine and memory options; x86_64), as `dmesg LOG --boot` does",
+    )
     p.add_argument("--mem", help="guest RAM, e.g. 1G (default 1G, or the sum of --numa)")
     p.add_argument("--smp", help="CPU count (default 1)")
     p.add_argument("--numa", help="per-node memory, e.g. 512M,512M (0 = memoryless node)")
@@ -78,15 +84,19 @@ def add_vm_args(p: argparse.ArgumentParser, *, arch_required: bool = True) -> No
 
 
 def boot_request(args: argparse.Namespace, **kw: object) -> BootRequest:
-    arch = get_arch(args.arch)
     version = target_version(args)
-    topo = parse_topology(_opt(args.mem), _opt(args.smp), _opt(args.numa), _opt(args.numa_dist))
     try:
         append = tuple(shlex.split(_opt(args.append) or ""))
     except ValueError:
         raise InspectorError(
             f"APPEND={args.append!r} has a quote that does not close: close it, or drop it"
         ) from None
+    if log_path := _opt(getattr(args, "dmesg", None)):
+        return _replica(args, log_path, version, append, **kw)
+    if not _opt(args.arch):
+        raise InspectorError("name the guest's arch: --arch x86_64 or arm64 (ARCH=)")
+    arch = get_arch(args.arch)
+    topo = parse_topology(_opt(args.mem), _opt(args.smp), _opt(args.numa), _opt(args.numa_dist))
     return BootRequest(
         version=version,
         arch=arch,
@@ -98,3 +108,38 @@ def boot_request(args: argparse.Namespace, **kw: object) -> BootRequest:
         timeout=args.timeout,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def _replica(
+    args: argparse.Namespace,
+    log_path: str,
+    version: KernelVersion,
+    append: tuple[str, ...],
+    **kw: object,
+) -> BootRequest:
+    """``--dmesg LOG``: the log's replica (inspector.bootlog.replica), the user's --append
+    after its own options."""
+    from inspector.bootlog.read import read
+    from inspector.bootlog.replica import replica_request
+
+    taken = [f"--{n.replace('_', '-')}" for n in ("mem", "smp", "numa", "numa_dist", "machine")]
+    given = [o for o in taken if _opt(getattr(args, o[2:].replace("-", "_"), None))]
+    if given:
+        raise InspectorError(
+            f"--dmesg sets the guest's memory, CPUs, NUMA nodes and machine from the log: drop "
+            f"{', '.join(given)}"
+        )
+    log = read(log_path)
+    if _opt(args.arch) and get_arch(args.arch).name != log.arch:
+        raise InspectorError(f"--arch {args.arch} but {log.name} is an {log.arch} log: drop --arch")
+    req, r = replica_request(
+        log,
+        version,
+        append=append,
+        accel=_opt(args.accel) or "tcg",
+        tcg_thread=getattr(args, "tcg_thread", "single"),
+        timeout=args.timeout,
+        **kw,
+    )
+    print(f"replica of {log.name}: {r.describe()}", file=sys.stderr)
+    return req

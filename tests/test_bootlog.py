@@ -60,6 +60,7 @@ def test_a_4_7_guests_own_log_is_judged_equal(target, mmi_boot, tmp_path):
         "zonelists",
         "policy zone",
         "memory total",
+        "hash tables",
     ):
         assert counts.get(cls, (0, 0))[0] > 0, cls
     assert counts["node ranges"][0] >= 1 + 5  # the header and at least the five ranges
@@ -443,3 +444,60 @@ def test_debians_banner_gives_the_stable_level():
     assert "stable level 5.10.70" in judge(log).model
     other = parse(head.replace("Debian 5.10.70-1", "5.10.70-1") + body)
     assert other.version == (5, 10, 0)
+
+
+@pytest.mark.vm
+def test_any_boot_command_replays_a_log_with_dmesg(mmi_boot, tmp_path):
+    """``--dmesg LOG`` on a booting command (here `boot --run`; gdb, drgn, inspect and buddy
+    take the same request): the guest gets the log's map, nodes and CPUs, the user's --append
+    after them; --mem with --dmesg, or an --arch the log contradicts, is one line."""
+    from inspector.arch import get_arch
+    from inspector.kernel.versions import V6_12
+    from inspector.pytest_plugin import Target
+
+    machine = Target(V6_12, get_arch("x86_64"))
+    path = tmp_path / "machine.dmesg"
+    path.write_text(_guest_log(machine, mmi_boot, numa="512M,512M", smp=2, append=EXACTMAP))
+    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
+    base = [*MMI, "boot", "--dmesg", str(path), "--kver", "6.12"]
+    proc = subprocess.run(
+        [*base, "--append", "quiet", "--run", "cat /proc/cmdline; ls /sys/devices/system/node"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "replica of machine.dmesg: MEM=1024M SMP=2" in proc.stderr
+    cmdline = next(ln for ln in proc.stdout.splitlines() if "memmap=exactmap" in ln)
+    assert cmdline.split().index("quiet") > cmdline.split().index("memmap=exactmap")
+    assert "node0" in proc.stdout and "node1" in proc.stdout
+    for extra, needle in (
+        (["--mem", "2G"], "drop --mem"),
+        (["--arch", "arm64"], "is an x86_64 log: drop --arch"),
+    ):
+        bad = subprocess.run(
+            [*base, *extra, "--run", "true"], capture_output=True, text=True, cwd=REPO, env=env
+        )
+        assert bad.returncode == 2 and needle in bad.stderr.strip().splitlines()[-1], bad.stderr
+
+
+@pytest.mark.vm
+def test_a_6_1_guests_hash_tables_and_holes_are_judged_equal(mmi_boot):
+    """6.1 prints what 4.7 does not: the hash tables with their allocation type (linear from
+    memblock on one node, vmalloc after the hand-off across two) and 'On node N, zone Z: K pages
+    in unavailable ranges' for the e820 holes: each judged at release 6.1, all equal."""
+    from inspector.arch import get_arch
+    from inspector.kernel.versions import V6_1
+    from inspector.pytest_plugin import Target
+
+    target = Target(V6_1, get_arch("x86_64"))
+    for numa in ("1024M", "512M,512M"):
+        j = judge(parse(_guest_log(target, mmi_boot, numa=numa, smp=2, append=EXACTMAP)))
+        for cls in ("hash tables", "unavailable ranges"):
+            rows = [r for r in j.results if r.cls == cls]
+            assert rows and all(r.equal for r in rows), [(r.printed, r.predicted) for r in rows]
+        how = "vmalloc" if "," in numa else "linear"
+        dentry = next(r.printed for r in j.results if (r.printed or "").startswith("Dentry"))
+        assert dentry.endswith(f"bytes, {how})"), dentry

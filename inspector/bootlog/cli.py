@@ -145,29 +145,17 @@ def explain(j: Judgement, path: str) -> str:
 def boot(path: str, kver: str) -> int:
     """``--boot``: the log's map in QEMU, inspected and compared; both logs judged, side by
     side."""
-    from inspector.arch import get_arch
-    from inspector.bootlog.firmware import memory_map
     from inspector.bootlog.judge import JUDGED, judge
     from inspector.bootlog.read import parse, read
-    from inspector.bootlog.replica import replica
+    from inspector.bootlog.replica import replica_request
     from inspector.capture.run import inspect
     from inspector.compare import compare
     from inspector.kernel.source import get_version
-    from inspector.vm.guest import BootRequest
     from inspector.vm.machine import new_run_dir
-    from inspector.vm.topology import parse_topology
 
     log = read(path)
     real = judge(log)
-    r = replica(log, memory_map(log))
-    mem = None if r.numa else f"{r.mem >> 20}M"
-    req = BootRequest(
-        get_version(kver),
-        get_arch(log.arch),
-        parse_topology(mem, r.smp, r.numa, None),
-        append=r.append,
-        machine=r.machine,
-    )
+    req, r = replica_request(log, get_version(kver))
     print(f"replica of {log.name} on Linux {kver}: {r.describe()}")
     for note in r.notes:
         print(f"  {note}")

@@ -15,9 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from inspector.bootlog.firmware import SRAT, USABLE, MemoryMap, e820_table
+from inspector.arch import get_arch
+from inspector.bootlog.firmware import SRAT, USABLE, MemoryMap, e820_table, memory_map
 from inspector.bootlog.read import BootLog
 from inspector.errors import InspectorError
+from inspector.kernel.versions import KernelVersion
+from inspector.vm.guest import BootRequest
+from inspector.vm.topology import parse_topology
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -127,3 +131,22 @@ def replica(log: BootLog, mm: MemoryMap) -> Replica:
     if numa:
         numa = ",".join("0" if x == "0M" else x for x in numa.split(","))
     return Replica(mem, numa, smp, machine, tuple(append), tuple(notes))
+
+
+def replica_request(
+    log: BootLog, version: KernelVersion, *, append: tuple[str, ...] = (), **kw: object
+) -> tuple[BootRequest, Replica]:
+    """The boot of ``log``'s replica on ``version`` (``--boot``, and ``--dmesg LOG`` on every
+    command that boots): its RAM, CPUs, NUMA nodes, machine and memory options, then the
+    user's own ``append``."""
+    r = replica(log, memory_map(log))
+    mem = None if r.numa else f"{r.mem >> 20}M"
+    req = BootRequest(
+        version,
+        get_arch(log.arch),
+        parse_topology(mem, r.smp, r.numa, None),
+        append=r.append + append,
+        machine=r.machine,
+        **kw,  # type: ignore[arg-type]
+    )
+    return req, r
