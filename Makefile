@@ -9,6 +9,10 @@ VENV ?= .venv
 MMI := $(VENV)/bin/mm-inspector
 PYTEST := $(VENV)/bin/pytest
 KVER ?= 4.7
+# KERNEL=debian:6.12 (or debian:6.1): Debian's own kernel, unmodified, in place of KVER
+ifdef KERNEL
+override KVER := $(KERNEL)
+endif
 # Free text goes through the environment, so quotes inside RUN/APPEND survive, and as typed:
 # $(value) keeps make from expanding the kernel's own `memmap=64M$256M` into `memmap=64M56M`.
 override RUN := $(value RUN)

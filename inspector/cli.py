@@ -138,7 +138,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from inspector.validate_results import failed, report
 
     arches = ["x86_64", "arm64"] if args.arch == "all" else [get_arch(args.arch).name]
-    version = get_version(args.kver).name
+    pinned = get_version(args.kver)
+    # a distribution's kernel runs its family's matrix on itself (workers get the key)
+    version = pinned.prebuilt or pinned.name
     if tree := _opt(args.kernel_tree) or os.environ.get("KERNEL_TREE"):
         # the matrix of the tree's model family, every cell on the tree (workers inherit it)
         version = target_version(args).name

@@ -149,7 +149,8 @@ NO_TRACE = frozenset({"1G", "4G-crosses-4G", "2nodes-uneven"})
 def cells(version: str, arches: Sequence[str], only: str | None = None) -> list[tuple[str, Case]]:
     """The cells the matrix asks for: each (arch, topology) the version runs, only those whose
     name contains one of ``only``'s comma-separated words when it is given."""
-    out = [(a, c) for c in MATRIX for a in arches if a in c.arches and version in c.versions]
+    family = version.split(":", 1)[-1]  # "debian:6.12" runs 6.12's matrix
+    out = [(a, c) for c in MATRIX for a in arches if a in c.arches and family in c.versions]
     words = [w for w in (only or "").split(",") if w]
     return [(a, c) for a, c in out if not words or any(w in c.name for w in words)]
 
@@ -168,7 +169,7 @@ def _label(version: str) -> str:
     """A run's name: the version, or ``tree-<release>`` for a user's tree."""
     tree = os.environ.get("KERNEL_TREE")
     if not tree:
-        return version
+        return version.replace(":", "-")
     return "tree-" + makefile_release(Path(tree).expanduser().resolve())
 
 
@@ -222,7 +223,7 @@ def validate(
     only: str | None = None,
     stop_timeout: float = 120.0,
 ) -> tuple[list[Result], Path, float]:
-    model_for(version)  # a one-line error when the version has no model
+    model_for(version.split(":", 1)[-1])  # a one-line error when the version has no model
     runs = new_run_dir(f"validate-{_label(version)}")
     asked = cells(version, arches, only)
     start = time.monotonic()
@@ -260,7 +261,7 @@ def run_xdist(
     gateways spread the cells over other hosts). The same report.json, table and JUnit XML
     (RUNS/junit.xml, one testcase per cell asked for) as the pool engine; pytest's own JUnit
     is RUNS/pytest-junit.xml."""
-    model_for(version)  # a one-line error when the version has no model
+    model_for(version.split(":", 1)[-1])  # a one-line error when the version has no model
     runs = new_run_dir(f"validate-{_label(version)}")
     asked = cells(version, arches, only)
     env = {

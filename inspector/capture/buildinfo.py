@@ -42,9 +42,20 @@ CONFIG = (
     "CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC",
     "CONFIG_ARM64_VA_BITS",
     "CONFIG_HAVE_ARCH_HUGE_VMALLOC",
+    "CONFIG_DEFERRED_STRUCT_PAGE_INIT",
+    # a distribution's config: x86's firmware memmap entries, hibernation's nosave regions,
+    # cpumasks allocated off stack (NR_CPUS 8192)
+    "CONFIG_FIRMWARE_MEMMAP",
+    "CONFIG_HIBERNATION",
+    "CONFIG_CPUMASK_OFFSTACK",
+    "CONFIG_DMA_CMA",
+    "CONFIG_CMA_SIZE_MBYTES",
+    "CONFIG_CMA_SIZE_SEL_MBYTES",
 )
 # Types whose size sets an early allocation between stop 1 and the hand-off (from DWARF).
 SIZEOF = (
+    "struct firmware_map_entry",  # firmware_map_add_early()
+    "struct nosave_region",  # register_nosave_region()
     "struct resource",  # e820/HPET/IOAPIC/standard resources
     "wait_queue_head_t",  # zone_wait_table_init()
     "struct pcpu_chunk",  # pcpu_setup_first_chunk()

@@ -11,6 +11,7 @@ here reads guest memory: readers get bytes from gdb in bulk and decode them with
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import struct
@@ -166,6 +167,9 @@ class View:
         ]
 
 
+R_AARCH64_RELATIVE = 1027
+
+
 class Layout:
     """Types and symbols of one vmlinux (see ``layout_for`` for the cached instance)."""
 
@@ -268,13 +272,37 @@ class Layout:
         return View(self.variable_type(name), data, 0, address)
 
     def file_bytes(self, address: int, size: int) -> bytes:
-        """Bytes of the vmlinux file that load at ``address`` (initialised data only)."""
+        """Bytes of the vmlinux file that load at ``address`` (initialised data only), with a
+        relocatable arm64 image's R_AARCH64_RELATIVE relocations applied (its pointers are
+        zero in the file and written at boot from ``.rela.dyn``; at the link address, as
+        with nokaslr)."""
         for vaddr, offset, filesz in _load_segments(self.vmlinux):
             if vaddr <= address and address + size <= vaddr + filesz:
                 with self.vmlinux.open("rb") as f:
                     f.seek(offset + address - vaddr)
-                    return f.read(size)
+                    data = bytearray(f.read(size))
+                offsets, addends = self._relative_relocations
+                at = bisect.bisect_left(offsets, address - 7)
+                while at < len(offsets) and offsets[at] < address + size:
+                    o = offsets[at] - address
+                    if o >= 0 and o + 8 <= size:
+                        data[o : o + 8] = addends[at].to_bytes(8, "little")
+                    at += 1
+                return bytes(data)
         raise InspectorError(f"{address:#x} is not in a loaded segment of {self.vmlinux}")
+
+    @functools.cached_property
+    def _relative_relocations(self) -> tuple[list[int], list[int]]:
+        """``.rela.dyn``'s R_AARCH64_RELATIVE entries, (offsets, addends) sorted by offset."""
+        from inspector.kernel.elf import section
+
+        rela = section(self.vmlinux, ".rela.dyn") or b""
+        pairs = sorted(
+            (off, addend)
+            for off, info, addend in struct.iter_unpack("<QQq", rela)
+            if info & 0xFFFFFFFF == R_AARCH64_RELATIVE
+        )
+        return [o for o, _ in pairs], [a & 0xFFFFFFFFFFFFFFFF for _, a in pairs]
 
 
 def _load_segments(path: Path) -> list[tuple[int, int, int]]:

@@ -152,7 +152,13 @@ def _dwarf_version(vmlinux: Path) -> int | None:
 
 
 def build(version: KernelVersion, arch: Arch, *, quiet: bool = False) -> Build:
-    """Build (or reuse) the kernel for ``version`` and ``arch``."""
+    """Build (or reuse) the kernel for ``version`` and ``arch``; a distribution's kernel
+    (``version.prebuilt``) is fetched instead (inspector.kernel.debian)."""
+    if version.prebuilt:
+        from inspector.kernel import debian
+
+        out, release = debian.fetch(version.name, arch, quiet=quiet)
+        return Build(version, arch, out, release)
     source = resolve(version)
     frags = kconfig.fragments(version, arch)
     root = cache_dir() / "build"

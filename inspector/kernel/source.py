@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from inspector.errors import InspectorError
@@ -267,6 +267,13 @@ def get_version(name: str) -> KernelVersion:
     key = {"4.7.0": "4.7", "6.1.0": "6.1", "6.12.0": "6.12"}.get(name, name)
     if key in VERSIONS:
         return VERSIONS[key]
+    if key.startswith("debian:"):
+        series = key.removeprefix("debian:")
+        if series not in VERSIONS or series == "4.7":
+            raise InspectorError(
+                f"{name}: Debian's own kernels here are debian:6.1 and debian:6.12"
+            )
+        return replace(VERSIONS[series], prebuilt=key, quirks=())
     env = f"KERNEL_SRC_{key.replace('.', '_')}"
     tree = supplied(KernelVersion(name=key)) if re.fullmatch(r"\d+\.\d+", key) else None
     if tree is None:

@@ -29,9 +29,13 @@ class KernelVersion:
     # the kernel-configs/ fragment set (a version name) when not ``name``'s: a tree's release
     # picks the set whose Kconfig symbols it has
     fragments: str | None = None
+    # a distribution's own kernel, unmodified ("debian:6.12"): fetched, never built
+    prebuilt: str | None = None
 
     @property
     def label(self) -> str:
+        if self.prebuilt:
+            return self.prebuilt.replace(":", "-")
         return f"tree-{self.name}" if self.tree else self.name
 
     def quirks_for(self, arch: Arch) -> list[Quirk]:

@@ -102,6 +102,20 @@ ARCH: tuple[KernelChange, ...] = (
         sole=True,
     ),
     KernelChange(
+        "x86-cpu-local-masks-one",
+        "x86's setup_cpu_local_masks() allocates only cpu_sibling_setup_mask (before: also "
+        "cpu_initialized_mask, cpu_callin_mask and cpu_callout_mask): with "
+        "CONFIG_CPUMASK_OFFSTACK, one cpumask from memblock instead of four",
+        "setup_cpu_local_masks() (arch/x86/kernel/smpboot.c)",
+        patterns=("handoff:memblock.reserved*",),
+        arches=("x86_64",),
+        since="v6.5",
+        evidence="the source: a public 6.4 tree's setup_cpu_local_masks() (then in "
+        "arch/x86/kernel/cpu/common.c) allocates four masks, 6.5's and 6.6.9's one; Debian's "
+        "unmodified 6.1.192 (CPUMASK_OFFSTACK) allocates four, its 6.12.118 one; the commit is "
+        "not checked",
+    ),
+    KernelChange(
         "x86-dma32-limit-clamped",
         "x86_64's ZONE_DMA32 limit is min(MAX_DMA32_PFN, max_low_pfn): a machine with less "
         "than 4 GiB prints DMA32 up to its last page (before: always up to 4 GiB)",

@@ -16,7 +16,8 @@ from inspector.release import Release, family_of
 # The memory-init lines of each version's log that its model predicts: each one printed must be
 # predicted, and each predicted must have been printed.
 LOG_LINES_4_7 = re.compile(
-    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) +(\[mem|empty)|Movable zone start for each node"
+    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable|Device) +(\[mem|empty)"
+    r"|Movable zone start for each node"
     r"|  Node \d+: 0x|Early memory node ranges|  node +\d+: \[mem|Initmem setup node"
     r"|On node \d+ totalpages:|  \w+ zone: \d+ pages (used for memmap|reserved|exceeds freesize)"
     r"|  \w+ zone: \d+ pages, LIFO batch:|Built \d+ zonelists|Policy zone:"
@@ -25,7 +26,8 @@ LOG_LINES_4_7 = re.compile(
     r"|software IO TLB \[mem)"
 )
 LOG_LINES_6_12 = re.compile(
-    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) +(\[mem|empty)|Movable zone start for each node"
+    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable|Device) +(\[mem|empty)"
+    r"|Movable zone start for each node"
     r"|  Node \d+: 0x|Early memory node ranges|  node +\d+: \[mem|Initmem setup node"
     r"|On node \d+, zone \w+: \d+ pages in unavailable ranges|Fallback order for Node \d+:"
     r"|Built \d+ zonelists|Policy zone:|The system has no mirror memory"

@@ -114,6 +114,9 @@ class ModelInputs(SizingInputs):
     phys_base: int | None  # x86_64 only
     memblock_current_limit: int
     nr_e820: int  # x86_64: e820.nr_map (0 on arm64)
+    nr_e820_firmware: int  # x86_64 6.12: e820_table_firmware->nr_entries (the BIOS map)
+    e820_table: list[tuple[int, int, str]]  # x86_64: [start, end) and type of each entry
+    max_pfn: int  # x86_64: the top of RAM in pages (0 on arm64)
     max_possible_pfn: int | None  # x86_64
     memstart_addr: int | None  # arm64: PHYS_OFFSET
     # build
@@ -134,6 +137,13 @@ class ModelInputs(SizingInputs):
     config_proc_sysctl: bool
     config_dma_bounce_unaligned_kmalloc: bool
     config_have_arch_huge_vmalloc: bool
+    # most struct pages initialised and freed after the hand-off (page_alloc_init_late())
+    config_deferred_struct_page_init: bool
+    config_firmware_memmap: bool  # x86: firmware_map_add_early() per BIOS e820 entry
+    config_hibernation: bool  # x86: e820__register_nosave_regions()
+    config_cpumask_offstack: bool  # cpumask_var_t from memblock (alloc_bootmem_cpumask_var())
+    config_dma_cma: bool  # a default CMA area (dma_contiguous_reserve())
+    cma_size_mbytes: int  # CONFIG_CMA_SIZE_MBYTES (with CONFIG_CMA_SIZE_SEL_MBYTES)
     arm64_va_bits: int | None  # CONFIG_ARM64_VA_BITS
     setup_params: list[tuple[str, bool]]  # every __setup()/early_param() string, early or not
     kernel_params: list[str]  # every kernel_param name (module_param, core_param)
@@ -220,6 +230,15 @@ def model_inputs(
     if x86:
         c.put("phys_base", k.get("phys_base"), "stop1", f"{s1}: phys_base")
         c.put("nr_e820", len(inp.firmware_map) or None, "stop1", f"{s1}: e820.nr_map")
+        c.values["nr_e820_firmware"] = k.get("nr_e820_firmware", 0)
+        c.values["e820_table"] = [(r.start, r.end, r.type) for r in inp.firmware_map]
+        c.sources["e820_table"] = Source("stop1", f"{s1}: e820_table's entries")
+        # read only by e820__register_nosave_regions() (CONFIG_HIBERNATION)
+        c.values["max_pfn"] = k.get("max_pfn") or 0
+        c.sources["max_pfn"] = Source("stop1", f"{s1}: max_pfn (0 where not captured)")
+        c.sources["nr_e820_firmware"] = Source(
+            "stop1", f"{s1}: e820_table_firmware->nr_entries (0 where the image has none)"
+        )
         c.put("max_possible_pfn", k.get("max_possible_pfn"), "stop1", f"{s1}: max_possible_pfn")
         c.values["memstart_addr"] = None
         c.sources["memstart_addr"] = Source("stop1", "not used on x86_64")
@@ -230,6 +249,9 @@ def model_inputs(
             c.sources[name] = Source("stop1", "not used on arm64")
         c.values["nr_e820"] = 0
         c.sources["nr_e820"] = Source("stop1", "not used on arm64")
+        for name, empty in (("nr_e820_firmware", 0), ("e820_table", []), ("max_pfn", 0)):
+            c.values[name] = empty
+            c.sources[name] = Source("stop1", "not used on arm64")
     b = load_build_record(run_dir)
     cfg = b.get("config", {})
     c.put("pageblock_order", b.get("pageblock_order"), "build", ".config: pageblock_order")
@@ -346,8 +368,24 @@ def _early_612_build_inputs(c: _Collector, b: dict[str, Any], version: str) -> N
         ("config_proc_sysctl", "CONFIG_PROC_SYSCTL"),
         ("config_dma_bounce_unaligned_kmalloc", "CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC"),
         ("config_have_arch_huge_vmalloc", "CONFIG_HAVE_ARCH_HUGE_VMALLOC"),
+        ("config_deferred_struct_page_init", "CONFIG_DEFERRED_STRUCT_PAGE_INIT"),
+        ("config_firmware_memmap", "CONFIG_FIRMWARE_MEMMAP"),
+        ("config_hibernation", "CONFIG_HIBERNATION"),
+        ("config_cpumask_offstack", "CONFIG_CPUMASK_OFFSTACK"),
+        ("config_dma_cma", "CONFIG_DMA_CMA"),
     ):
         c.put(name, cfg.get(opt) == "y", "build", f".config: {opt}")
+    if cfg.get("CONFIG_DMA_CMA") == "y" and cfg.get("CONFIG_CMA_SIZE_SEL_MBYTES") != "y":
+        raise InspectorError(
+            "a CMA size selected by percentage (CONFIG_CMA_SIZE_SEL_PERCENTAGE/MIN/MAX) is "
+            "not modelled: the model reads CONFIG_CMA_SIZE_MBYTES"
+        )
+    c.put(
+        "cma_size_mbytes",
+        int(cfg.get("CONFIG_CMA_SIZE_MBYTES", "0")),
+        "build",
+        ".config: CONFIG_CMA_SIZE_MBYTES",
+    )
     va = cfg.get("CONFIG_ARM64_VA_BITS")
     c.values["arm64_va_bits"] = int(va) if va else None
     c.sources["arm64_va_bits"] = Source("build", ".config: CONFIG_ARM64_VA_BITS (arm64 only)")
@@ -454,6 +492,9 @@ def synthetic_inputs(
             1 << 64 if arch != "x86_64" else max(inputs.max_zone_pfn) << 12,
         ),
         "nr_e820": len(inputs.firmware_map) or (4 if arch == "x86_64" else 0),
+        "nr_e820_firmware": 0,
+        "e820_table": [(r.start, r.end, r.type) for r in inputs.firmware_map],
+        "max_pfn": max((r.end for r in inputs.firmware_map), default=0) >> 12,
         "max_possible_pfn": max(inputs.max_zone_pfn) if arch == "x86_64" else None,
         "memstart_addr": None if arch == "x86_64" else k.get("memstart_addr", 0x40000000),
         "percpu_static_size": k.get("percpu_static_size", 78480),
@@ -471,6 +512,12 @@ def synthetic_inputs(
         "config_proc_sysctl": True,
         "config_dma_bounce_unaligned_kmalloc": arch == "arm64",
         "config_have_arch_huge_vmalloc": True,
+        "config_deferred_struct_page_init": False,
+        "config_firmware_memmap": False,
+        "config_hibernation": False,
+        "config_cpumask_offstack": False,
+        "config_dma_cma": False,
+        "cma_size_mbytes": 0,
         "arm64_va_bits": 48 if arch == "arm64" else None,
         "setup_params": list(SYNTHETIC_SETUP_PARAMS),
         "kernel_params": list(SYNTHETIC_KERNEL_PARAMS),

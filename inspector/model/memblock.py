@@ -68,6 +68,7 @@ class MemblockState:
         self.memory = [copy.copy(r) for r in memblock.memory]
         self.reserved = [copy.copy(r) for r in memblock.reserved]
         self.reserve_nid = reserve_nid
+        self.bottom_up = False  # memblock_set_bottom_up()
         self.current_limit = current_limit
         self.smp_cache_bytes = smp_cache_bytes
         self.low_limit = low_limit
@@ -200,11 +201,21 @@ class MemblockState:
         self, size: int, align: int, start: int, end: int, nid: int, flags: int = 0
     ) -> int:
         # mirrors memblock_find_in_range_node() and __memblock_find_range_top_down()
-        # (mm/memblock.c, 4.7); bottom-up allocation is never enabled on these boots
+        # (mm/memblock.c, 4.7); bottom-up only where a caller sets it for one allocation
+        # (cma_declare_contiguous_nid() above 4 GiB, 6.12)
         if end == MEMBLOCK_ALLOC_ACCESSIBLE:
             end = self.current_limit
         start = max(start, self.page_size)
         end = max(start, end)
+        if self.bottom_up:
+            # __memblock_find_range_bottom_up()
+            for this_start, this_end, _ in reversed(list(self.free_ranges_reverse(nid, flags))):
+                this_start = min(max(this_start, start), end)
+                this_end = min(max(this_end, start), end)
+                cand = -(-this_start // align) * align
+                if cand < this_end and this_end - cand >= size:
+                    return cand
+            return 0
         for this_start, this_end, _ in self.free_ranges_reverse(nid, flags):
             this_start = min(max(this_start, start), end)
             this_end = min(max(this_end, start), end)

@@ -127,6 +127,9 @@ class InputReader(NodeReader):
         }
         if self.layout.arch.name == "x86_64":  # an asm symbol (head_64.S): no DWARF type
             out["phys_base"] = self.ulong(self.layout.address("phys_base"))
+        if self.layout.has_symbol("e820_table_firmware"):  # 6.12: the BIOS map, kept whole
+            t = self.struct_at("struct e820_table", self.var_int("e820_table_firmware"))
+            out["nr_e820_firmware"] = t["nr_entries"]
         for name in ("max_pfn", "max_possible_pfn", "memstart_addr", "dma_reserve"):
             # the top of RAM (x86's pci_swiotlb_detect_4gb()), arm64's PHYS_OFFSET, and x86's
             # memblock_find_dma_reserve() result (computed in setup_arch(), before stop 1)

@@ -9,9 +9,10 @@ from inspector.model.inputs import ModelInputs
 from inspector.model.spec import Replay
 from inspector.model.v4_7.alternative import alternative_instructions
 from inspector.model.v4_7.zonelists import build_all_zonelists
+from inspector.model.v6_12.cma import cma_init_reserved_areas
 from inspector.model.v6_12.free_area_init import free_area_init
 from inspector.model.v6_12.mem_init import mem_init_print_info
-from inspector.model.v6_12.memblock_free_all import memblock_free_all
+from inspector.model.v6_12.memblock_free_all import deferred_init_memmap, memblock_free_all
 from inspector.model.v6_12.memmap import memmap_init
 from inspector.model.v6_12.snapshot import handoff_snapshot, snapshot
 from inspector.model.v6_12.start_kernel import EarlyAllocs612
@@ -67,6 +68,9 @@ class Linux612(Linux612State):
         # arch_cpu_finalize_init() → alternative_instructions() (x86), then the postcore
         # initcall; the 4.7 function mirrors the same 6.12 code (arch/x86/kernel/alternative.c)
         alternative_instructions(self)
+        # kernel_init_freeable() → page_alloc_init_late(): the deferred struct pages
+        deferred_init_memmap(self)
+        cma_init_reserved_areas(self)  # a core_initcall, before the postcore watermarks
         init_per_zone_wmark_min(self)
         self.snapshots[WMARKS] = snapshot(self, WMARKS)
         return self.snapshots

@@ -11,7 +11,7 @@ from __future__ import annotations
 from inspector.errors import InspectorError
 from inspector.model.common import ffs0, for_each_free_mem_range, pfn_down, pfn_up
 from inspector.model.memblock import INIT_MEMBLOCK_REGIONS
-from inspector.model.v4_7.state import FreeBlock
+from inspector.model.v4_7.state import MIGRATE_MOVABLE, FreeBlock
 from inspector.model.v6_12.state import Linux612State
 
 
@@ -54,14 +54,43 @@ def free_one_page(m: Linux612State, pfn: int, order: int) -> None:
 
 
 def __free_pages_memory(m: Linux612State, start: int, end: int) -> None:
-    # mirrors __free_pages_memory() (mm/memblock.c, 6.12): start 0 counts as MAX_PAGE_ORDER
+    # mirrors __free_pages_memory() (mm/memblock.c, 6.12): start 0 counts as MAX_PAGE_ORDER;
+    # memblock_free_pages() skips a block whose struct pages are deferred
+    # (!early_page_initialised(): pfn >= its node's first_deferred_pfn)
     top = m.geo.max_order - 1
     while start < end:
         order = min(top, ffs0(start)) if start else top
         while start + (1 << order) > end:
             order -= 1
-        free_one_page(m, start, order)
+        nid = page_zone(m, start)[0]
+        deferred = m.first_deferred_pfn.get(nid)
+        if deferred is not None and start >= deferred:
+            m.deferred_free.append((start, start + (1 << order)))
+        else:
+            free_one_page(m, start, order)
         start += 1 << order
+
+
+def deferred_init_memmap(m: Linux612State) -> None:
+    """page_alloc_init_late() → deferred_init_memmap() (mm/mm_init.c, 6.12), before the
+    initcalls: the deferred pages of the free ranges initialised, their pageblocks MOVABLE
+    where a free pfn starts one, and freed to the buddy allocator (deferred_free_pages()). The
+    buddy state this reaches is the same whatever the freeing order, which only the list order
+    (not compared after the hand-off) would show."""
+    nr = m.geo.pageblock_nr_pages
+    for start, end in m.deferred_free:
+        for pfn in range(-(-start // nr) * nr, end, nr):
+            m.pageblock_mt[pfn >> m.geo.pageblock_order] = MIGRATE_MOVABLE
+    for start, end in m.deferred_free:
+        top = m.geo.max_order - 1
+        pfn = start
+        while pfn < end:
+            order = min(top, ffs0(pfn)) if pfn else top
+            while pfn + (1 << order) > end:
+                order -= 1
+            free_one_page(m, pfn, order)
+            pfn += 1 << order
+    m.deferred_free = []
 
 
 def memblock_free_all(m: Linux612State) -> None:

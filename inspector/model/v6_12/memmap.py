@@ -59,8 +59,37 @@ def memmap_init_range(
         }
     )
     nr = m.geo.pageblock_nr_pages
-    for pfn in range(roundup(start_pfn, nr), start_pfn + size, nr):
+    end_pfn = start_pfn + size
+    if m.full_inputs().config_deferred_struct_page_init:
+        end_pfn = defer_init(m, nid, start_pfn, end_pfn, zone_end_pfn)
+    for pfn in range(roundup(start_pfn, nr), end_pfn, nr):
         m.pageblock_mt[pfn >> m.geo.pageblock_order] = MIGRATE_MOVABLE
+
+
+def defer_init(m: Linux612State, nid: int, start_pfn: int, end_pfn: int, zone_end_pfn: int) -> int:
+    """Where memmap_init_range() stops initialising [start_pfn, end_pfn): defer_init()
+    (mm/mm_init.c, 6.12), asked for each pfn, defers the rest of a node's highest zone once
+    more than a section's worth of its pages is initialised, at a section boundary
+    (first_deferred_pfn); the low zones are always initialised whole."""
+    section = 1 << (m.inputs.section_size_bits - m.geo.page_shift)
+    statics = m.defer_statics  # prev_end_pfn, nr_initialised
+    if statics[0] != zone_end_pfn:
+        statics[0], statics[1] = zone_end_pfn, 0
+    pgdat = m.pgdats[nid]
+    if zone_end_pfn < pgdat.node_start_pfn + pgdat.node_spanned_pages:
+        return end_pfn
+    if nid in m.first_deferred_pfn:
+        return start_pfn
+    # nr_initialised is incremented for each pfn before the test: at pfn it is
+    # statics[1] + pfn - start_pfn + 1, which passes PAGES_PER_SECTION from
+    # start_pfn + section - statics[1] on
+    first = roundup(max(start_pfn, start_pfn + section - statics[1]), section)
+    if first < end_pfn:
+        m.first_deferred_pfn[nid] = first
+        statics[1] += first - start_pfn + 1
+        return first
+    statics[1] += end_pfn - start_pfn
+    return end_pfn
 
 
 def init_unavailable_range(m: Linux612State, spfn: int, epfn: int, zone: int, node: int) -> None:

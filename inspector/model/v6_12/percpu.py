@@ -218,3 +218,14 @@ class Percpu612(EarlyState612):
         if early_param_last(self.mi.cmdline, "percpu_alloc") not in (None, "embed", "auto"):
             raise InspectorError("percpu_alloc=page (pcpu_page_first_chunk) is not modelled")
         self.pcpu_embed_first_chunk()
+        if self.x86 and self.mi.config_cpumask_offstack:
+            # then setup_node_to_cpumask_map() (arch/x86/mm/numa.c) and
+            # setup_cpu_local_masks() (arch/x86/kernel/smpboot.c): with CONFIG_CPUMASK_OFFSTACK
+            # each alloc_bootmem_cpumask_var() is a memblock_alloc() of cpumask_size(),
+            # BITS_TO_LONGS(nr_cpu_ids) longs; four local masks before change
+            # "x86-cpu-local-masks-one"
+            size = -(-self.mi.nr_possible_cpus // 64) * 8
+            nodes = max(self.m.possible_nodes, default=0) + 1 if self.mi.config_numa else 0
+            local = 1 if self.m.has("x86-cpu-local-masks-one") else 4
+            for _ in range(nodes + local):
+                self.memblock_alloc(size, self.smp_cache_bytes, "alloc_bootmem_cpumask_var")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from inspector.errors import InspectorError
 from inspector.model.common import early_param_last
+from inspector.model.v6_12.cma import Cma612
 from inspector.model.v6_12.cmdline import CommandLine612
 from inspector.model.v6_12.cpu_entry_area import CpuEntryArea612
 from inspector.model.v6_12.hashes import LargeSystemHash612
@@ -40,6 +41,7 @@ from inspector.model.v6_12.swiotlb import Swiotlb612
 
 class EarlyAllocs612(
     ArchResources612,
+    Cma612,
     CommandLine612,
     Percpu612,
     LargeSystemHash612,
@@ -73,6 +75,9 @@ class EarlyAllocs612(
         if self.x86:
             self.x86_setup_arch()
         else:
+            # bootmem_init() after zone_sizes_init() (arch/arm64/mm/init.c, 6.12), then
+            # setup_arch()'s request_standard_resources()
+            self.dma_contiguous_reserve(self.arch_low_address_limit() + 1)
             self.request_standard_resources()
         self.setup_command_line()
         self.setup_per_cpu_areas()

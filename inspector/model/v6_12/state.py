@@ -28,6 +28,13 @@ class Linux612State(Linux47State):
     def __init__(self, inputs: ModelInputs) -> None:
         super().__init__(inputs)
         self.hole_pfn = 0
+        # CONFIG_DEFERRED_STRUCT_PAGE_INIT: each node's first_deferred_pfn (absent: none),
+        # defer_init()'s statics (prev_end_pfn, nr_initialised) and the free ranges the
+        # hand-off left to deferred_init_memmap()
+        self.first_deferred_pfn: dict[int, int] = {}
+        self.defer_statics = [0, 0]
+        self.deferred_free: list[tuple[int, int]] = []
+        self.cma_areas: list[tuple[int, int]] = []  # [start, end) physical, from memblock
         self.pcp_high: dict[tuple[int, int], tuple[int, int]] = {}  # (high_min, high_max)
         # for_each_node(): the possible nodes (x86 6.12 onlines memoryless CPU nodes later)
         self.possible_nodes = sorted(inputs.possible_nodes) or self.online_nodes()

@@ -1,0 +1,73 @@
+"""Debian's own kernels, unmodified (``--kver debian:6.12`` / ``debian:6.1``): fetched through
+apt with their -dbg vmlinux, booted, inspected and compared. The model reads their configuration
+(DEFERRED_STRUCT_PAGE_INIT, HUGETLB's pageblock order, FIRMWARE_MEMMAP, HIBERNATION,
+CPUMASK_OFFSTACK, NR_CPUS 8192, ZONE_DEVICE): the captures of an x86_64 guest, its log and its
+memblock trace must equal the model's. The tests skip only when apt cannot fetch the packages
+(no network), and say so."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inspector.arch import get_arch
+from inspector.errors import InspectorError
+
+REPO = Path(__file__).resolve().parents[1]
+MMI = [sys.executable, "-m", "inspector"]
+
+
+def _fetched(kver: str, arch: str) -> None:
+    from inspector.kernel.build import build
+    from inspector.kernel.source import get_version
+
+    try:
+        build(get_version(kver), get_arch(arch), quiet=True)
+    except InspectorError as e:
+        if "apt-get" in str(e) or "apt knows no" in str(e):
+            pytest.skip(f"Debian's {kver} {arch} packages cannot be fetched here: {e}")
+        raise
+
+
+def test_a_debian_name_is_a_version_and_a_bad_one_is_one_line():
+    from inspector.kernel.source import get_version
+
+    v = get_version("debian:6.12")
+    assert v.prebuilt == "debian:6.12" and v.name == "6.12" and v.label == "debian-6.12"
+    with pytest.raises(InspectorError, match=r"debian:6\.1 and debian:6\.12"):
+        get_version("debian:5.10")
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("kver", ["debian:6.12", "debian:6.1"])
+def test_debians_unmodified_kernel_equals_the_model(kver, tmp_path):
+    """2 GiB, 2 CPUs, memblock=debug: every stop (the deferred struct pages left out of the
+    memmap's pageblocks and the hand-off, then freed before the watermarks), the log lines and
+    the memblock trace (the firmware map entries, the nosave regions, the off-stack cpumasks)
+    equal the model at the package's own release (6.12.118, 6.1.192)."""
+    _fetched(kver, "x86_64")
+    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
+    args = ["--arch", "x86_64", "--kver", kver, "--mem", "2G", "--smp", "2"]
+    inspect = subprocess.run(
+        [*MMI, "inspect", *args, "--append", "memblock=debug"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=900,
+    )
+    assert inspect.returncode == 0, inspect.stderr[-3000:]
+    run = next((tmp_path / "runs").iterdir())
+    assert "deferred pages initialised" in (run / "dmesg.txt").read_text()
+    compare = subprocess.run(
+        [*MMI, "compare", str(run)], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    out = compare.stdout + compare.stderr
+    assert compare.returncode == 0, out[-3000:]
+    assert "0 differences between model and kernel" in out
+    for stop in ("memmap_init_range", "memblock_free_all.return", "memblock=debug"):
+        assert f"\n{stop} (" in out, stop
