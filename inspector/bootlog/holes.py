@@ -62,7 +62,16 @@ def place_unavailable(
     # zero_resv_unavail() / init_unavailable_mem() run in free_area_init_nodes() before the
     # nodes are set up (after the ranges it prints); memmap_init() after all of them
     after = _NODE_CLASSES if "unavailable-per-node-zone" in changes else _NODE_CLASSES[:3]
-    nodes = [i + 1 for i, t in enumerate(predicted) if class_of(t) in after]
+    # x86's memoryless nodes set up later (init_memory_less_node()) print after it, until
+    # free_area_init() sets up every possible node itself (change "possible-nodes")
+    late = set(sizing.state.inputs.late_memoryless_nodes)
+    if "possible-nodes" in changes:
+        late = set()
+    nodes = [
+        i + 1
+        for i, t in enumerate(predicted)
+        if class_of(t) in after and not ((m := _NODE.match(t)) and int(m.group(1)) in late)
+    ]
     at = max(nodes, default=0)
     return predicted[:at] + lines + predicted[at:]
 

@@ -485,6 +485,7 @@ _USED = frozenset(
         "unavailable-tail-to-section",
         "unavailable-per-zone",
         "unavailable-per-node-zone",
+        "possible-nodes",
     }
 )
 

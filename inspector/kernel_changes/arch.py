@@ -102,6 +102,18 @@ ARCH: tuple[KernelChange, ...] = (
         sole=True,
     ),
     KernelChange(
+        "e820-table-firmware",
+        "x86 keeps the BIOS e820 map as e820_table_firmware (a struct e820_table pointer; "
+        "4.7: the static e820_saved), read at stop 1 for the firmware memmap entries",
+        "arch/x86/kernel/e820.c",
+        patterns=("inputs:constants[nr_e820_firmware]",),
+        arches=("x86_64",),
+        since="v4.12",
+        sole=True,
+        evidence="the source: 4.7.4 has e820_saved, a public 4.18 tree e820_table_firmware "
+        "(the x86 e820 rework of 4.12); the commit is not checked; 4.12 is an upper bound",
+    ),
+    KernelChange(
         "x86-cpu-local-masks-one",
         "x86's setup_cpu_local_masks() allocates only cpu_sibling_setup_mask (before: also "
         "cpu_initialized_mask, cpu_callin_mask and cpu_callout_mask): with "
