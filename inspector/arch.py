@@ -34,6 +34,7 @@ class Arch:
     program_counter: str
     stack_pointer: str
     link_register: str | None
+    return_register: str  # a function's integer return value (rax, x0)
     # SECTION_SIZE_BITS per kernel version: a macro, absent from DWARF
     # (arch/*/include/asm/sparsemem.h); arm64 went from 30 to 27 with 4K pages in commit
     # f0b13ee23241 "arm64/sparsemem: reduce SECTION_SIZE_BITS" (5.12)
@@ -81,6 +82,7 @@ X86_64 = Arch(
     ram_base=0,
     drgn_arch="X86_64",
     arg_registers=("rdi", "rsi", "rdx", "rcx", "r8", "r9"),
+    return_register="rax",
     program_counter="rip",
     stack_pointer="rsp",
     link_register=None,
@@ -101,6 +103,7 @@ ARM64 = Arch(
     ram_base=0x4000_0000,
     drgn_arch="AARCH64",
     arg_registers=("x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7"),
+    return_register="x0",
     program_counter="pc",
     stack_pointer="sp",
     link_register="x30",

@@ -171,9 +171,17 @@ class Walker:
                 rec.bytes_read += self.gdb.bytes_read - b0
 
     def _finish(self, spec: StopSpec) -> Stop:
-        """Run until ``spec.function`` has returned to its caller. At a function's first
-        instruction gdb may see an inlined callee's frame (4.7 x86_64: set_zonelist_order in
-        build_all_zonelists): finishing that lands in the function itself, so finish again."""
+        """Run until ``spec.function`` has returned to its caller: at its first instruction, a
+        temporary breakpoint on its return address on any vCPU, taken only with the stack
+        pointer the return leaves (gdb's own finish is bound to the vCPU that entered: a task
+        that sleeps inside, as 6.12's init_per_zone_wmark_min() can on khugepaged_mutex, may
+        return on another vCPU, and finish then ends at a later return into the same caller
+        frame — do_one_initcall()'s, after further initcalls ran). Elsewhere gdb's finish: at a
+        function's first instruction gdb may see an inlined callee's frame (4.7 x86_64:
+        set_zonelist_order in build_all_zonelists), so finish again."""
+        target = self._entry_return(spec)
+        if target is not None:
+            return self._break_return(spec, *target)
         for _ in range(4):
             done = self._wait(f"the return of {spec.name}", finish=True)
             if done.reason == "breakpoint-hit" and done.func == spec.function:
@@ -190,6 +198,44 @@ class Walker:
             if done.func != spec.function:
                 return done
         raise InspectorError(f"could not finish {spec.name}: still in it after 4 finishes")
+
+    def _entry_return(self, spec: StopSpec) -> tuple[int, int] | None:
+        """At ``spec.function``'s first instruction: where it returns to, and the stack pointer
+        its return leaves (x86_64: one slot above the entry one, past the return address
+        ``ret`` pops; arm64: the entry one, the return address in x30). None elsewhere."""
+        entry = None if spec.inlined else self.layout.function_address(spec.function)
+        if entry is None:
+            return None
+        arch = self.gdb.arch
+        if arch.link_register is None:
+            regs = self.gdb.registers((arch.program_counter, arch.stack_pointer))
+            if regs[arch.program_counter] != entry:
+                return None
+            sp = regs[arch.stack_pointer]
+            ret = int.from_bytes((self.memory or self.gdb).read(sp, 8), "little")
+            return ret, sp + 8
+        regs = self.gdb.registers((arch.program_counter, arch.stack_pointer, arch.link_register))
+        if regs[arch.program_counter] != entry:
+            return None
+        return regs[arch.link_register], regs[arch.stack_pointer]
+
+    def _break_return(self, spec: StopSpec, address: int, sp: int) -> Stop:
+        """``spec.function``'s return caught at ``address`` on whichever vCPU runs it: a
+        temporary breakpoint taken only with the stack pointer that return leaves."""
+        self.gdb.breakpoint(f"*{address:#x}", temporary=True, condition=f"$sp == {sp:#x}")
+        done = self._wait(f"the return of {spec.name}")
+        if done.pc != address:
+            raise InspectorError(
+                f"waiting for the return of {spec.name} to {address:#x}, the guest stopped "
+                f"for {done.reason or 'no reason'} at {done.pc:#x} {done.func}",
+                detail=self.machine.console_tail(),
+            )
+        if self.layout.returns_value(spec.function):
+            # what finish reports as return-value: the return register (rax, x0)
+            reg = self.gdb.arch.return_register
+            value = self.gdb.registers((reg,))[reg]
+            done = dataclasses.replace(done, return_value=str(value))
+        return done
 
     def _leave(self, spec: StopSpec) -> Stop:
         """Run until ``spec.function`` has returned. A hot function (StopSpec.hot) runs with no

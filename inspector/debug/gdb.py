@@ -248,9 +248,16 @@ class GdbSession(Resource):
             self.mi("-target-detach", timeout=10)
 
     def breakpoint(
-        self, location: str, *, hardware: bool = False, temporary: bool = False
+        self,
+        location: str,
+        *,
+        hardware: bool = False,
+        temporary: bool = False,
+        condition: str | None = None,
     ) -> Breakpoint:
         flags = ("-h " if hardware else "") + ("-t " if temporary else "")
+        if condition:
+            flags += f'-c "{condition}" '
         payload = self.mi(f"-break-insert {flags}{location}")
         bkpt = payload.get("bkpt") or {}
         addrs: list[int] = []

@@ -258,6 +258,14 @@ class Layout:
             out.append((str(p.name), drgn.sizeof(t), bool(signed)))
         return out
 
+    def returns_value(self, function: str) -> bool:
+        """Does ``function`` return a value (its DWARF type's return type is not void)?"""
+        try:
+            t = self.prog.function(function).type_
+        except LookupError:
+            return False
+        return t.type is not None and t.type.kind != drgn.TypeKind.VOID
+
     def symbol_size(self, name: str) -> int:
         return int(self.prog.symbol(name).size)
 
