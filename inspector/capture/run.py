@@ -203,21 +203,15 @@ class Walker:
         """At ``spec.function``'s first instruction: where it returns to, and the stack pointer
         its return leaves (x86_64: one slot above the entry one, past the return address
         ``ret`` pops; arm64: the entry one, the return address in x30). None elsewhere."""
-        entry = None if spec.inlined else self.layout.function_address(spec.function)
-        if entry is None:
+        regs = self._entry_registers(spec)
+        if regs is None:
             return None
         arch = self.gdb.arch
+        sp = regs[arch.stack_pointer]
         if arch.link_register is None:
-            regs = self.gdb.registers((arch.program_counter, arch.stack_pointer))
-            if regs[arch.program_counter] != entry:
-                return None
-            sp = regs[arch.stack_pointer]
             ret = int.from_bytes((self.memory or self.gdb).read(sp, 8), "little")
             return ret, sp + 8
-        regs = self.gdb.registers((arch.program_counter, arch.stack_pointer, arch.link_register))
-        if regs[arch.program_counter] != entry:
-            return None
-        return regs[arch.link_register], regs[arch.stack_pointer]
+        return regs[arch.link_register], sp
 
     def _break_return(self, spec: StopSpec, address: int, sp: int) -> Stop:
         """``spec.function``'s return caught at ``address`` on whichever vCPU runs it: a
@@ -259,25 +253,30 @@ class Walker:
         self.gdb.enable(off)
         return done
 
+    def _entry_registers(self, spec: StopSpec) -> dict[str, int] | None:
+        """The pc, stack pointer (and arm64's link register) when the guest stands at
+        ``spec.function``'s first instruction; None elsewhere."""
+        entry = None if spec.inlined else self.layout.function_address(spec.function)
+        if entry is None:
+            return None
+        arch = self.gdb.arch
+        names = (arch.program_counter, arch.stack_pointer)
+        regs = self.gdb.registers(names + ((arch.link_register,) if arch.link_register else ()))
+        return regs if regs[arch.program_counter] == entry else None
+
     def _return_site(self, spec: StopSpec) -> ReturnSite | None:
         """Where the function stopped at its first instruction returns to, and the slot it
         reads that from (None: stopped elsewhere, or a prologue not recognised)."""
-        entry = None if spec.inlined else self.layout.function_address(spec.function)
-        arch = self.gdb.arch
-        if entry is None:
+        regs = self._entry_registers(spec)
+        if regs is None:
             return None
+        arch = self.gdb.arch
+        sp = regs[arch.stack_pointer]
         if arch.link_register is None:
-            regs = self.gdb.registers((arch.program_counter, arch.stack_pointer))
-            if regs[arch.program_counter] != entry:
-                return None
-            sp = regs[arch.stack_pointer]
             slot = (self.memory or self.gdb).read(sp, 8)  # the RAM file when there is one
             return x86_64_site(sp, int.from_bytes(slot, "little"))
-        regs = self.gdb.registers((arch.program_counter, arch.stack_pointer, arch.link_register))
-        if regs[arch.program_counter] != entry:
-            return None
-        code = self.layout.file_bytes(entry, 32)
-        return arm64_site(regs[arch.stack_pointer], regs[arch.link_register], code)
+        code = self.layout.file_bytes(regs[arch.program_counter], 32)
+        return arm64_site(sp, regs[arch.link_register], code)
 
     def _watch_return(self, spec: StopSpec, site: ReturnSite) -> Stop:
         what = f"the return of {spec.name}"

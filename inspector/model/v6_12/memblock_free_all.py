@@ -53,17 +53,17 @@ def free_one_page(m: Linux612State, pfn: int, order: int) -> None:
     zone.free_area[order][mt] += 1
 
 
-def __free_pages_memory(m: Linux612State, start: int, end: int) -> None:
+def __free_pages_memory(m: Linux612State, start: int, end: int, *, late: bool = False) -> None:
     # mirrors __free_pages_memory() (mm/memblock.c, 6.12): start 0 counts as MAX_PAGE_ORDER;
-    # memblock_free_pages() skips a block whose struct pages are deferred
-    # (!early_page_initialised(): pfn >= its node's first_deferred_pfn)
+    # at the hand-off memblock_free_pages() skips a block whose struct pages are deferred
+    # (!early_page_initialised(): pfn >= its node's first_deferred_pfn); ``late``: those
+    # blocks, freed by deferred_init_memmap()
     top = m.geo.max_order - 1
     while start < end:
         order = min(top, ffs0(start)) if start else top
         while start + (1 << order) > end:
             order -= 1
-        nid = page_zone(m, start)[0]
-        deferred = m.first_deferred_pfn.get(nid)
+        deferred = None if late else m.first_deferred_pfn.get(page_zone(m, start)[0])
         if deferred is not None and start >= deferred:
             m.deferred_free.append((start, start + (1 << order)))
         else:
@@ -82,14 +82,7 @@ def deferred_init_memmap(m: Linux612State) -> None:
         for pfn in range(-(-start // nr) * nr, end, nr):
             m.pageblock_mt[pfn >> m.geo.pageblock_order] = MIGRATE_MOVABLE
     for start, end in m.deferred_free:
-        top = m.geo.max_order - 1
-        pfn = start
-        while pfn < end:
-            order = min(top, ffs0(pfn)) if pfn else top
-            while pfn + (1 << order) > end:
-                order -= 1
-            free_one_page(m, pfn, order)
-            pfn += 1 << order
+        __free_pages_memory(m, start, end, late=True)
     m.deferred_free = []
 
 
