@@ -328,6 +328,42 @@ def test_ram_below_4g_follows_the_machines_max_ram_below_4g():
     assert lowmem(x86, "pc,max-ram-below-4g=3500M", 8 * g) == 3 * g
     assert lowmem(x86, "pc,max-ram-below-4g=1008M", 1008 << 20) == 1008 << 20
     assert lowmem(get_arch("arm64"), None, 4 * g) is None
+    # the pc-i440fx-1.x machine types have no gigabyte alignment: up to 3.5 GiB stays low
+    assert lowmem(x86, "pc-i440fx-1.7,max-ram-below-4g=3500M", 8 * g) == 3500 << 20
+    assert lowmem(x86, "pc-i440fx-1.7", 8 * g) == 0xE000_0000
+
+
+def _laptop_low(low_end: int) -> str:
+    """A hand-written 5.4 log of an 8 GiB laptop: usable [0, 640K), [1M, low_end) and
+    [4G, 9G): low RAM ends at ``low_end``."""
+    return "[    0.000000] Linux version 5.4.0-42-generic (gcc) #46 SMP x86_64\n" + "".join(
+        f"[    0.000000] {line}\n"
+        for line in (
+            "BIOS-e820: [mem 0x0000000000000000-0x000000000009ffff] usable",
+            f"BIOS-e820: [mem 0x0000000000100000-{low_end - 1:#018x}] usable",
+            "BIOS-e820: [mem 0x0000000100000000-0x000000023fffffff] usable",
+            "No NUMA configuration found",
+            "Zone ranges:",
+        )
+    )
+
+
+def test_a_map_with_more_than_3_gib_low_replays_on_the_1_7_machine():
+    """QEMU's pc keeps at most 3 GiB below 4 GiB when RAM goes above it; up to 3.5 GiB the
+    replica takes pc-i440fx-1.7 (no gigabyte alignment) with max-ram-below-4g at the machine's
+    low end (3.25 GiB: 3328M); above 3.5 GiB it is refused in one line."""
+    from inspector.bootlog.firmware import memory_map
+    from inspector.bootlog.replica import replica
+
+    log = parse(_laptop_low(0xD000_0000))
+    r = replica(log, memory_map(log))
+    assert r.machine == "pc-i440fx-1.7,max-ram-below-4g=3328M"
+    assert r.mem == (3328 << 20) + (5 << 30)
+    three = parse(_laptop_low(0xC000_0000))
+    assert replica(three, memory_map(three)).machine == "pc,max-ram-below-4g=3072M"
+    high = parse(_laptop_low(0xE800_0000))
+    with pytest.raises(InspectorError, match=r"at most 3\.5 GiB below 4 GiB"):
+        replica(high, memory_map(high))
 
 
 def _machine_8g(release: str) -> str:

@@ -26,6 +26,7 @@ from inspector.vm.topology import parse_topology
 MiB = 1 << 20
 GiB = 1 << 30
 FOUR_G = 4 * GiB
+LOW_PC_1_7 = 0xE000_0000  # pc_init1()'s lowmem without gigabyte_align (QEMU 7.2)
 KEEP_OPTIONS = ("movablecore=", "kernelcore=", "numa_zonelist_order=")
 # smpboot: Allowing N CPUs, N hotplug CPUs / setup_percpu: … nr_cpu_ids:N
 _CPUS = (
@@ -79,10 +80,11 @@ def replica(log: BootLog, mm: MemoryMap) -> Replica:
     lowmem = _mib_up(max(low))
     highmem = _mib_up(max(high) - FOUR_G) if high else 0
     mem = lowmem + highmem
-    if highmem and lowmem > 3 * GiB:
+    if highmem and lowmem > LOW_PC_1_7:
         raise InspectorError(
-            f"{log.name}: usable RAM below 4 GiB up to {lowmem:#x}, and QEMU's pc machine keeps "
-            "at most 3 GiB below 4 GiB when there is RAM above it: this map cannot be replayed"
+            f"{log.name}: usable RAM below 4 GiB up to {lowmem:#x}, and QEMU keeps at most "
+            "3.5 GiB below 4 GiB when there is RAM above it (pc-i440fx-1.7): this map cannot be "
+            "replayed"
         )
     notes = [
         f"RAM below 4 GiB up to {lowmem:#x} (the log's last usable byte below 4 GiB, to a MiB)",
@@ -127,7 +129,12 @@ def replica(log: BootLog, mm: MemoryMap) -> Replica:
         smp = max(smp, sum(1 for x in numa.split(",") if x != "0M"))
     append = ["memmap=exactmap", *(f"memmap={e - s:#x}@{s:#x}" for s, e in usable)]
     append += [w for w in mm.cmdline.split() if w.startswith(KEEP_OPTIONS)]
-    machine = f"pc,max-ram-below-4g={lowmem // MiB}M" if highmem else "pc"
+    # QEMU's current pc machines keep at most 3 GiB below 4 GiB when RAM goes above it
+    # (gigabyte_align); the 1.7 machine type, up to 3.5 GiB
+    kind = "pc" if lowmem <= 3 * GiB else "pc-i440fx-1.7"
+    machine = f"{kind},max-ram-below-4g={lowmem // MiB}M" if highmem else "pc"
+    if kind != "pc" and highmem:
+        notes.append(f"machine {kind}: more than 3 GiB below 4 GiB needs gigabyte_align off")
     if numa:
         numa = ",".join("0" if x == "0M" else x for x in numa.split(","))
     return Replica(mem, numa, smp, machine, tuple(append), tuple(notes))

@@ -55,8 +55,10 @@ def lowmem(arch: Arch, machine: str | None, mem: int) -> int | None:
             low = user
     else:
         low = user or 0xE000_0000
-        if mem >= low:
-            low = min(low, 3 * G)  # gigabyte_align
+        # gigabyte_align, false for the pc-i440fx-1.x machine types (up to 1.7): those keep
+        # up to 3.5 GiB below 4 GiB
+        if mem >= low and not re.match(r"pc-i440fx-1\.", spec):
+            low = min(low, 3 * G)
     return low if mem >= low else mem
 
 
