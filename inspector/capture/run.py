@@ -203,15 +203,11 @@ class Walker:
         """At ``spec.function``'s first instruction: where it returns to, and the stack pointer
         its return leaves (x86_64: one slot above the entry one, past the return address
         ``ret`` pops; arm64: the entry one, the return address in x30). None elsewhere."""
-        regs = self._entry_registers(spec)
-        if regs is None:
+        frame = self._entry_frame(spec)
+        if frame is None:
             return None
-        arch = self.gdb.arch
-        sp = regs[arch.stack_pointer]
-        if arch.link_register is None:
-            ret = int.from_bytes((self.memory or self.gdb).read(sp, 8), "little")
-            return ret, sp + 8
-        return regs[arch.link_register], sp
+        _, sp, ret = frame
+        return ret, sp + 8 if self.gdb.arch.link_register is None else sp
 
     def _break_return(self, spec: StopSpec, address: int, sp: int) -> Stop:
         """``spec.function``'s return caught at ``address`` on whichever vCPU runs it: a
@@ -253,30 +249,33 @@ class Walker:
         self.gdb.enable(off)
         return done
 
-    def _entry_registers(self, spec: StopSpec) -> dict[str, int] | None:
-        """The pc, stack pointer (and arm64's link register) when the guest stands at
-        ``spec.function``'s first instruction; None elsewhere."""
+    def _entry_frame(self, spec: StopSpec) -> tuple[int, int, int] | None:
+        """(pc, stack pointer, return address) when the guest stands at ``spec.function``'s
+        first instruction: the return address is where x86_64's call pushed it (read from the
+        RAM file when there is one), arm64's x30. None elsewhere."""
         entry = None if spec.inlined else self.layout.function_address(spec.function)
         if entry is None:
             return None
         arch = self.gdb.arch
         names = (arch.program_counter, arch.stack_pointer)
         regs = self.gdb.registers(names + ((arch.link_register,) if arch.link_register else ()))
-        return regs if regs[arch.program_counter] == entry else None
+        pc, sp = regs[arch.program_counter], regs[arch.stack_pointer]
+        if pc != entry:
+            return None
+        if arch.link_register is None:
+            return pc, sp, int.from_bytes((self.memory or self.gdb).read(sp, 8), "little")
+        return pc, sp, regs[arch.link_register]
 
     def _return_site(self, spec: StopSpec) -> ReturnSite | None:
         """Where the function stopped at its first instruction returns to, and the slot it
         reads that from (None: stopped elsewhere, or a prologue not recognised)."""
-        regs = self._entry_registers(spec)
-        if regs is None:
+        frame = self._entry_frame(spec)
+        if frame is None:
             return None
-        arch = self.gdb.arch
-        sp = regs[arch.stack_pointer]
-        if arch.link_register is None:
-            slot = (self.memory or self.gdb).read(sp, 8)  # the RAM file when there is one
-            return x86_64_site(sp, int.from_bytes(slot, "little"))
-        code = self.layout.file_bytes(regs[arch.program_counter], 32)
-        return arm64_site(sp, regs[arch.link_register], code)
+        pc, sp, ret = frame
+        if self.gdb.arch.link_register is None:
+            return x86_64_site(sp, ret)
+        return arm64_site(sp, ret, self.layout.file_bytes(pc, 32))
 
     def _watch_return(self, spec: StopSpec, site: ReturnSite) -> Stop:
         what = f"the return of {spec.name}"

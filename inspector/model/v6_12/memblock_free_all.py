@@ -63,7 +63,9 @@ def __free_pages_memory(m: Linux612State, start: int, end: int, *, late: bool = 
         order = min(top, ffs0(start)) if start else top
         while start + (1 << order) > end:
             order -= 1
-        deferred = None if late else m.first_deferred_pfn.get(page_zone(m, start)[0])
+        deferred = None
+        if m.first_deferred_pfn and not late:  # only with CONFIG_DEFERRED_STRUCT_PAGE_INIT
+            deferred = m.first_deferred_pfn.get(page_zone(m, start)[0])
         if deferred is not None and start >= deferred:
             m.deferred_free.append((start, start + (1 << order)))
         else:
