@@ -24,6 +24,7 @@ ZONE_FIELDS: dict[Role, tuple[str, ...]] = {
         "managed_pages",
     ),
     Role.BUDDY: ("managed_pages", "nr_free_pages"),
+    Role.DEFERRED: ("managed_pages",),
     Role.WMARKS: ("managed_pages", "pcp_high_min", "pcp_high_max"),
 }
 
@@ -62,6 +63,9 @@ def _zone_rows(role: Role, path: str, z: Zone) -> Iterator[tuple[str, Any]]:
             for mt, pfns in zip(MIGRATETYPES, fa.blocks or [], strict=False):
                 if pfns:
                     yield f"{path}.free_area[{fa.order}].head[{mt}]", hex(pfns[0])
+    if role == Role.DEFERRED and z.deferred_movable_nr_free is not None:
+        for order, n in enumerate(z.deferred_movable_nr_free):
+            yield f"{path}.deferred_movable_nr_free[{order}]", n
     if role == Role.WMARKS:
         if z.watermark is not None:
             for i, w in enumerate(z.watermark):
@@ -114,6 +118,8 @@ def snapshot_rows(role: Role, snap: Snapshot, *, whole: bool = False) -> Iterato
         if role == Role.ZONELISTS:
             for f in NODE_FIELDS:
                 yield f"node[{node.node_id}].{f}", getattr(node, f)
+            if node.first_deferred_pfn is not None:  # CONFIG_DEFERRED_STRUCT_PAGE_INIT
+                yield f"node[{node.node_id}].first_deferred_pfn", node.first_deferred_pfn
         names = {z.idx: z.name for z in node.zones}
         for z in node.zones:
             path = f"node[{node.node_id}].zone[{z.name}]"

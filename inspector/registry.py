@@ -19,6 +19,8 @@ class Role(StrEnum):
     ZONELISTS = "zonelists"  # build_all_zonelists return
     HANDOFF = "handoff"  # free_all_bootmem / memblock_free_all entry: memblock handed over
     BUDDY = "buddy"  # the same function's return: the buddy allocator
+    # page_alloc_init_late return (CONFIG_DEFERRED_STRUCT_PAGE_INIT): the deferred struct pages
+    DEFERRED = "deferred"
     WMARKS = "wmarks"  # init_per_zone_wmark_min return
 
 
@@ -32,6 +34,7 @@ STOP_NAMES: dict[str, dict[Role, str]] = {
         Role.ZONELISTS: "build_all_zonelists",
         Role.HANDOFF: "free_all_bootmem",
         Role.BUDDY: "free_all_bootmem" + RETURN,
+        Role.DEFERRED: "page_alloc_init_late",
         Role.WMARKS: "init_per_zone_wmark_min",
     },
     # 6.1 has 6.12's names (the change record "stop-renames" in inspector.kernel_changes;
@@ -43,6 +46,7 @@ STOP_NAMES: dict[str, dict[Role, str]] = {
         Role.ZONELISTS: "build_all_zonelists",
         Role.HANDOFF: "memblock_free_all",
         Role.BUDDY: "memblock_free_all" + RETURN,
+        Role.DEFERRED: "page_alloc_init_late",
         Role.WMARKS: "init_per_zone_wmark_min",
     },
 }

@@ -60,6 +60,9 @@ GLOBALS_PERCPU_SWIOTLB = ("pcpu_base_addr", "pcpu_unit_size", "io_tlb_start", "i
 GLOBALS_HANDOFF = (*GLOBALS_HASHES, *GLOBALS_PERCPU_SWIOTLB)
 GLOBALS_BUDDY = (*GLOBALS_ZONELISTS, "totalram_pages")
 GLOBALS_WMARKS = (*GLOBALS_BUDDY, "min_free_kbytes", "totalreserve_pages")
+# page_alloc_init_late return: what the deferred pages change (the zones' managed pages and
+# their part of the free lists) is per zone; the globals of the hand-off hold
+GLOBALS_DEFERRED = ("totalram_pages",)
 # The globals a model predicts at each role's stop (the capture reads the same table).
 GLOBALS_AT: dict[Role, tuple[str, ...]] = {
     Role.NODE: GLOBALS_SIZED,
@@ -67,6 +70,7 @@ GLOBALS_AT: dict[Role, tuple[str, ...]] = {
     Role.ZONELISTS: GLOBALS_ZONELISTS,
     Role.HANDOFF: GLOBALS_HANDOFF,
     Role.BUDDY: GLOBALS_BUDDY,
+    Role.DEFERRED: GLOBALS_DEFERRED,
     Role.WMARKS: GLOBALS_WMARKS,
 }
 
@@ -153,6 +157,13 @@ class Zone:
     pcp_high_min: int | None = None
     pcp_high_max: int | None = None
     pageblock_migratetypes: list[int] | None = None  # one per pageblock from zone_start_pfn
+    # page_alloc_init_late return (CONFIG_DEFERRED_STRUCT_PAGE_INIT): per order, the
+    # MIGRATE_MOVABLE free blocks at or above the node's first_deferred_pfn, i.e. what
+    # deferred_init_memmap() freed into the pageblocks it made MOVABLE; counts, since the
+    # per-node kthreads free in no fixed order. (Its other blocks lie in pageblocks whose first
+    # pfn is reserved, left UNMOVABLE, which the kernel's own small allocations running
+    # meanwhile take first: not compared.)
+    deferred_movable_nr_free: list[int] | None = None
 
 
 @dataclass
@@ -163,6 +174,9 @@ class Node:
     node_present_pages: int
     nr_zones: int | None = None
     zones: list[Zone] = field(default_factory=list)
+    # CONFIG_DEFERRED_STRUCT_PAGE_INIT: the first pfn whose struct page memmap_init() left to
+    # deferred_init_memmap() (ULONG_MAX: none, or done); read from build_all_zonelists on
+    first_deferred_pfn: int | None = None
 
 
 @dataclass
@@ -247,6 +261,8 @@ def _build(tp: Any, data: Any) -> Any:
         inner = [a for a in args if a is not type(None)]
         return _build(inner[0], data)
     if origin is list:
+        if args[0] is int:  # pageblocks, pfns: hundreds of thousands of entries at a terabyte
+            return list(data)
         return [_build(args[0], x) for x in data]
     if origin is tuple:
         return tuple(_build(a, x) for a, x in zip(args, data, strict=True))

@@ -1,5 +1,7 @@
 """Real kernels under QEMU: the guest's own /proc/zoneinfo shows the topology we asked for."""
 
+from pathlib import Path
+
 import pytest
 
 from inspector.procfs import parse_buddyinfo, parse_zoneinfo
@@ -101,3 +103,21 @@ def test_numa_distances_and_cpus_reach_the_guest(target, mmi_boot):
         1: ([30, 10, 40], {1, 2}),
         2: ([25, 40, 10], {3}),
     }
+
+
+def test_guest_ram_is_backed_only_where_written():
+    """Every QEMU RAM backend of ours is either a file/memfd (sparse) or anonymous with
+    reserve=off (MAP_NORESERVE): a guest larger than the host's free memory starts."""
+    from inspector.arch import get_arch
+    from inspector.vm.qemu import MachineSpec, machine_args, memory_args, numa_args
+    from inspector.vm.topology import parse_topology
+
+    arch = get_arch("x86_64")
+    one = parse_topology("256G", 8)
+    spec = MachineSpec(arch, Path("k"), Path("i"), one)
+    argv = machine_args(spec) + memory_args(spec)
+    assert "memory-backend=ram" in argv[1]
+    assert "memory-backend-ram,id=ram,size=256G,reserve=off" in argv
+    eight = parse_topology(None, 8, ",".join(["32G"] * 8))
+    backends = [a for a in numa_args(eight) if a.startswith("memory-backend")]
+    assert len(backends) == 8 and all(b.endswith(",reserve=off") for b in backends)

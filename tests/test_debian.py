@@ -8,6 +8,7 @@ memblock trace must equal the model's. The tests skip only when apt cannot fetch
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from inspector.arch import get_arch
 from inspector.errors import InspectorError
+from inspector.schema import Memblock, Snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 MMI = [sys.executable, "-m", "inspector"]
@@ -69,8 +71,45 @@ def test_debians_unmodified_kernel_equals_the_model(kver, tmp_path):
     out = compare.stdout + compare.stderr
     assert compare.returncode == 0, out[-3000:]
     assert "0 differences between model and kernel" in out
-    for stop in ("memmap_init_range", "memblock_free_all.return", "memblock=debug"):
+    for stop in (
+        "memmap_init_range",
+        "memblock_free_all.return",
+        "page_alloc_init_late",
+        "memblock=debug",
+    ):
         assert f"\n{stop} (" in out, stop
+    # the deferred stop holds what deferred_init_memmap() freed, in the kernel's own numbers:
+    # the zones' managed pages grew by the free memblock pages (memblock_free_all's entry) at
+    # or above each node's first_deferred_pfn (the hand-off's), and by the image's SMP
+    # alternatives that alternative_instructions() freed meanwhile (its log line); most of the
+    # deferred pages are MOVABLE blocks
+    snaps = {p.stem.split("-", 1)[1]: Snapshot.read(p) for p in run.glob("[0-9]*-*.json")}
+    memblock = snaps["memblock_free_all"].memblock
+    handoff, late = snaps["memblock_free_all.return"], snaps["page_alloc_init_late"]
+    assert memblock is not None
+    dmesg = (run / "dmesg.txt").read_text()
+    alternatives = re.search(r"Freeing SMP alternatives memory: (\d+)K", dmesg)
+    grown = -(int(alternatives.group(1)) // 4 if alternatives else 0)
+    deferred = 0
+    for before, after in zip(handoff.nodes, late.nodes, strict=True):
+        first = before.first_deferred_pfn
+        assert first is not None and first < 1 << 40
+        assert after.first_deferred_pfn == (1 << 64) - 1  # reset by deferred_init_memmap()
+        for zb, za in zip(before.zones, after.zones, strict=True):
+            lo, hi = max(first, za.zone_start_pfn), za.zone_start_pfn + za.spanned_pages
+            free = _free_pfns(memblock, before.node_id, lo, hi)
+            movable = sum(n << o for o, n in enumerate(za.deferred_movable_nr_free or []))
+            assert free >= movable > free // 2 or free == movable == 0, za.name
+            grown += (za.managed_pages or 0) - (zb.managed_pages or 0)
+            deferred += free
+    assert deferred > 0 and grown == deferred
+    report = subprocess.run(
+        [*MMI, "report", str(run)], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    page = (run / "report.html").read_text()
+    assert "page_alloc_init_late()</code></h2>" in page
+    assert "deferred pages initialised" in page
 
 
 @pytest.mark.vm
@@ -92,3 +131,14 @@ def test_a_stop_that_sleeps_returns_on_any_vcpu(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "1/1 topologies with 0 differences" in proc.stdout
+
+
+def _free_pfns(memblock: Memblock, nid: int, lo: int, hi: int) -> int:
+    """Pages of node ``nid`` in [lo, hi) that memblock.memory has and memblock.reserved lacks."""
+    pages = set()
+    for r in memblock.memory:
+        if r.nid == nid:
+            pages.update(range(max(lo, -(-r.base >> 12)), min(hi, (r.base + r.size) >> 12)))
+    for r in memblock.reserved:
+        pages.difference_update(range(r.base >> 12, -(-(r.base + r.size) >> 12)))
+    return len(pages)

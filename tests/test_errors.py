@@ -354,7 +354,7 @@ def _last_line(proc: subprocess.CompletedProcess[str]) -> str:
     ("args", "needle"),
     [
         (["--smp", "65"], "CONFIG_NR_CPUS=64"),
-        (["--mem", "1000G"], "more than this host can give"),
+        (["--mem", "4096G"], "would have this host back about"),
         (["--append", 'mem=1G "oops'], "quote that does not close"),
         (["--smp", "two"], "bad SMP"),
     ],
@@ -456,3 +456,20 @@ def test_kernel_src_4_7_that_is_a_4_8_tree(tmp_path):
     )
     line = _last_line(proc)
     assert "4.8.0" in line and "not 4.7" in line
+
+
+@pytest.mark.vm
+def test_a_guest_filling_its_ram_is_stopped_by_the_guard(tmp_path):
+    """Guest RAM is backed only where the guest writes (reserve=off), so a 4 GiB guest starts on
+    a host that could not hold it; what it touches is bounded. With the bound at 700M, a RUN that
+    writes 3000 MiB into the guest's tmpfs makes QEMU's resident memory cross it: QEMU is
+    killed at once and the error says why in one line; no QEMU is left."""
+    fill = "dd if=/dev/zero of=/fill bs=1M count=3000; echo filled"
+    guest = "boot --arch x86_64 --kver 6.12 --mem 4G --timeout 300".split()
+    proc = run([*guest, "--run", fill], tmp_path, env={"MMI_HOST_GUARD": "700M"})
+    line = one_line_error(proc, "more than the 700M this host can spare", "MMI_HOST_GUARD")
+    assert "filled" not in proc.stdout, line
+    run_dir = next((tmp_path / "runs").iterdir())
+    assert (run_dir / "guard.txt").read_text().strip() == line.removeprefix("mm-inspector: error: ")
+    pid = int((run_dir / "qemu.started").read_text())
+    assert not Path(f"/proc/{pid}").exists()

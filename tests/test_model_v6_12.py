@@ -125,3 +125,62 @@ def test_one_model_runs_each_release_with_the_changes_it_has():
     assert len(new.pgdats[0].zones[0].watermark) == 4
     assert not any(x.startswith("Fallback order") for x in old.log)
     assert any(x.startswith("Fallback order") for x in new.log)
+
+
+def test_deferred_struct_pages_are_freed_at_their_own_stop():
+    """CONFIG_DEFERRED_STRUCT_PAGE_INIT on 2 GiB from pfn 256, one node: DMA32 [4096, 524288) is
+    the node's last zone, so defer_init() (mm/mm_init.c) counts its pfns from 4096 and defers
+    at the first section boundary (32768 pages) after more than a section was initialised:
+    pfn 4096 + 32768 = 36864 is not aligned, the next boundary is 65536. The hand-off frees
+    nothing from there; at page_alloc_init_late's stop the zone's managed pages have grown by
+    the hand-off's free memblock pages above 65536, most of them in MOVABLE blocks."""
+    from inspector.model.common import for_each_free_mem_range
+    from inspector.model.v6_12.snapshot import ULONG_MAX
+    from inspector.model.v6_12.state import BOOTMEM, DEFERRED, WMARKS, ZONELISTS
+
+    memory = [region(256, 524288)]
+    plain = boot(memory)
+    assert DEFERRED not in plain.snapshots
+    assert plain.snapshots[BOOTMEM].nodes[0].first_deferred_pfn is None
+
+    end = 524288
+    inp = Inputs(
+        max_zone_pfn=[4096, end, end, 0],
+        zone_names=ZONES,
+        memblock=Memblock(memory=memory, reserved=[]),
+        node_distance=[[10]],
+        cpu_to_node=[0],
+        online_nodes=[0],
+        constants={"memblock.current_limit": end << 12},
+    )
+    m = Linux612(
+        replace(
+            synthetic_inputs(inp, "x86_64", version="6.12"), config_deferred_struct_page_init=True
+        )
+    )
+    snaps = m.run()
+    first = 65536
+    for stop, want in (
+        (ZONELISTS, first),
+        (BOOTMEM, first),
+        (DEFERRED, ULONG_MAX),
+        (WMARKS, ULONG_MAX),
+    ):
+        assert snaps[stop].nodes[0].first_deferred_pfn == want, stop
+    dma32 = {s: snaps[s].nodes[0].zones[1] for s in (BOOTMEM, DEFERRED)}
+    assert all(
+        pfn < first
+        for fa in dma32[BOOTMEM].free_area or []
+        for pfns in fa.blocks or []
+        for pfn in pfns
+    )
+    # every free pfn at or above 65536 lies in a pageblock deferred_init_memmap() made MOVABLE
+    # unless the pageblock's first pfn is reserved; the MOVABLE blocks' pages are at most those
+    movable = dma32[DEFERRED].deferred_movable_nr_free or []
+    in_movable = sum(n << order for order, n in enumerate(movable))
+    above = sum(
+        max(0, min(e >> 12, end) - max(-(-s >> 12), first))
+        for s, e, _ in for_each_free_mem_range(m.memblock_bootmem)
+    )
+    managed = {s: dma32[s].managed_pages or 0 for s in (BOOTMEM, DEFERRED)}
+    assert managed[DEFERRED] - managed[BOOTMEM] == above >= in_movable > above // 2

@@ -10,6 +10,10 @@ Stops, in the order the kernel reaches them (4.7 name; 6.12 in brackets):
 4. ``build_all_zonelists`` return: every node's zones (sizes final) and zonelists.
 5. ``free_all_bootmem`` [``memblock_free_all``]: memblock at entry; free areas at return.
 6. ``init_per_zone_wmark_min`` return: watermarks, lowmem_reserve, per-cpu pagesets.
+
+With CONFIG_DEFERRED_STRUCT_PAGE_INIT (6.1, 6.12) a stop comes between 5 and 6: the return of
+``page_alloc_init_late``, after the per-node ``deferred_init_memmap`` kthreads initialised the
+rest of the struct pages and freed them (the zones' managed pages, their part of the free lists).
 """
 
 from __future__ import annotations
@@ -55,8 +59,9 @@ class Plan:
     # init_nodes(), by change "possible-nodes")
 
 
-def _plan(version: str) -> Plan:
-    """The same six stops on both versions, named as the version names them."""
+def _plan(version: str, deferred: bool = False) -> Plan:
+    """The same six stops on every version, named as the version names them; ``deferred``: and
+    page_alloc_init_late's return before the watermarks."""
 
     def name(role: Role) -> str:
         return stop_name(version, role)
@@ -76,6 +81,11 @@ def _plan(version: str) -> Plan:
             ),
             StopSpec(Role.ZONELISTS, name(Role.ZONELISTS), None, Capture.on_zonelists),
             StopSpec(Role.HANDOFF, name(Role.HANDOFF), Capture.on_memblock, Capture.on_buddy),
+            *(
+                (StopSpec(Role.DEFERRED, name(Role.DEFERRED), None, Capture.on_deferred),)
+                if deferred
+                else ()
+            ),
             StopSpec(Role.WMARKS, name(Role.WMARKS), None, Capture.on_watermarks),
         ),
     )
@@ -99,7 +109,29 @@ def check_plan(plan: Plan, has_function: Callable[[str], bool], vmlinux: object)
             )
 
 
-def plan_for(version: str) -> Plan:
+# the models of these versions replay deferred_init_memmap() (inspector.model.v6_12)
+DEFERRED_VERSIONS = ("6.1", "6.12")
+
+
+def plan_for(version: str, *, deferred: bool = False) -> Plan:
+    """The stop plan of Linux ``version``; ``deferred``: the kernel was built with
+    CONFIG_DEFERRED_STRUCT_PAGE_INIT (its pglist_data has ``first_deferred_pfn``), so the plan
+    also stops where the deferred struct pages are done."""
     if version not in PLANS:
         raise InspectorError(f"no stop plan for Linux {version}: choose one of {', '.join(PLANS)}")
+    if deferred:
+        if version not in DEFERRED_VERSIONS:
+            raise InspectorError(
+                f"a Linux {version} kernel with CONFIG_DEFERRED_STRUCT_PAGE_INIT is not modelled: "
+                f"build it without (the model replays deferred init for "
+                f"{', '.join(DEFERRED_VERSIONS)})"
+            )
+        return _plan(version, deferred=True)
     return PLANS[version]
+
+
+def plan_for_kernel(version: str, has_member: Callable[[str, str], bool]) -> Plan:
+    """The stop plan of one vmlinux: its version's, with the deferred stop when its DWARF has
+    pglist_data's ``first_deferred_pfn`` (only with CONFIG_DEFERRED_STRUCT_PAGE_INIT), the way
+    drgn's helpers decide by probing the vmlinux."""
+    return plan_for(version, deferred=has_member("struct pglist_data", "first_deferred_pfn"))

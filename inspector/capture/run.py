@@ -22,7 +22,7 @@ import pexpect
 from inspector.capture.buildinfo import write_build_record
 from inspector.capture.facts import KernelFacts, kernel_facts
 from inspector.capture.inspection import Inspection, StopRecord
-from inspector.capture.plan import StopSpec, check_plan, plan_for
+from inspector.capture.plan import StopSpec, check_plan, plan_for_kernel
 from inspector.capture.readers import Reader
 from inspector.capture.stops import Capture
 from inspector.capture.summary import summary_text
@@ -464,9 +464,9 @@ def inspect(
 
     ``capture=False`` only walks the stops, entries and returns (no reads, no shell): a
     baseline."""
-    plan = plan_for(req.version.name)
     run_dir = run_dir or new_run_dir(f"inspect-{req.label()}")
     with paused_session(req, run_dir, quiet=quiet) as ses:
+        plan = plan_for_kernel(req.version.name, ses.layout.has_member)
         check_plan(plan, ses.layout.has_function, ses.build.vmlinux)
         out = Inspection(run_dir, ses.build)
         write_build_record(run_dir, ses.build, ses.layout, ses.facts)

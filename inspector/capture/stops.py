@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import re
 
+from inspector import decode
 from inspector.capture.readers import Reader
 from inspector.debug.gdb import Stop
 from inspector.debug.layout import View
 from inspector.errors import InspectorError
 from inspector.schema import (
     GLOBALS_BUDDY,
+    GLOBALS_DEFERRED,
     GLOBALS_HANDOFF,
     GLOBALS_SIZED,
     GLOBALS_WMARKS,
     GLOBALS_ZONELISTS,
+    MIGRATETYPES,
+    FreeArea,
     Inputs,
     KernelId,
     Memblock,
@@ -25,6 +29,7 @@ from inspector.schema import (
     Snapshot,
 )
 
+MOVABLE = MIGRATETYPES.index("Movable")
 _INT = re.compile(r"^-?(0x[0-9a-fA-F]+|\d+)")
 
 
@@ -53,6 +58,9 @@ class Capture:
         self.banner = ""
         # free_area_init_core snapshots whose node sizes are re-read at the next stop
         self._unsettled: list[tuple[int, Snapshot]] = []
+        # each node's first_deferred_pfn as the hand-off left it (deferred_init_memmap() sets
+        # it to ULONG_MAX when it starts): where the deferred stop's part of the lists begins
+        self.first_deferred: dict[int, int] = {}
 
     def _snapshot(self, stop: str, **kw: object) -> Snapshot:
         return Snapshot(stop=stop, kernel=self.kernel, **kw)  # type: ignore[arg-type]
@@ -162,6 +170,9 @@ class Capture:
             r.node(pg, [r.zone_state(pg, i, **zone_kw) for i in range(r.max_nr_zones)])
             for pg in pgdats.values()
         ]
+        if r.layout.has_member("struct pglist_data", "first_deferred_pfn"):
+            for node, pg in zip(nodes, pgdats.values(), strict=True):
+                node.first_deferred_pfn = pg["first_deferred_pfn"]
         return nodes, pgdats
 
     def on_zonelists(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
@@ -192,6 +203,29 @@ class Capture:
         g = self.reader.mm_globals(GLOBALS_BUDDY, list(pgdats))
         if done is not None and done.return_value and (n := parse_int(done.return_value)):
             g["return"] = n
+        self.first_deferred = {
+            n.node_id: n.first_deferred_pfn for n in nodes if n.first_deferred_pfn is not None
+        }
+        return self._snapshot(stop, nodes=nodes, globals=g)
+
+    # -- 5b (CONFIG_DEFERRED_STRUCT_PAGE_INIT) -------------------------------------------------
+    def on_deferred(self, stop: str, hit: int, _: Stop | None) -> Snapshot:
+        """page_alloc_init_late() return: every zone's managed pages, and per order its MOVABLE
+        free blocks at or above its node's first_deferred_pfn as the hand-off left it (what
+        deferred_init_memmap() freed into the pageblocks it made MOVABLE), counted: the
+        per-node kthreads free in no fixed order, so list order is not compared (see
+        schema.Zone.deferred_movable_nr_free for the blocks left out)."""
+        if not self.first_deferred:
+            raise InspectorError(
+                f"{stop}: the hand-off's first_deferred_pfn was not read (its stop comes first)"
+            )
+        nodes, pgdats = self.nodes(buddy=True)
+        for node in nodes:
+            first = self.first_deferred.get(node.node_id, decode.MASK64)
+            for z in node.zones:
+                z.deferred_movable_nr_free = [_movable_from(fa, first) for fa in z.free_area or []]
+                z.free_area = z.nr_free_pages = None
+        g = self.reader.mm_globals(GLOBALS_DEFERRED, list(pgdats))
         return self._snapshot(stop, nodes=nodes, globals=g)
 
     # -- 6 -------------------------------------------------------------------------------------
@@ -200,3 +234,9 @@ class Capture:
         nodes, pgdats = self.nodes(wmarks=True)
         g = r.mm_globals(GLOBALS_WMARKS, list(pgdats))
         return self._snapshot(stop, nodes=nodes, globals=g)
+
+
+def _movable_from(fa: FreeArea, first_pfn: int) -> int:
+    """The MOVABLE blocks of one order at or above ``first_pfn``."""
+    lists = fa.blocks or []
+    return sum(pfn >= first_pfn for pfn in lists[MOVABLE]) if len(lists) > MOVABLE else 0

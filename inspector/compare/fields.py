@@ -88,6 +88,7 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("zone.pageblock_migratetypes", "pageblocks"),
     ("zone.free_area.blocks", "free blocks"),
     ("zone.free_area", "free-list counts"),
+    ("zone.deferred_movable_nr_free", "free-list counts"),
     ("zone.nr_free_pages", "free-list counts"),
     ("zone.free_blocks", "free blocks"),
     ("zone.watermark", "watermarks"),
@@ -257,8 +258,27 @@ class _Walker:
         if len(a) != len(b):
             self.count(f"{path}.length", len(a), len(b))
             self.add(f"{path}.length", len(a), len(b))
+        if a and b and all(type(x) is int for x in a) and all(type(y) is int for y in b):
+            self.ints(path, name, a, b)
+            return
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             self.value(f"{path}[{self.label(name, i)}]", x, y)
+
+    def ints(self, path: str, name: str, a: list[int], b: list[int]) -> None:
+        """``value()`` over two lists of ints (a zone's pageblocks, a free list's pfns: up to
+        2^19 entries a zone at 1 TiB), with what depends only on the generic path (ignored or
+        not, the value's class) decided once rather than per entry."""
+        if self.ignored(f"{path}[0]"):
+            return
+        cls = value_class(f"{path}[0]")
+        n = min(len(a), len(b))
+        leaves = self.leaves
+        for i in range(n):
+            sub = f"{path}[{self.label(name, i)}]"
+            leaves[sub] = (a[i], b[i])
+            if a[i] != b[i]:
+                self.add(sub, a[i], b[i])
+        self.counts[cls] += n
 
     def label(self, name: str, i: int) -> str:
         if name in ("free_list", "blocks") and i < len(MIGRATETYPES):

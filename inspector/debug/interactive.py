@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from inspector.capture.plan import check_plan, plan_for
+from inspector.capture.plan import check_plan, plan_for_kernel
 from inspector.capture.readers import Reader
 from inspector.capture.run import drain, facts_for, init_nodes
 from inspector.capture.stops import Capture
@@ -62,7 +62,7 @@ def resolve_stop(req: BootRequest, stop: str) -> str:
     """The function to run to: a stop of the plan, or any function the vmlinux has."""
     build, _ = prepare(req, quiet=True)
     layout = layout_for(build.vmlinux, req.arch)
-    plan = plan_for(req.version.name)
+    plan = plan_for_kernel(req.version.name, layout.has_member)
     check_plan(plan, layout.has_function, build.vmlinux)
     if stop in {s.function for s in plan.stops}:
         return stop
@@ -114,7 +114,7 @@ class MmiServer:
     def __init__(
         self, req: BootRequest, build: Build, layout: Layout, sock: socket.socket, stop: str
     ):
-        self.plan = plan_for(req.version.name)
+        self.plan = plan_for_kernel(req.version.name, layout.has_member)
         self.layout = layout
         self.mem = RpcMemory(sock)
         self.reader = Reader(self.mem, layout, facts_for(build, layout))

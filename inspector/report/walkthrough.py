@@ -47,6 +47,8 @@ class Step:
     what: str
     role: Role | None = None
     log: str | None = None  # a regex over the memory-init log lines it prints
+    # shown only when the run captured its role's stop (a stop the build's config decides)
+    only_with_stop: bool = False
 
     def file_for(self, arch: str) -> str:
         return self.files.get(arch) or self.files["*"]
@@ -195,6 +197,17 @@ STEPS: dict[str, tuple[Step, ...]] = {
             Role.BUDDY,
         ),
         Step(
+            "page_alloc_init_late",
+            {"*": "mm/mm_init.c"},
+            1,
+            "kernel_init_freeable(), with CONFIG_DEFERRED_STRUCT_PAGE_INIT: a pgdatinit kthread "
+            "per node initialises the struct pages memmap_init() left (from first_deferred_pfn "
+            "on) and frees them to the buddy allocator; shown are the free blocks they became",
+            Role.DEFERRED,
+            log=r"^node \d+ deferred pages initialised",
+            only_with_stop=True,
+        ),
+        Step(
             "init_per_zone_wmark_min",
             {"*": "mm/page_alloc.c"},
             1,
@@ -218,6 +231,16 @@ def _before_mm_init_c(step: Step) -> Step:
 
 
 STEPS["6.1"] = tuple(_before_mm_init_c(s) for s in STEPS["6.12"])
+
+
+def steps_for(version: str, captured: dict[str, Snapshot]) -> tuple[Step, ...]:
+    """The walkthrough of one run: its version's steps, less those whose stop the build's
+    configuration left out of the plan (the deferred struct pages)."""
+    steps = STEPS.get(version)
+    if steps is None:
+        raise InspectorError(f"no walkthrough for Linux {version}")
+    roles = {_role(s, k) for k, s in captured.items()}
+    return tuple(s for s in steps if not s.only_with_stop or s.role in roles)
 
 
 def function_source(tree: Path, file: str, function: str) -> tuple[int, list[str]] | None:
@@ -490,9 +513,7 @@ def report_html(run_dir: Path) -> str:
     dmesg = dmesg_path.read_text(errors="replace") if dmesg_path.exists() else ""
     log = kernel_log_lines(dmesg, re.compile(r".*")) if dmesg else []
     tree = _source_tree(run_dir)
-    steps = STEPS.get(kernel.version)
-    if steps is None:
-        raise InspectorError(f"no walkthrough for Linux {kernel.version}")
+    steps = steps_for(kernel.version, captured)
     total = len(cmp.flat) if cmp is not None else None
     summary = (
         f"Linux {_e(kernel.release)} on {_e(kernel.arch)}; run <code>{_e(run_dir.name)}</code>; "

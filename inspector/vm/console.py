@@ -7,6 +7,7 @@ import re
 import socket
 import time
 import typing
+from collections.abc import Callable
 from pathlib import Path
 
 import pexpect
@@ -45,6 +46,8 @@ class Console:
                 time.sleep(0.02)
         self.child = pexpect.fdpexpect.fdspawn(self.sock.fileno(), timeout=timeout)
         self.release = ""
+        # why QEMU went away when we stopped it (the machine's guard), asked on EOF
+        self.why_exited: Callable[[], str | None] = lambda: None
 
     def _expect(self, pattern: re.Pattern[bytes] | bytes, timeout: float, what: str) -> int:
         idx = self.child.expect([pattern, PANIC, pexpect.EOF, pexpect.TIMEOUT], timeout=timeout)
@@ -55,6 +58,8 @@ class Console:
             self._drain()
             raise GuestPanic(f"guest panic while {what}: {msg}", detail=tail(self.log_path))
         if idx == 2:
+            if (why := self.why_exited()) is not None:
+                raise InspectorError(why)
             raise GuestPanic(
                 f"guest stopped (QEMU exited) while {what}", detail=tail(self.log_path)
             )

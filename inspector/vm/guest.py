@@ -16,6 +16,7 @@ from inspector.kernel.config import read_config
 from inspector.kernel.elf import load_memsz
 from inspector.kernel.initramfs import build_initramfs
 from inspector.kernel.versions import KernelVersion
+from inspector.vm.guard import host_mem_available
 from inspector.vm.machine import Machine, new_run_dir
 from inspector.vm.qemu import MachineSpec, qemu_binary
 from inspector.vm.topology import MiB, Topology, format_size
@@ -51,42 +52,27 @@ def min_mem(kernel: Build, initrd: Path) -> int:
 
 
 def touched_estimate(mem: int) -> int:
-    """What a guest of ``mem`` bytes whose RAM is in memfds (inspect, buddy) makes the host
-    back: only the pages it writes (memfds are sparse): its memmap (a 64-byte struct page per
+    """What booting a guest of ``mem`` bytes makes the host back: only the pages it writes
+    (memfds are sparse; anonymous RAM is reserve=off): its memmap (a 64-byte struct page per
     4 KiB page), its page tables, kernel and initramfs, and QEMU's own, with room to spare."""
     return mem // 64 + mem // 512 + 512 * MiB
 
 
 def preflight(req: BootRequest) -> None:
-    """Checks that need no kernel build, so bad input fails in a second."""
+    """Checks that need no kernel build, so bad input fails in a second. Guest RAM is backed
+    only where the guest writes (memfds, or reserve=off): a guest is refused only when what it
+    will touch booting does not fit; what it touches later is bounded by the guard."""
     qemu_binary(req.arch)
     available = host_mem_available()
     if available is None:
         return
-    if req.ram_fds:  # RAM in sparse memfds: only what the guest writes takes host memory
-        need = touched_estimate(req.topology.mem)
-        if need > available:
-            raise InspectorError(
-                f"MEM={format_size(req.topology.mem)} would have this host back about "
-                f"{format_size(need)} (its memmap, page tables, kernel; {format_size(available)} "
-                "available): ask for less"
-            )
-    elif req.topology.mem > available:
+    need = touched_estimate(req.topology.mem)
+    if need > available:
         raise InspectorError(
-            f"MEM={format_size(req.topology.mem)} is more than this host can give "
-            f"({format_size(available)} available): ask for less"
+            f"MEM={format_size(req.topology.mem)} would have this host back about "
+            f"{format_size(need)} (its memmap, page tables, kernel; {format_size(available)} "
+            "available): ask for less"
         )
-
-
-def host_mem_available() -> int | None:
-    """MemAvailable of /proc/meminfo, in bytes (None where there is no such file)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def check_fits_build(req: BootRequest, kernel: Build) -> None:

@@ -18,6 +18,7 @@ from inspector.reaper import PARENT_ENV
 from inspector.resource import Resource, die_with_parent
 from inspector.signals import HeldSignals
 from inspector.vm.console import Console, tail
+from inspector.vm.guard import Guard, guard_budget
 from inspector.vm.qemu import MachineSpec, RunPaths, qemu_argv
 from inspector.vm.qmp import QMP
 
@@ -58,6 +59,7 @@ class Machine(Resource):
         self.console: Console | None = None
         self._qmp: QMP | None = None
         self._janitor: subprocess.Popen[bytes] | None = None
+        self.guard: Guard | None = None
         self.started_at = 0.0
 
     def __enter__(self) -> Machine:
@@ -77,6 +79,7 @@ class Machine(Resource):
         stderr = open(  # noqa: SIM115 - handed to QEMU, closed below
             self.paths.dir / "qemu.stderr", "wb", opener=lambda p, f: os.open(p, f, 0o600)
         )
+        budget = guard_budget()
         self.started_at = time.monotonic()
         with HeldSignals() as held:  # delivered once self.proc is set, so stop() finds it
             self.proc = subprocess.Popen(
@@ -90,11 +93,14 @@ class Machine(Resource):
                 pass_fds=self.spec.ram_fds,
             )
         stderr.close()
+        if budget is not None:
+            self.guard = Guard(self.proc.pid, budget, self.paths.dir)
         # QEMU deletes its own -pidfile when it exits; this record stays, for post-mortems.
         (self.paths.dir / "qemu.started").write_text(f"{self.proc.pid}\n")
         if not self.spec.interactive:
             try:
                 self.console = Console(self.paths.console_sock, self.paths.console_log)
+                self.console.why_exited = self.why_exited
                 self.qmp  # noqa: B018 - connect now, while the socket is there
             except InspectorError:
                 self._raise_if_exited()
@@ -138,10 +144,16 @@ class Machine(Resource):
             with contextlib.suppress(OSError):
                 os.rmdir(self.paths.sockets)  # fails while the gdb socket is still there
 
+    def why_exited(self) -> str | None:
+        """Why QEMU is gone when we stopped it ourselves (the guard), else None."""
+        return self.guard.reason if self.guard is not None else None
+
     def _raise_if_exited(self) -> None:
         assert self.proc is not None
         rc = self.proc.poll()
         if rc is not None:
+            if (why := self.why_exited()) is not None:
+                raise InspectorError(why)
             err = (self.paths.dir / "qemu.stderr").read_text(errors="replace").strip()
             first = err.splitlines()[-1] if err else f"exit status {rc}"
             raise InspectorError(f"QEMU exited at start: {first}", detail=err)
@@ -191,3 +203,5 @@ class Machine(Resource):
             with contextlib.suppress(OSError):
                 os.rmdir(self.paths.sockets)
         self._stop_janitor()
+        if self.guard is not None:
+            self.guard.stop()

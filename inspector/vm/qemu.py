@@ -98,7 +98,7 @@ def backing_files(
 def machine_args(spec: MachineSpec) -> list[str]:
     machine = spec.machine or spec.arch.machine
     opts = [machine]
-    if backing_files(spec.ram_file, spec.ram_fds, spec.topology) and not spec.topology.numa:
+    if not spec.topology.numa:  # the RAM is a backend of ours (memory_args)
         opts.append("memory-backend=ram")
     accel = f"tcg,thread={spec.tcg_thread}" if spec.accel == "tcg" else spec.accel
     return ["-machine", ",".join(opts), "-accel", accel, "-cpu", spec.arch.cpu]
@@ -114,7 +114,17 @@ def memory_args(spec: MachineSpec) -> list[str]:
             f"memory-backend-file,id=ram,size={format_size(topo.mem)},"
             f"mem-path={_opt_value(files[0])},share=on",
         ]
+    elif not topo.numa:
+        args += ["-object", anonymous_backend("ram", topo.mem)]
     return args
+
+
+def anonymous_backend(name: str, size: int) -> str:
+    """Anonymous guest RAM that the host backs only where the guest writes: ``reserve=off``
+    maps it MAP_NORESERVE, so a guest far larger than the host's free memory starts (without
+    it QEMU fails "cannot set up guest memory" under the kernel's overcommit heuristic); what
+    the guest touches is bounded by the machine's guard (inspector.vm.guard)."""
+    return f"memory-backend-ram,id={name},size={format_size(size)},reserve=off"
 
 
 def numa_args(topo: Topology, files: list[Path] | None = None) -> list[str]:
@@ -125,7 +135,7 @@ def numa_args(topo: Topology, files: list[Path] | None = None) -> list[str]:
     for node in topo.nodes:
         opts = [f"node,nodeid={node.nodeid}"]
         if node.mem:
-            backend = f"memory-backend-ram,id=m{node.nodeid},size={format_size(node.mem)}"
+            backend = anonymous_backend(f"m{node.nodeid}", node.mem)
             if files:
                 path = next(backing)
                 backend = (

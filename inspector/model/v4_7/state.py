@@ -63,6 +63,10 @@ WMARKS = stop_name(VERSION, Role.WMARKS)  # return: watermarks, lowmem_reserve, 
 STOPS = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, WMARKS)
 
 
+# zone -> (order, migratetype) -> pfns on that free list, head first
+FreeLists = dict[tuple[int, int], dict[tuple[int, int], list[int]]]
+
+
 @dataclass(frozen=True)
 class Arch47:
     """What differs between the two 4.7 builds, each item with where the kernel says so."""
@@ -204,6 +208,8 @@ class Linux47State:
         self.page_zone_cache: dict[int, tuple[int, int]] = {}
         self.free_blocks: dict[int, FreeBlock] = {}
         self.list_seq = 0
+        # free_lists() as last computed, and the (list_seq, block count) it was computed at
+        self._free_lists: tuple[tuple[int, int], FreeLists] | None = None
         self.zonelists: list[Zonelist] = []
         self.current_zonelist_order = ZONELIST_ORDER_DEFAULT
         self.policy_zone = 0
@@ -329,12 +335,18 @@ class Linux47State:
 
     # --- stop 5: free_all_bootmem ------------------------------------------------------------
 
-    def free_lists(self) -> dict[tuple[int, int], dict[tuple[int, int], list[int]]]:
-        """zone -> (order, migratetype) -> the pfns on that free list, head first."""
+    def free_lists(self) -> FreeLists:
+        """zone -> (order, migratetype) -> the pfns on that free list, head first. Computed once
+        per state of the lists (every free bumps list_seq), not once per zone asked."""
+        at = (self.list_seq, len(self.free_blocks))
+        if self._free_lists is not None and self._free_lists[0] == at:
+            return self._free_lists[1]
         out: dict[tuple[int, int], dict[tuple[int, int], list[tuple[int, int]]]] = {}
         for pfn, b in self.free_blocks.items():
             out.setdefault(b.zone, {}).setdefault((b.order, b.migratetype), []).append((b.key, pfn))
-        return {z: {k: [p for _, p in sorted(v)] for k, v in d.items()} for z, d in out.items()}
+        lists = {z: {k: [p for _, p in sorted(v)] for k, v in d.items()} for z, d in out.items()}
+        self._free_lists = (at, lists)
+        return lists
 
     def get_pfnblock_migratetype(self, pfn: int) -> int:
         # mirrors get_pfnblock_migratetype() (mm/page_alloc.c, 4.7)

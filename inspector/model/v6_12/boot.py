@@ -19,6 +19,7 @@ from inspector.model.v6_12.start_kernel import EarlyAllocs612
 from inspector.model.v6_12.state import (
     BOOTMEM,
     CORE,
+    DEFERRED,
     HANDOFF,
     MEMMAP,
     WMARKS,
@@ -70,6 +71,8 @@ class Linux612(Linux612State):
         alternative_instructions(self)
         # kernel_init_freeable() → page_alloc_init_late(): the deferred struct pages
         deferred_init_memmap(self)
+        if self.full_inputs().config_deferred_struct_page_init:
+            self.snapshots[DEFERRED] = snapshot(self, DEFERRED)
         cma_init_reserved_areas(self)  # a core_initcall, before the postcore watermarks
         init_per_zone_wmark_min(self)
         self.snapshots[WMARKS] = snapshot(self, WMARKS)

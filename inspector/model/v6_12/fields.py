@@ -46,5 +46,10 @@ FUNCTIONS: dict[str, str] = {
     "globals.pcpu_unit_size": "pcpu_build_alloc_info() (mm/percpu.c)",
     "memblock": "memblock_add_range() / memblock_remove_range() (mm/memblock.c): start_kernel's "
     "early allocations (inspector/model/v6_12/start_kernel.py)",
+    "node.first_deferred_pfn": "defer_init() (mm/mm_init.c), reset by deferred_init_memmap()",
+    "zone.deferred_movable_nr_free": "deferred_init_memmap() → deferred_free_pages() "
+    "(mm/mm_init.c)",
+    "page_alloc_init_late:zone.managed_pages": "deferred_init_memmap() → __free_pages_core() "
+    "(mm/mm_init.c, mm/page_alloc.c)",
     "globals.totalreserve_pages": "calculate_totalreserve_pages() (mm/page_alloc.c)",
 }

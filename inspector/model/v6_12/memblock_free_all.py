@@ -8,6 +8,8 @@ cross-migratetype merge rule (order >= pageblock_order) is never reached."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from inspector.errors import InspectorError
 from inspector.model.common import ffs0, for_each_free_mem_range, pfn_down, pfn_up
 from inspector.model.memblock import INIT_MEMBLOCK_REGIONS
@@ -17,17 +19,21 @@ from inspector.model.v6_12.state import Linux612State
 
 def page_zone(m: Linux612State, pfn: int) -> tuple[int, int]:
     """page_zone_id() of a pfn in memory: the zone memmap_init_range() gave it, i.e. the zone of
-    the memblock range's node that spans it."""
-    key = pfn
-    cached = m.page_zone_cache.get(key)
-    if cached is not None:
-        return cached
-    for r in m.memblock.memory:
-        if r.base >> m.geo.page_shift <= pfn < (r.base + r.size) >> m.geo.page_shift:
-            for z in m.pgdats[r.nid].zones:
-                if z.present_pages and z.zone_start_pfn <= pfn < z.zone_end_pfn:
-                    m.page_zone_cache[key] = (r.nid, z.idx)
-                    return r.nid, z.idx
+    the memblock range's node that spans it. Looked up in (memory range ∩ zone) runs sorted by
+    pfn, built once: the hand-off asks once per max-order block, so a terabyte asks 2^18 times."""
+    runs = m.zone_runs
+    if not runs:
+        for r in m.memblock.memory:
+            lo, hi = r.base >> m.geo.page_shift, (r.base + r.size) >> m.geo.page_shift
+            for z in m.pgdats[r.nid].zones if r.nid in m.pgdats else ():
+                start, end = max(lo, z.zone_start_pfn), min(hi, z.zone_end_pfn)
+                if z.present_pages and start < end:
+                    runs.append((start, end, (r.nid, z.idx)))
+        runs.sort()
+        m.zone_run_starts[:] = [start for start, _, _ in runs]
+    i = bisect_right(m.zone_run_starts, pfn) - 1
+    if i >= 0 and pfn < runs[i][1]:
+        return runs[i][2]
     raise InspectorError(f"pfn {pfn:#x} is freed to the buddy allocator but lies in no zone")
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from inspector.model.v4_7.snapshot import assemble, free_areas, global_value, zone_record
-from inspector.model.v4_7.state import ZoneState
+from inspector.model.v4_7.state import MIGRATE_MOVABLE, ZoneState
 from inspector.model.v6_12.memmap import zone_pageblocks
 from inspector.model.v6_12.state import (
     BOOTMEM,
     CORE,
+    DEFERRED,
     HANDOFF,
     MEMMAP,
     WMARKS,
@@ -39,7 +40,33 @@ def snapshot(m: Linux612State, stop: str) -> Snapshot:
         for nid, p in m.pgdats.items()
     }
     version = m.inputs.version
-    return assemble(m, stop, version, zones, stop == CORE, stop == ZONELISTS, globals_at(m, stop))
+    snap = assemble(m, stop, version, zones, stop == CORE, stop == ZONELISTS, globals_at(m, stop))
+    if m.full_inputs().config_deferred_struct_page_init and stop in (
+        ZONELISTS,
+        BOOTMEM,
+        DEFERRED,
+        WMARKS,
+    ):
+        for node in snap.nodes:  # deferred_init_memmap() sets ULONG_MAX when it starts
+            done = stop in (DEFERRED, WMARKS) or node.node_id not in m.first_deferred_pfn
+            node.first_deferred_pfn = ULONG_MAX if done else m.first_deferred_pfn[node.node_id]
+    return snap
+
+
+ULONG_MAX = (1 << 64) - 1  # pgdat_set_deferred_range() (mm/mm_init.c, 6.12): "none deferred"
+
+
+def deferred_movable_nr_free(m: Linux612State, z: ZoneState) -> list[int]:
+    """Per order, the zone's MOVABLE free blocks at or above its node's first_deferred_pfn after
+    deferred_init_memmap(): the blocks it freed into the pageblocks it made MOVABLE (a deferred
+    block never merges below first_deferred_pfn, which is section-aligned, sections being
+    larger than MAX_PAGE_ORDER blocks)."""
+    first = m.first_deferred_pfn.get(z.node, ULONG_MAX)
+    counts = [0] * m.geo.max_order
+    for pfn, b in m.free_blocks.items():
+        if b.zone == (z.node, z.idx) and pfn >= first and b.migratetype == MIGRATE_MOVABLE:
+            counts[b.order] += 1
+    return counts
 
 
 def handoff_snapshot(m: Linux612State, globals_: dict[str, int]) -> Snapshot:
@@ -76,6 +103,8 @@ def zone_snapshot(m: Linux612State, z: ZoneState, stop: str) -> Zone:
     if stop == BOOTMEM:
         zone.nr_free_pages = z.nr_free_pages
         zone.free_area = free_areas(m, z)
+    if stop == DEFERRED:
+        zone.deferred_movable_nr_free = deferred_movable_nr_free(m, z)
     return zone
 
 

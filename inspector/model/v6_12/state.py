@@ -16,8 +16,9 @@ MEMMAP = stop_name(VERSION, Role.MEMMAP)  # memmap_init_range return, per (range
 ZONELISTS = stop_name(VERSION, Role.ZONELISTS)  # return
 HANDOFF = stop_name(VERSION, Role.HANDOFF)
 BOOTMEM = stop_name(VERSION, Role.BUDDY)
+DEFERRED = stop_name(VERSION, Role.DEFERRED)  # return; with CONFIG_DEFERRED_STRUCT_PAGE_INIT
 WMARKS = stop_name(VERSION, Role.WMARKS)
-STOPS = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, WMARKS)
+STOPS = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, DEFERRED, WMARKS)
 # The stops the 6.12 model does not reach, and why: compare reports them as not compared.
 NOT_MODELLED: dict[str, str] = {}
 
@@ -34,6 +35,9 @@ class Linux612State(Linux47State):
         self.first_deferred_pfn: dict[int, int] = {}
         self.defer_statics = [0, 0]
         self.deferred_free: list[tuple[int, int]] = []
+        # page_zone()'s (start_pfn, end_pfn, (nid, zone)) runs of memory, sorted, and their starts
+        self.zone_runs: list[tuple[int, int, tuple[int, int]]] = []
+        self.zone_run_starts: list[int] = []
         self.cma_areas: list[tuple[int, int]] = []  # [start, end) physical, from memblock
         self.pcp_high: dict[tuple[int, int], tuple[int, int]] = {}  # (high_min, high_max)
         # for_each_node(): the possible nodes (x86 6.12 onlines memoryless CPU nodes later)
