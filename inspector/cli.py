@@ -11,10 +11,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from inspector import __version__
 from inspector.arch import get_arch
 from inspector.bootlog.cli import add_parser as add_dmesg_parser
 from inspector.cli_args import _opt, add_vm_args, boot_request, target_version
 from inspector.cli_releases import add_changes_parser, cmd_model_diff
+from inspector.completion import add_parser as add_completion_parser
+from inspector.deps import add_parser as add_deps_parser
 from inspector.errors import InspectorError
 from inspector.kernel import source
 from inspector.kernel.build import build
@@ -206,6 +209,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mm-inspector", description=__doc__)
+    p.add_argument("--version", action="version", version=f"mm-inspector {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build (or reuse) a kernel")
@@ -332,6 +336,8 @@ def parser() -> argparse.ArgumentParser:
 
     src = sub.add_parser("sources", help="which kernel sources are at hand")
     src.set_defaults(func=cmd_sources)
+    add_deps_parser(sub)  # the system packages
+    add_completion_parser(sub)  # shell completion, from this very parser
     return p
 
 

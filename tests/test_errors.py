@@ -116,7 +116,7 @@ def test_qemu_missing(tmp_path):
         tmp_path,
         {"PATH": str(empty)},
     )
-    one_line_error(proc, "qemu-system-aarch64 not found", "make deps")
+    one_line_error(proc, "qemu-system-aarch64 not found", "mm-inspector deps")
 
 
 @pytest.mark.parametrize(
@@ -465,7 +465,7 @@ def test_a_guest_filling_its_ram_is_stopped_by_the_guard(tmp_path):
     writes 3000 MiB into the guest's tmpfs makes QEMU's resident memory cross it: QEMU is
     killed at once and the error says why in one line; no QEMU is left."""
     fill = "dd if=/dev/zero of=/fill bs=1M count=3000; echo filled"
-    guest = "boot --arch x86_64 --kver 6.12 --mem 4G --timeout 300".split()
+    guest = ["boot", "--arch", "x86_64", "--kver", "6.12", "--mem", "4G", "--timeout", "300"]
     proc = run([*guest, "--run", fill], tmp_path, env={"MMI_HOST_GUARD": "700M"})
     line = one_line_error(proc, "more than the 700M this host can spare", "MMI_HOST_GUARD")
     assert "filled" not in proc.stdout, line

@@ -126,7 +126,9 @@ class GdbSession(Resource):
         (``__enter__`` then waits; started alone, ``__enter__`` spawns it first)."""
         exe = shutil.which(GDB)
         if exe is None:
-            raise InspectorError(f"{GDB} not found on PATH: run `make deps`")
+            raise InspectorError(
+                f"{GDB} not found on PATH: run `mm-inspector deps` (Debian package gdb-multiarch)"
+            )
         ensure_index(self.vmlinux)  # once per build: later sessions load in a fifth
         argv = [exe, "--nx", "--quiet", *index_cache_args(), "--interpreter=mi3"]
         argv.append(str(self.vmlinux))

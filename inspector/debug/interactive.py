@@ -266,7 +266,9 @@ def gdb_at_stop(req: BootRequest, stop: str, run_dir: Path, commands: list[str])
     """Boot ``req`` paused, attach an interactive gdb that runs to ``stop``; the guest stops
     when gdb exits. ``commands``: gdb commands run once at the stop (then the prompt)."""
     if shutil.which(GDB) is None:
-        raise InspectorError(f"{GDB} not found on PATH: run `make deps`")
+        raise InspectorError(
+            f"{GDB} not found on PATH: run `mm-inspector deps` (Debian package gdb-multiarch)"
+        )
     stop = resolve_stop(req, stop)
     build, spec = prepare(req, quiet=True)
     layout = layout_for(build.vmlinux, req.arch)

@@ -59,7 +59,9 @@ class Build:
 def _tool_version(tool: str) -> str:
     exe = shutil.which(tool)
     if exe is None:
-        raise InspectorError(f"{tool} not found on PATH: run `make deps`")
+        raise InspectorError(
+            f"{tool} not found on PATH: run `mm-inspector deps` (it names the package)"
+        )
     out = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
     return out.splitlines()[0] if out else tool
 

@@ -1,15 +1,18 @@
-"""Kconfig fragments from ``kernel-configs/``: which apply, what they ask, checking the result."""
+"""Kconfig fragments (``kernel-configs/`` in a checkout, package data ``inspector/kernel/configs``
+in an installed mm-inspector): which apply, what they ask, checking the result."""
 
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
 from inspector.kernel.versions import KernelVersion
 
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "kernel-configs"
+# the package's own files, wherever it is installed (a checkout's kernel-configs/ links here)
+CONFIGS_DIR = Path(str(resources.files("inspector.kernel").joinpath("configs")))
 
 _SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
@@ -21,7 +24,10 @@ def fragments(version: KernelVersion, arch: Arch, configs_dir: Path = CONFIGS_DI
     names = ["common", arch.name, name, f"{name}-{arch.name}"]
     found = [configs_dir / f"{n}.config" for n in names]
     if not found[0].exists():
-        raise InspectorError(f"{found[0]} missing: run from a complete mm-inspector checkout")
+        raise InspectorError(
+            f"{found[0]} missing: reinstall mm-inspector (its kernel config fragments are "
+            "package data)"
+        )
     return [p for p in found if p.exists()]
 
 

@@ -2,7 +2,7 @@
 
 The busybox binary is Debian's busybox-static: the host's ``/bin/busybox`` for the native arch,
 and for arm64 the binary extracted (not installed) from the ``busybox-static:arm64`` package that
-``make deps`` downloads into the cache.
+``mm-inspector deps`` downloads into the cache.
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def busybox_binary(arch: Arch) -> Path:
         host = Path("/bin/busybox")
         if host.exists():
             return host
-        raise InspectorError("/bin/busybox missing: run `make deps` (busybox-static)")
+        raise InspectorError(
+            "/bin/busybox missing: run `mm-inspector deps` (Debian package busybox-static)"
+        )
     out = cache_dir() / "busybox" / arch.busybox_deb_arch / "busybox"
     if out.exists():
         return out
@@ -95,7 +97,7 @@ def busybox_binary(arch: Arch) -> Path:
     if not debs:
         raise InspectorError(
             f"no busybox-static:{arch.busybox_deb_arch} package in {cache_dir() / 'debs'}: "
-            "run `make deps`"
+            "run `mm-inspector deps`"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:

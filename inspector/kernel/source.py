@@ -31,7 +31,7 @@ from inspector.paths import cache_dir
 LINUX_4_7_SHA256 = "5190c3d1209aeda04168145bf50569dc0984f80467159b1dc50ad731e3285f10"
 LINUX_4_7_TARBALL = "linux-4.7.tar.xz"
 KERNEL_ORG = "https://cdn.kernel.org/pub/linux/kernel/v4.x"
-# the versions Debian packages the source of (``make deps`` installs them)
+# the versions Debian packages the source of (``mm-inspector deps`` installs them)
 DEBIAN_TARBALLS = {v: Path(f"/usr/src/linux-source-{v}.tar.xz") for v in ("6.12", "6.1")}
 
 MARKER = ".mm-inspector-source.json"
@@ -195,7 +195,7 @@ def available(version: KernelVersion) -> str | None:
     if (tarball := DEBIAN_TARBALLS.get(version.name)) is not None:
         if _remembered(version) or tarball.exists():
             return None
-        return f"{tarball} missing: run `make deps` (Debian's linux-source-{version.name})"
+        return f"{tarball} missing: run `mm-inspector deps` (Debian's linux-source-{version.name})"
     if os.environ.get("KERNEL_SRC_4_7") or _remembered(version):
         return None
     return (
@@ -252,7 +252,7 @@ def resolve(version: KernelVersion, *, download: bool = True) -> SourceTree:
     if (tarball := DEBIAN_TARBALLS.get(version.name)) is not None:
         if not tarball.exists():
             raise InspectorError(
-                f"{tarball} missing: run `make deps` to install linux-source-{version.name}"
+                f"{tarball} missing: run `mm-inspector deps` to install linux-source-{version.name}"
             )
         return _install(version, _unpack_tarball(tarball), f"debian:linux-source-{version.name}")
     if not download:

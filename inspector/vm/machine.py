@@ -102,7 +102,10 @@ class Machine(Resource):
                 self.console = Console(self.paths.console_sock, self.paths.console_log)
                 self.console.why_exited = self.why_exited
                 self.qmp  # noqa: B018 - connect now, while the socket is there
-            except InspectorError:
+            except (InspectorError, OSError):
+                # QEMU refusing its command line closes the sockets it had opened
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(2)
                 self._raise_if_exited()
                 raise
             # Connected: the names go, so no one else can connect and nothing is left behind

@@ -67,7 +67,9 @@ class RunPaths:
 def qemu_binary(arch: Arch) -> str:
     exe = shutil.which(arch.qemu)
     if exe is None:
-        raise InspectorError(f"{arch.qemu} not found on PATH: run `make deps` to install QEMU")
+        raise InspectorError(
+            f"{arch.qemu} not found on PATH: run `mm-inspector deps` to install QEMU"
+        )
     return exe
 
 
@@ -95,11 +97,16 @@ def backing_files(
     return [node_ram_file(ram_file, n.nodeid) for n in topo.nodes if n.mem]
 
 
+GICV2_MAX_CPUS = 8
+
+
 def machine_args(spec: MachineSpec) -> list[str]:
     machine = spec.machine or spec.arch.machine
     opts = [machine]
     if not spec.topology.numa:  # the RAM is a backend of ours (memory_args)
         opts.append("memory-backend=ram")
+    if spec.arch.name == "arm64" and spec.topology.smp > GICV2_MAX_CPUS:
+        opts.append("gic-version=3")  # virt's default GICv2 routes 8 CPUs at most
     accel = f"tcg,thread={spec.tcg_thread}" if spec.accel == "tcg" else spec.accel
     return ["-machine", ",".join(opts), "-accel", accel, "-cpu", spec.arch.cpu]
 
