@@ -23,6 +23,7 @@ class Arch:
     machine: str  # default -machine
     cpu: str  # default -cpu
     console: str  # kernel console device
+    early_console: str  # the console before the console: earlyprintk (x86), earlycon (DT)
     gdb_arch: str  # gdb's "set architecture"
     busybox_deb_arch: str  # Debian architecture of busybox-static
     ram_base: int  # guest-physical address where RAM starts
@@ -77,6 +78,7 @@ X86_64 = Arch(
     machine="pc",
     cpu="qemu64",
     console="ttyS0",
+    early_console="earlyprintk=serial,ttyS0,115200",
     gdb_arch="i386:x86-64",
     busybox_deb_arch="amd64",
     ram_base=0,
@@ -98,6 +100,7 @@ ARM64 = Arch(
     machine="virt",
     cpu="cortex-a57",
     console="ttyAMA0",
+    early_console="earlycon",  # the device tree's stdout-path: virt's PL011
     gdb_arch="aarch64",
     busybox_deb_arch="arm64",
     ram_base=0x4000_0000,

@@ -26,9 +26,17 @@ from inspector.capture.plan import StopSpec, check_plan, plan_for_kernel
 from inspector.capture.readers import Reader
 from inspector.capture.stops import Capture
 from inspector.capture.summary import summary_text
+from inspector.debug.death import (
+    DEATH_FUNCTIONS,
+    PT_REGS_PC,
+    death_line,
+    format_printk,
+    read_string,
+)
 from inspector.debug.gdb import Breakpoint, GdbSession, Stop, StopTimeout
 from inspector.debug.layout import Layout, layout_for
 from inspector.debug.memory import RamMemory
+from inspector.debug.printk import kernel_log
 from inspector.debug.returns import PAGE, ReturnSite, arm64_site, pages, x86_64_site
 from inspector.errors import GuestPanic, InspectorError
 from inspector.kernel.build import Build
@@ -53,6 +61,9 @@ GUEST_FILES = {
     "pagetypeinfo.txt": "cat /proc/pagetypeinfo",
     "dmesg.txt": "dmesg",
 }
+
+
+LAST_WORDS = 15  # lines of the kernel's log shown with a death or a stop timeout
 
 
 def drain(console: Console) -> None:
@@ -91,6 +102,7 @@ class Walker:
         self.layout = layout
         self.armed: dict[int, Breakpoint] = {}  # gdb's number → where it is
         self.memory = memory
+        self.deaths: dict[int, str] = {}  # gdb's number → the death path it sits on
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.machine.started_at
@@ -99,15 +111,55 @@ class Walker:
         if self.memory is not None:
             self.memory.stopped()
         try:
-            if finish:
-                return self.gdb.finish(self.timeout, what)
-            return self.gdb.cont(self.timeout, what)
+            stop = (
+                self.gdb.finish(self.timeout, what) if finish else self.gdb.cont(self.timeout, what)
+            )
         except StopTimeout:
             raise InspectorError(
                 f"{what} not reached after {self._elapsed():.1f} s "
-                f"(stop timeout {self.timeout:g} s): see the console tail above",
-                detail=self.machine.console_tail() or "(the guest printed nothing yet)",
+                f"(stop timeout {self.timeout:g} s): see the kernel's log above",
+                detail=self._last_words(),
             ) from None
+        if stop.bkptno in self.deaths:
+            raise GuestPanic(
+                self._death(self.deaths[stop.bkptno]) + f" at {self._elapsed():.1f} s",
+                detail=self._last_words(),
+            )
+        return stop
+
+    def _arm_deaths(self) -> None:
+        """Hardware breakpoints on the kernel's death paths, from reset on (death.py)."""
+        for function in DEATH_FUNCTIONS:
+            if (addr := self.layout.function_address(function)) is not None:
+                self.deaths[self.gdb.breakpoint(f"*{addr:#x}", hardware=True).number] = function
+
+    def _death(self, function: str) -> str:
+        """The line that names a death, read at the death path's first instruction."""
+        read = self.memory.read if self.memory is not None else self.gdb.read
+        args = list(self.gdb.registers(self.gdb.arch.arg_registers).values())
+        first = read_string(read, args[0]) if args else "?"
+        message = format_printk(first, args[1:], read) if function == "panic" else first
+        at = None
+        if function == "die" and len(args) > 1:  # die(str, regs, err): the oops's pc
+            member = next(m for m in PT_REGS_PC if self.layout.has_member("struct pt_regs", m))
+            pc = int.from_bytes(
+                read(args[1] + self.layout.offsetof("struct pt_regs", member), 8), "little"
+            )
+            symbol = self.gdb.console(f"info symbol {pc:#x}")  # "f + 8 in section .text"
+            at = None if symbol.startswith("No symbol") else symbol.split(" ", 1)[0] or None
+        return death_line(function, message, self.gdb.frames(32), at)
+
+    def _last_words(self) -> str:
+        """The console's tail, else the kernel's log read from its memory (no console yet)."""
+        console = self.machine.console_tail()
+        try:
+            read = self.memory.read if self.memory is not None else self.gdb.read
+            records = kernel_log(read, self.layout)
+        except Exception as e:  # the stub gone, a buffer not set up yet: say so, not crash
+            records = [f"(the kernel's log could not be read from its memory: {e})"]
+        text = "\n".join(records[-LAST_WORDS:])
+        head = "the kernel's log, read from its memory, ends:"
+        return (console + "\n" if console else "") + f"{head}\n{text}"
 
     def _record(self, snap: Snapshot | None, name: str, t0: float, rt0: int, b0: int) -> None:
         if snap is None:
@@ -130,6 +182,7 @@ class Walker:
         # Only the first stop is armed at reset, as a hardware breakpoint (before paging is on a
         # software one at a kernel virtual address may not hold); the rest once it is reached.
         bps = {self._arm(first, hardware=True): first}
+        self._arm_deaths()
         pending = {s.name for s in self.stops if not s.repeat}
         while pending:
             what = "stop " + min(pending, key=self._order)

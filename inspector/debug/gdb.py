@@ -374,6 +374,15 @@ class GdbSession(Resource):
         """gdb's value of an expression, as text (use for arguments; read structs with read())."""
         return str(self.mi(f'-data-evaluate-expression "{expression}"').get("value", ""))
 
+    def frames(self, depth: int = 16) -> list[str]:
+        """The functions of the stopped vCPU's call stack, innermost first."""
+        payload = self.mi(f"-stack-list-frames 0 {depth - 1}")
+        out = []
+        for entry in payload.get("stack") or []:
+            frame = entry.get("frame", entry) if isinstance(entry, dict) else {}
+            out.append(str(frame.get("func", "??")))
+        return out
+
     def frame_arguments(self) -> dict[str, str]:
         """The stopped frame's arguments (one round trip); "<optimized out>" where DWARF says so."""
         payload = self.mi("-stack-list-arguments --simple-values 0 0")

@@ -29,6 +29,24 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.replace("\r", "").splitlines()[-lines:])
 
 
+# the first line of an oops (x86, arm64) and where it hit (x86's RIP, arm64's pc)
+OOPS = re.compile(
+    r"(Unable to handle kernel [^\r\n]*|BUG: [^\r\n]*|kernel BUG at [^\r\n]*"
+    r"|general protection fault[^\r\n]*|Internal error: [^\r\n]*)"
+)
+OOPS_WHERE = re.compile(r"(?:\bpc : |RIP: \w+:)([\w.]+)\+0x")
+
+
+def oops_context(log: str) -> str:
+    """`` (after "<the oops's first line>" in <function>)`` when an oops came before the panic
+    (arm64's early NULL dereference ends in "Attempted to kill the idle task!"), else ""."""
+    first = OOPS.search(log)
+    if first is None:
+        return ""
+    where = OOPS_WHERE.search(log, first.start())
+    return f' (after "{first.group(1).strip()}"' + (f" in {where.group(1)})" if where else ")")
+
+
 class Console:
     """Boot to the shell, then run commands and collect their output and exit status."""
 
@@ -56,6 +74,7 @@ class Console:
         if idx == 1:
             msg = self._bytes(self.child.after).decode(errors="replace").strip()
             self._drain()
+            msg += oops_context(tail(self.log_path, 400))
             raise GuestPanic(f"guest panic while {what}: {msg}", detail=tail(self.log_path))
         if idx == 2:
             if (why := self.why_exited()) is not None:

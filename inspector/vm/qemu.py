@@ -178,8 +178,19 @@ def control_args(spec: MachineSpec, paths: RunPaths) -> list[str]:
     return args
 
 
+def early_console(spec: MachineSpec) -> list[str]:
+    """The arch's early console on a guest no gdb watches (boot, buddy, drgn), unless the user
+    chose one: a kernel that dies before its console is up (``mem=1M``) shows why at once, and
+    the console's panic match ends the run. A paused guest (inspect, gdb) has breakpoints on the
+    death paths instead (inspector.debug.death), so the command line the model is judged on
+    stays as it was."""
+    if spec.paused or any(w.startswith(("earlycon", "earlyprintk")) for w in spec.append):
+        return []
+    return [spec.arch.early_console]
+
+
 def kernel_args(spec: MachineSpec) -> list[str]:
-    cmdline = " ".join([*spec.arch.cmdline(), *spec.append])
+    cmdline = " ".join([*spec.arch.cmdline(), *early_console(spec), *spec.append])
     return ["-kernel", str(spec.kernel), "-initrd", str(spec.initrd), "-append", cmdline]
 
 
