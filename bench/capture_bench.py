@@ -9,11 +9,13 @@
    and the same bytes read from the RAM file through the guest's page tables (what stops do).
 
     .venv/bin/python bench/capture_bench.py --arch x86_64 --kver 4.7 [--numa 768M,256M --smp 2]
+    .venv/bin/python bench/capture_bench.py --kver 6.12 --mem 1G 16G 64G 256G --nodes 4  # sizes
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import subprocess
 import sys
@@ -28,7 +30,7 @@ from inspector.debug.layout import View
 from inspector.errors import InspectorError
 from inspector.kernel.versions import get_version
 from inspector.vm.guest import BootRequest, booted
-from inspector.vm.topology import parse_topology
+from inspector.vm.topology import format_size, parse_topology
 
 
 def _median(values: list[float]) -> float:
@@ -59,7 +61,9 @@ def stops(req: BootRequest, repeat: int, tmp: Path) -> None:
     last: Inspection | None = None
     for i in range(repeat):
         t0 = time.monotonic()
-        with booted(req, _mk(tmp / f"shell-{i}"), quiet=True) as guest:
+        # the bare boot with inspect's command line: no early console (inspect has none)
+        plain = dataclasses.replace(req, early_console=False)
+        with booted(plain, _mk(tmp / f"shell-{i}"), quiet=True) as guest:
             shell.append(guest.boot_seconds)
             bare_wall.append(time.monotonic() - t0)
         bare.append(
@@ -198,23 +202,32 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--arch", default="x86_64")
     p.add_argument("--kver", default="4.7")
-    p.add_argument("--mem")
+    p.add_argument("--mem", nargs="+", help="one size, or several: the size axis (1G 16G 256G)")
+    p.add_argument("--nodes", type=int, default=1, help="split each --mem into this many nodes")
     p.add_argument("--smp")
     p.add_argument("--numa")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--sample", type=int, default=500, help="pages read per field")
     args = p.parse_args()
-    req = BootRequest(
-        get_version(args.kver),
-        get_arch(args.arch),
-        parse_topology(args.mem, args.smp, args.numa),
-        timeout=120,
-    )
-    print(f"Linux {args.kver} {args.arch} {req.topology.describe()}")
+    sizes = args.mem or [None]
     try:
         with tempfile.TemporaryDirectory(prefix="mmi-bench-") as tmp:
-            stops(req, args.repeat, Path(tmp))
-            memmap(req, args.sample, Path(tmp))
+            for n, mem in enumerate(sizes):
+                numa = args.numa
+                if mem and args.nodes > 1:
+                    per = parse_topology(mem).mem // args.nodes
+                    numa = ",".join([format_size(per)] * args.nodes)
+                    mem = None
+                req = BootRequest(
+                    get_version(args.kver),
+                    get_arch(args.arch),
+                    parse_topology(mem, args.smp, numa),
+                    timeout=600,
+                )
+                print(f"Linux {args.kver} {args.arch} {req.topology.describe()}")
+                stops(req, args.repeat, Path(tmp) / str(n))
+                if n == 0:
+                    memmap(req, args.sample, Path(tmp) / str(n))
     except InspectorError as e:
         print(e.detail, file=sys.stderr)
         print(f"capture_bench: error: {e}", file=sys.stderr)

@@ -337,7 +337,7 @@ def parser() -> argparse.ArgumentParser:
     src = sub.add_parser("sources", help="which kernel sources are at hand")
     src.set_defaults(func=cmd_sources)
     add_deps_parser(sub)  # the system packages
-    add_completion_parser(sub)  # shell completion, from this very parser
+    add_completion_parser(sub, p)  # shell completion, from this very parser
     return p
 
 

@@ -88,14 +88,13 @@ complete -F _mm_inspector mm-inspector
     return body
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction, top: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    """``completion``, writing its script from ``top``, the whole command's parser."""
     c = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
     c.add_argument("shell", choices=SHELLS)
+
+    def cmd_completion(args: argparse.Namespace) -> int:
+        print(script(top, args.shell), end="")
+        return 0
+
     c.set_defaults(func=cmd_completion)
-
-
-def cmd_completion(args: argparse.Namespace) -> int:
-    from inspector.cli import parser
-
-    print(script(parser(), args.shell), end="")
-    return 0

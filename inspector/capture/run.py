@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,17 +27,10 @@ from inspector.capture.plan import StopSpec, check_plan, plan_for_kernel
 from inspector.capture.readers import Reader
 from inspector.capture.stops import Capture
 from inspector.capture.summary import summary_text
-from inspector.debug.death import (
-    DEATH_FUNCTIONS,
-    PT_REGS_PC,
-    death_line,
-    format_printk,
-    read_string,
-)
+from inspector.debug.death import DEATH_FUNCTIONS, death_report, last_words
 from inspector.debug.gdb import Breakpoint, GdbSession, Stop, StopTimeout
 from inspector.debug.layout import Layout, layout_for
 from inspector.debug.memory import RamMemory
-from inspector.debug.printk import kernel_log
 from inspector.debug.returns import PAGE, ReturnSite, arm64_site, pages, x86_64_site
 from inspector.errors import GuestPanic, InspectorError
 from inspector.kernel.build import Build
@@ -61,9 +55,6 @@ GUEST_FILES = {
     "pagetypeinfo.txt": "cat /proc/pagetypeinfo",
     "dmesg.txt": "dmesg",
 }
-
-
-LAST_WORDS = 15  # lines of the kernel's log shown with a death or a stop timeout
 
 
 def drain(console: Console) -> None:
@@ -103,6 +94,7 @@ class Walker:
         self.armed: dict[int, Breakpoint] = {}  # gdb's number → where it is
         self.memory = memory
         self.deaths: dict[int, str] = {}  # gdb's number → the death path it sits on
+        self.progress = False  # say each stop on stderr as it is captured
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.machine.started_at
@@ -134,32 +126,12 @@ class Walker:
                 self.deaths[self.gdb.breakpoint(f"*{addr:#x}", hardware=True).number] = function
 
     def _death(self, function: str) -> str:
-        """The line that names a death, read at the death path's first instruction."""
         read = self.memory.read if self.memory is not None else self.gdb.read
-        args = list(self.gdb.registers(self.gdb.arch.arg_registers).values())
-        first = read_string(read, args[0]) if args else "?"
-        message = format_printk(first, args[1:], read) if function == "panic" else first
-        at = None
-        if function == "die" and len(args) > 1:  # die(str, regs, err): the oops's pc
-            member = next(m for m in PT_REGS_PC if self.layout.has_member("struct pt_regs", m))
-            pc = int.from_bytes(
-                read(args[1] + self.layout.offsetof("struct pt_regs", member), 8), "little"
-            )
-            symbol = self.gdb.console(f"info symbol {pc:#x}")  # "f + 8 in section .text"
-            at = None if symbol.startswith("No symbol") else symbol.split(" ", 1)[0] or None
-        return death_line(function, message, self.gdb.frames(32), at)
+        return death_report(self.gdb, read, self.layout, function)
 
     def _last_words(self) -> str:
-        """The console's tail, else the kernel's log read from its memory (no console yet)."""
-        console = self.machine.console_tail()
-        try:
-            read = self.memory.read if self.memory is not None else self.gdb.read
-            records = kernel_log(read, self.layout)
-        except Exception as e:  # the stub gone, a buffer not set up yet: say so, not crash
-            records = [f"(the kernel's log could not be read from its memory: {e})"]
-        text = "\n".join(records[-LAST_WORDS:])
-        head = "the kernel's log, read from its memory, ends:"
-        return (console + "\n" if console else "") + f"{head}\n{text}"
+        read = self.memory.read if self.memory is not None else self.gdb.read
+        return last_words(self.machine.console_tail(), read, self.layout)
 
     def _record(self, snap: Snapshot | None, name: str, t0: float, rt0: int, b0: int) -> None:
         if snap is None:
@@ -176,6 +148,10 @@ class Walker:
                 i, name, path, now, now - t0, self.gdb.round_trips - rt0, self.gdb.bytes_read - b0
             )
         )
+        if self.progress:  # a terminal: one line, rewritten at each stop (a server's take a minute)
+            print(
+                f"\r  {now:6.1f} s  stop {i + 1}: {name:<40}", end="", file=sys.stderr, flush=True
+            )
 
     def walk(self) -> None:
         first = self.stops[0]
@@ -530,7 +506,13 @@ def inspect(
             if capture
             else None
         )
-        Walker(gdb, machine, cap, plan.stops, out, stop_timeout, ses.layout, ses.memory).walk()
+        walker = Walker(gdb, machine, cap, plan.stops, out, stop_timeout, ses.layout, ses.memory)
+        walker.progress = not quiet and sys.stderr.isatty()
+        try:
+            walker.walk()
+        finally:
+            if walker.progress:
+                print(file=sys.stderr)
         out.last_stop_seconds = ses.elapsed()
         if ses.memory is not None:
             out.ram_bytes, out.stub_bytes = ses.memory.file_bytes, ses.memory.stub_bytes

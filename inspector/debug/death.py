@@ -16,7 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from inspector.debug.gdb import GdbSession
+from inspector.debug.layout import Layout
+from inspector.debug.printk import kernel_log
+
 DEATH_FUNCTIONS = ("panic", "die")
+LAST_WORDS = 15  # lines of the kernel's log shown with a death or a stop timeout
 # printk's conversions: flags, width, precision, length, conversion (%p with its extension)
 _SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\d+|\*))?(hh|h|ll|l|z|t|j)?([diouxXcsp%])(\w*)")
 # the letters printk's pointer() takes after %p (lib/vsprintf.c), dropped with the value shown
@@ -90,3 +95,31 @@ def death_line(function: str, message: str, frames: list[str], at: str | None = 
 
 # die(str, regs, err): where the oops hit is the interrupted pc of its pt_regs
 PT_REGS_PC = ("ip", "pc")  # x86_64's pt_regs, arm64's
+
+
+def death_report(
+    gdb: GdbSession, read: Callable[[int, int], bytes], layout: Layout, function: str
+) -> str:
+    """The line that names a death, read at the death path's first instruction."""
+    args = list(gdb.registers(gdb.arch.arg_registers).values())
+    first = read_string(read, args[0]) if args else "?"
+    message = format_printk(first, args[1:], read) if function == "panic" else first
+    at = None
+    if function == "die" and len(args) > 1:  # die(str, regs, err): the oops's pc
+        member = next(m for m in PT_REGS_PC if layout.has_member("struct pt_regs", m))
+        raw = read(args[1] + layout.offsetof("struct pt_regs", member), 8)
+        symbol = gdb.console(f"info symbol {int.from_bytes(raw, 'little'):#x}")  # "f + 8 in …"
+        at = None if symbol.startswith("No symbol") else symbol.split(" ", 1)[0] or None
+    return death_line(function, message, gdb.frames(32), at)
+
+
+def last_words(console: str, read: Callable[[int, int], bytes], layout: Layout) -> str:
+    """The console's tail, then the kernel's log read from its memory (all there is when no
+    console was up yet)."""
+    try:
+        records = kernel_log(read, layout)
+    except Exception as e:  # the stub gone, a buffer not set up yet: say so, not crash
+        records = [f"(the kernel's log could not be read from its memory: {e})"]
+    text = "\n".join(records[-LAST_WORDS:])
+    head = "the kernel's log, read from its memory, ends:"
+    return (console + "\n" if console else "") + f"{head}\n{text}"

@@ -16,7 +16,9 @@ import pexpect.fdpexpect
 from inspector.errors import GuestPanic, GuestTimeout, InspectorError
 from inspector.kernel.initramfs import BANNER
 
-PANIC = re.compile(rb"Kernel panic - not syncing[^\r\n]*\r?\n")
+# the kernel's death on the console: panic(), and x86's early exception handler, which prints
+# this through earlyprintk and halts (arch/x86/mm/extable.c early_fixup_exception())
+PANIC = re.compile(rb"(?:Kernel panic - not syncing|PANIC: early exception)[^\r\n]*\r?\n")
 _BEGIN = b"@@MMI-B@@"
 _END = re.compile(rb"@@MMI-E (\d+)@@")
 

@@ -36,6 +36,7 @@ class BootRequest:
     timeout: float = DEFAULT_BOOT_TIMEOUT
     paused: bool = False
     gdbstub: bool = False  # a gdbstub on the running guest too (MachineSpec.gdbstub)
+    early_console: bool = True  # MachineSpec.early_console
     ram_file: Path | None = None
     ram_fds: tuple[int, ...] = ()  # memfds backing each node's RAM (MachineSpec.ram_fds)
     extra: tuple[str, ...] = field(default_factory=tuple)
@@ -119,6 +120,7 @@ def prepare(
         tcg_thread=req.tcg_thread,
         paused=req.paused,
         gdbstub=req.gdbstub,
+        early_console=req.early_console,
         interactive=interactive,
         ram_file=req.ram_file,
         ram_fds=req.ram_fds,

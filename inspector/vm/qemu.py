@@ -28,6 +28,9 @@ class MachineSpec:
     tcg_thread: str = "single"
     paused: bool = False  # -S: wait for gdb at reset
     gdbstub: bool = False  # a gdbstub on a running guest too (a paused one always has one)
+    # the arch's early console when no gdb watches (early_console()); False: the command line
+    # of a paused guest, for a like-for-like comparison (bench/capture_bench.py)
+    early_console: bool = True
     interactive: bool = False  # console on our stdio rather than a unix socket
     ram_file: Path | None = None  # guest RAM in a shared host file (for drgn); NUMA: one per node
     # or in memfds of ours, one per node with memory, handed to QEMU as /proc/self/fd/N: no
@@ -184,7 +187,8 @@ def early_console(spec: MachineSpec) -> list[str]:
     the console's panic match ends the run. A paused guest (inspect, gdb) has breakpoints on the
     death paths instead (inspector.debug.death), so the command line the model is judged on
     stays as it was."""
-    if spec.paused or any(w.startswith(("earlycon", "earlyprintk")) for w in spec.append):
+    chosen = any(w.startswith(("earlycon", "earlyprintk")) for w in spec.append)
+    if spec.paused or not spec.early_console or chosen:
         return []
     return [spec.arch.early_console]
 
