@@ -16,7 +16,8 @@ from inspector.arch import get_arch
 from inspector.capture.run import inspect
 from inspector.kernel import source
 from inspector.kernel.versions import V4_7, V6_12
-from inspector.report.walkthrough import function_source, steps_for, write_report
+from inspector.report.steps import function_source, steps_for
+from inspector.report.walkthrough import write_report
 from inspector.rundir import load_run
 from inspector.vm.guest import BootRequest
 from inspector.vm.topology import parse_topology
@@ -80,11 +81,11 @@ def test_walkthrough_page(tmp_path, kver, arch):
     text = page_path.read_text()
     page = _Page()
     page.feed(text)
-    steps = steps_for(kver, load_run(run_dir))
+    steps = steps_for(kver, arch, load_run(run_dir))
     assert page.steps == [f"step-{i}" for i in range(1, len(steps) + 1)]
     body = "".join(page.text)
     # the call graph in the kernel's order, each with its source file and lines from the tree
-    positions = [body.index(f"{s.function}()") for s in steps]
+    positions = [body.index(f"{i}. {s.function}()") for i, s in enumerate(steps, 1)]
     assert positions == sorted(positions)
     assert "source not found" not in body
     for s in steps:

@@ -17,7 +17,6 @@ import dataclasses
 import html
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,250 +26,14 @@ from inspector.flatten import snapshot_rows
 from inspector.model.provenance import Chain, tree_lines
 from inspector.model.spec import HandoffFrame
 from inspector.paths import write_atomic
-from inspector.registry import Role, role_of
+from inspector.registry import Role
 from inspector.report.freelists import free_lists_svg
+from inspector.report.steps import Step, function_source, role_in, steps_for
 from inspector.rundir import load_run, require_complete
 from inspector.schema import FreeArea, Snapshot
 
 REPORT_FILE = "report.html"
 MAX_SOURCE_LINES = 140
-
-
-@dataclass(frozen=True)
-class Step:
-    """One function of the walkthrough: where it lives per arch, what it does, which stop's
-    snapshot shows its result, and which boot-log lines it prints."""
-
-    function: str
-    files: dict[str, str]  # arch (or "*") -> file in the source tree
-    depth: int  # indentation in the call graph
-    what: str
-    role: Role | None = None
-    log: str | None = None  # a regex over the memory-init log lines it prints
-    # shown only when the run captured its role's stop (a stop the build's config decides)
-    only_with_stop: bool = False
-
-    def file_for(self, arch: str) -> str:
-        return self.files.get(arch) or self.files["*"]
-
-
-_X86_ARM = {"x86_64": "arch/x86/kernel/setup.c", "arm64": "arch/arm64/kernel/setup.c"}
-_ZONES = {"x86_64": "arch/x86/mm/init.c", "arm64": "arch/arm64/mm/init.c"}
-_MEM_INIT = {"x86_64": "arch/x86/mm/init_64.c", "arm64": "arch/arm64/mm/init.c"}
-_RANGES = (
-    r"^(Zone ranges:|  (DMA|DMA32|Normal|Movable) |Movable zone start|  Node \d+:|Early memory"
-)
-_RANGES += r"|  node +\d+:)"
-
-# start_kernel → setup_arch → zone_sizes_init: the same path in both versions
-_ARCH_SETUP = (
-    Step("start_kernel", {"*": "init/main.c"}, 0, "the C entry of the boot CPU"),
-    Step("setup_arch", _X86_ARM, 1, "memory map (e820 or device tree) into memblock"),
-    Step(
-        "zone_sizes_init",
-        _ZONES,
-        2,
-        "each zone's highest pfn: max_zone_pfn[]",
-        log=_RANGES,
-    ),
-)
-
-STEPS: dict[str, tuple[Step, ...]] = {
-    "4.7": (
-        *_ARCH_SETUP,
-        Step(
-            "free_area_init_nodes",
-            {"*": "mm/page_alloc.c"},
-            3,
-            "zone ranges, ZONE_MOVABLE, then every node",
-            Role.INPUTS,
-        ),
-        Step(
-            "free_area_init_node",
-            {"*": "mm/page_alloc.c"},
-            4,
-            "one node's pg_data_t",
-            log=r"^(Initmem setup node|On node \d+ totalpages)",
-        ),
-        Step(
-            "free_area_init_core",
-            {"*": "mm/page_alloc.c"},
-            5,
-            "each zone's spans, present and managed pages (memmap estimate)",
-            Role.NODE,
-            log=r"^  \w+ zone: \d+ pages",
-        ),
-        Step(
-            "memmap_init_zone",
-            {"*": "mm/page_alloc.c"},
-            6,
-            "every struct page of the zone; pageblocks MIGRATE_MOVABLE",
-            Role.MEMMAP,
-        ),
-        Step(
-            "build_all_zonelists",
-            {"*": "mm/page_alloc.c"},
-            1,
-            "each node's fallback order of zones",
-            Role.ZONELISTS,
-            log=r"^(Built \d+ zonelists|Policy zone)",
-        ),
-        Step(
-            "mem_init",
-            _MEM_INIT,
-            1,
-            "mm_init() → mem_init(): hand memblock's free memory to the buddy allocator",
-            log=r"^Memory:",
-        ),
-        Step(
-            "free_all_bootmem",
-            {"*": "mm/nobootmem.c"},
-            2,
-            "every free memblock range, page blocks to __free_one_page()",
-            Role.BUDDY,
-        ),
-        Step(
-            "init_per_zone_wmark_min",
-            {"*": "mm/page_alloc.c"},
-            1,
-            "core_initcall: min_free_kbytes, watermarks, lowmem_reserve",
-            Role.WMARKS,
-        ),
-    ),
-    "6.12": (
-        *_ARCH_SETUP,
-        Step(
-            "free_area_init",
-            {"*": "mm/mm_init.c"},
-            3,
-            "zone ranges, ZONE_MOVABLE, then every possible node",
-            Role.INPUTS,
-        ),
-        Step(
-            "free_area_init_node",
-            {"*": "mm/mm_init.c"},
-            4,
-            "one node's pg_data_t",
-            log=r"^Initmem setup node",
-        ),
-        Step(
-            "free_area_init_core",
-            {"*": "mm/mm_init.c"},
-            5,
-            "each zone's spans and present pages (managed = present until the hand-off)",
-            Role.NODE,
-        ),
-        Step(
-            "memmap_init",
-            {"*": "mm/mm_init.c"},
-            4,
-            "after all nodes: per memblock range and zone, then the holes",
-            log=r"^On node \d+, zone \w+: \d+ pages in unavailable",
-        ),
-        Step(
-            "memmap_init_range",
-            {"*": "mm/mm_init.c"},
-            5,
-            "the struct pages of one (range, zone); pageblocks MIGRATE_MOVABLE",
-            Role.MEMMAP,
-        ),
-        Step(
-            "build_all_zonelists",
-            {"*": "mm/page_alloc.c"},
-            1,
-            "each possible node's fallback order of zones",
-            Role.ZONELISTS,
-            log=r"^(Fallback order for Node|Built \d+ zonelists|Policy zone)",
-        ),
-        Step(
-            "mm_core_init",
-            {"*": "mm/mm_init.c"},
-            1,
-            "the allocators come up: mem_init() hands memory to the buddy allocator",
-        ),
-        Step("mem_init", _MEM_INIT, 2, "swiotlb, then memblock_free_all()"),
-        Step(
-            "memblock_free_all",
-            {"*": "mm/memblock.c"},
-            3,
-            "every free memblock range to __free_pages_core(), to the tail of the lists",
-            Role.BUDDY,
-        ),
-        Step(
-            "page_alloc_init_late",
-            {"*": "mm/mm_init.c"},
-            1,
-            "kernel_init_freeable(), with CONFIG_DEFERRED_STRUCT_PAGE_INIT: a pgdatinit kthread "
-            "per node initialises the struct pages memmap_init() left (from first_deferred_pfn "
-            "on) and frees them to the buddy allocator; shown are the free blocks they became",
-            Role.DEFERRED,
-            log=r"^node \d+ deferred pages initialised",
-            only_with_stop=True,
-        ),
-        Step(
-            "init_per_zone_wmark_min",
-            {"*": "mm/page_alloc.c"},
-            1,
-            "postcore_initcall: min_free_kbytes, four watermarks, lowmem_reserve, pcp",
-            Role.WMARKS,
-        ),
-    ),
-}
-
-
-def _before_mm_init_c(step: Step) -> Step:
-    """A 6.12 step as 6.1 has it: mm/mm_init.c was split out of mm/page_alloc.c in 6.4 (change
-    "stop-renames", commit 9420f89db2dd), and mm_core_init() was init/main.c's mm_init()."""
-    if step.function == "mm_core_init":
-        return dataclasses.replace(step, function="mm_init", files={"*": "init/main.c"})
-    files = {a: "mm/page_alloc.c" if f == "mm/mm_init.c" else f for a, f in step.files.items()}
-    what = step.what.replace(
-        "(managed = present until the hand-off)", "(managed = present less the memmap)"
-    )
-    return dataclasses.replace(step, files=files, what=what)
-
-
-STEPS["6.1"] = tuple(_before_mm_init_c(s) for s in STEPS["6.12"])
-
-
-def steps_for(version: str, captured: dict[str, Snapshot]) -> tuple[Step, ...]:
-    """The walkthrough of one run: its version's steps, less those whose stop the build's
-    configuration left out of the plan (the deferred struct pages)."""
-    steps = STEPS.get(version)
-    if steps is None:
-        raise InspectorError(f"no walkthrough for Linux {version}")
-    roles = {_role(s, k) for k, s in captured.items()}
-    return tuple(s for s in steps if not s.only_with_stop or s.role in roles)
-
-
-def function_source(tree: Path, file: str, function: str) -> tuple[int, list[str]] | None:
-    """(first line number, lines) of ``function``'s definition in ``tree/file``: from the line
-    that names it at the start of a declaration to the ``}`` in column 0 that ends it."""
-    try:
-        lines = (tree / file).read_text(errors="replace").splitlines()
-    except OSError:
-        return None
-    name = re.compile(rf"^(?:[A-Za-z_].*\b)?{re.escape(function)}\s*\(")
-    for i, line in enumerate(lines):
-        if not name.match(line) or line.rstrip().endswith(";"):
-            continue
-        j = i
-        while j < len(lines) and not lines[j].startswith("{"):
-            if lines[j].rstrip().endswith(";") or j - i > 8:
-                break
-            j += 1
-        if j >= len(lines) or not lines[j].startswith("{"):
-            continue  # a prototype or a call at file scope
-        start = i
-        while start > 0 and re.match(
-            r"^(static|void|int|unsigned|bool)\b[^;{}]*$", lines[start - 1]
-        ):
-            start -= 1  # the return type on the line above
-        end = j
-        while end < len(lines) and lines[end] != "}":
-            end += 1
-        return start + 1, lines[start : end + 1]
-    return None
 
 
 def _source_tree(run_dir: Path) -> Path | None:
@@ -384,7 +147,7 @@ def _step_html(
             f"</summary><pre>{_e(body)}</pre></details>"
         )
     if step.role is not None:
-        stop = next((s for s in captured if _role(captured[s], s) == step.role), None)
+        stop = next((s for s in captured if role_in(captured[s], s) == step.role), None)
         if stop is not None:
             model = cmp.predicted.get(stop) if cmp is not None else None
             ndiff = len(cmp.diffs.get(stop, [])) if cmp is not None else 0
@@ -426,7 +189,7 @@ def frame_snapshot(buddy: Snapshot, frame: HandoffFrame) -> Snapshot:
 def handoff_frames_svg(run_dir: Path, cmp: Comparison) -> list[tuple[str, str]]:
     """(caption, SVG) per memblock range the model's hand-off freed, in the kernel's order."""
     captured = load_run(run_dir)
-    buddy = next((s for k, s in captured.items() if _role(s, k) == Role.BUDDY), None)
+    buddy = next((s for k, s in captured.items() if role_in(s, k) == Role.BUDDY), None)
     if buddy is None:
         return []
     out = []
@@ -489,13 +252,6 @@ def _buddy_stop(cmp: Comparison) -> str:
     return next((k for k in cmp.predicted if k.endswith(".return")), "")
 
 
-def _role(snap: Snapshot, stop: str) -> Role | None:
-    try:
-        return role_of(snap.kernel.version, stop)
-    except InspectorError:
-        return None
-
-
 def report_html(run_dir: Path) -> str:
     """The walkthrough page of one finished inspect run."""
     require_complete(run_dir)
@@ -513,7 +269,7 @@ def report_html(run_dir: Path) -> str:
     dmesg = dmesg_path.read_text(errors="replace") if dmesg_path.exists() else ""
     log = kernel_log_lines(dmesg, re.compile(r".*")) if dmesg else []
     tree = _source_tree(run_dir)
-    steps = steps_for(kernel.version, captured)
+    steps = steps_for(kernel.version, kernel.arch, captured)
     total = len(cmp.flat) if cmp is not None else None
     summary = (
         f"Linux {_e(kernel.release)} on {_e(kernel.arch)}; run <code>{_e(run_dir.name)}</code>; "
