@@ -112,6 +112,8 @@ class Machine(Resource):
             # even if we die without a word (the connections live on without them).
             self.forget_socket(self.paths.console_sock)
             self.forget_socket(self.paths.qmp_sock)
+            if not self.spec.paused:  # stopped at reset (qemu.control_args) until now
+                self.qmp.execute("cont")
 
     def _start_janitor(self) -> None:
         """A small process that removes this run's sockets if we die without a word (SIGKILL)

@@ -176,7 +176,11 @@ def control_args(spec: MachineSpec, paths: RunPaths) -> list[str]:
     if spec.paused or spec.gdbstub:
         args += ["-gdb", f"unix:{paths.gdb_sock},server=on,wait=off"]
     args += ["-pidfile", str(paths.pidfile)]
-    if spec.paused:
+    # always stopped at reset: a guest that runs before we read its console can block QEMU's
+    # main loop (arm64's PL011 writes to the console socket in full, holding the big lock: with
+    # an early console, QMP's handshake timed out); Machine.start() lets it run once both are up.
+    # An interactive console is our terminal: nothing to wait for
+    if spec.paused or not spec.interactive:
         args.append("-S")
     return args
 
