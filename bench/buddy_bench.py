@@ -33,7 +33,7 @@ import numpy as np
 
 from inspector.arch import get_arch
 from inspector.debug.gdb import GdbSession
-from inspector.kernel.versions import get_version
+from inspector.kernel.source import get_version
 from inspector.live.buddy import dump
 from inspector.live.crash import parse_kmem_free, run_crash
 from inspector.live.direct import live_page_cache

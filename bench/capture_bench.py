@@ -28,7 +28,7 @@ from inspector.capture.inspection import Inspection
 from inspector.capture.run import inspect, paused_session
 from inspector.debug.layout import View
 from inspector.errors import InspectorError
-from inspector.kernel.versions import get_version
+from inspector.kernel.source import get_version
 from inspector.vm.guest import BootRequest, booted
 from inspector.vm.topology import format_size, parse_topology
 

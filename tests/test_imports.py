@@ -151,3 +151,20 @@ def test_the_only_way_into_a_model_is_its_typed_inputs() -> None:
         hints = typing.get_type_hints(spec.replay)
         params = [k for k in hints if k != "return"]
         assert [hints[p] for p in params] == [ModelInputs], version
+
+
+def test_every_benchmark_still_starts():
+    """The benchmarks are not run by the tests, but each must still import and parse its options
+    (two of them imported a function that had moved, unnoticed, for a session)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    scripts = sorted(bench.glob("*.py"))
+    assert scripts
+    for script in scripts:
+        proc = subprocess.run(
+            [sys.executable, str(script), "--help"], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, f"{script.name}: {proc.stderr[-1000:]}"
