@@ -107,7 +107,7 @@ def cmd_drgn(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from inspector.report.walkthrough import write_frames, write_report
 
-    print(write_report(Path(args.run_dir)))
+    print(write_report(Path(args.run_dir), args.lang))
     if args.frames:
         frames = write_frames(Path(args.run_dir), Path(args.frames))
         print(f"{len(frames)} hand-off frames in {args.frames}", file=sys.stderr)
@@ -260,6 +260,9 @@ def parser() -> argparse.ArgumentParser:
     )
     r.add_argument("run_dir", help="a run directory written by `inspect`")
     r.add_argument("--frames", help="also write the hand-off frame by frame as SVGs here")
+    r.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="the page's language at first (en)"
+    )
     r.set_defaults(func=cmd_report)
 
     e = sub.add_parser(

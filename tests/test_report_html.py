@@ -101,6 +101,14 @@ def test_walkthrough_page(tmp_path, kver, arch):
     assert len(page.frames) >= 2
     assert all("display:none" in style for _, style in page.frames[:-1])
     assert "display:block" in page.frames[-1][1]
+    # both languages on the page, each step's words in each, English shown first; --lang zh
+    # shows Chinese first, on the same page (the switch toggles the body's class)
+    assert "<body class='lang-en'>" in text and "id='lang-switch'" in text
+    for section in re.findall(r"<section class='step'.*?</section>", text, re.S):
+        zh = re.search(r"<p class='what' data-lang='zh' lang='zh-Hans'>([^<]*)</p>", section)
+        assert zh and re.search(r"[\u4e00-\u9fff]", zh.group(1)), section[:200]
+        assert "<p class='what' data-lang='en'>" in section
+    assert "<body class='lang-zh'>" in write_report(run_dir, "zh").read_text()
 
 
 def test_function_source_reads_a_definition(tmp_path):
@@ -165,3 +173,44 @@ def test_page_loads_in_a_real_browser_with_no_request(tmp_path):
     asked = requests(page.as_uri(), f"--screenshot={shot.resolve()}")
     assert hosts(asked) - baseline == set(), asked
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_every_step_of_every_release_speaks_chinese():
+    from inspector.report.lang import ZH
+    from inspector.report.steps import STEPS
+
+    functions = {s.function for steps in STEPS.values() for s in steps}
+    assert functions <= set(ZH), functions - set(ZH)
+    assert all(re.search(r"[\u4e00-\u9fff]", ZH[f]) for f in functions)
+
+
+@pytest.mark.vm
+@pytest.mark.skipif(shutil.which("chromedriver") is None, reason=NO_CHROMIUM)
+def test_the_language_switches_on_the_page(tmp_path):
+    """In headless Chromium: English first; the switch shows every step's words in Chinese and
+    hides the English, without loading anything; once more and English is back."""
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+
+    (tmp_path / "run").mkdir()
+    page = write_report(_run(tmp_path, "6.12", "arm64"))
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(options=opts)
+    try:
+        driver.get(page.as_uri())
+
+        def shown(lang: str) -> list[str]:
+            found = driver.find_elements(By.CSS_SELECTOR, f"p.what[data-lang='{lang}']")
+            return [e.text for e in found if e.is_displayed()]
+
+        en_steps = len(driver.find_elements(By.CSS_SELECTOR, "section.step"))
+        assert len(shown("en")) == en_steps > 10 and shown("zh") == []
+        driver.find_element(By.ID, "lang-switch").click()
+        assert len(shown("zh")) == en_steps and shown("en") == []
+        assert all(re.search(r"[\u4e00-\u9fff]", t) for t in shown("zh"))
+        driver.find_element(By.ID, "lang-switch").click()
+        assert len(shown("en")) == en_steps and shown("zh") == []
+    finally:
+        driver.quit()

@@ -28,6 +28,8 @@ from inspector.model.spec import HandoffFrame
 from inspector.paths import write_atomic
 from inspector.registry import Role
 from inspector.report.freelists import free_lists_svg
+from inspector.report.lang import CSS as LANG_CSS
+from inspector.report.lang import LABELS, LANGS, SWITCH_JS, ZH, both
 from inspector.report.steps import Step, function_source, role_in, steps_for
 from inspector.rundir import load_run, require_complete
 from inspector.schema import FreeArea, Snapshot
@@ -131,7 +133,7 @@ def _step_html(
     parts = [
         f"<section class='step' id='step-{n}' style='margin-left:{step.depth * 1.5}em'>",
         f"<h2>{n}. <code>{_e(step.function)}()</code></h2>",
-        f"<p class='what'>{_e(step.what)}</p>",
+        both(_e(step.what), _e(ZH.get(step.function, step.what)), "p", "what"),
     ]
     src = function_source(tree, file, step.function) if tree is not None else None
     if src is None:
@@ -252,8 +254,11 @@ def _buddy_stop(cmp: Comparison) -> str:
     return next((k for k in cmp.predicted if k.endswith(".return")), "")
 
 
-def report_html(run_dir: Path) -> str:
-    """The walkthrough page of one finished inspect run."""
+def report_html(run_dir: Path, lang: str = "en") -> str:
+    """The walkthrough page of one finished inspect run, shown first in ``lang`` (the page
+    carries every language of inspector.report.lang and switches without reloading)."""
+    if lang not in LANGS:
+        raise InspectorError(f"no walkthrough in {lang!r}: choose one of {', '.join(LANGS)}")
     require_complete(run_dir)
     captured = load_run(run_dir)
     if not captured:
@@ -288,8 +293,9 @@ def report_html(run_dir: Path) -> str:
     body = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>mm init walkthrough: Linux {_e(kernel.release)} {_e(kernel.arch)}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>Watching the buddy allocator being born: Linux {_e(kernel.release)} "
+        f"<style>{CSS}{LANG_CSS}</style></head><body class='lang-{lang}'>",
+        f"<button id='lang-switch'>{both(LABELS['en']['switch'], LABELS['zh']['switch'])}</button>",
+        f"<h1>{both(LABELS['en']['title'], LABELS['zh']['title'])}: Linux {_e(kernel.release)} "
         f"({_e(kernel.arch)})</h1>",
         f"<p class='summary'>{summary}</p>",
         f"<nav><ol class='toc'>{toc}</ol></nav>",
@@ -309,11 +315,11 @@ def report_html(run_dir: Path) -> str:
         if p.exists():
             svg = re.sub(r"^<\?xml[^>]*>\s*", "", p.read_text())
             body.append(f"<h2>{title}</h2><div class='picture'>{svg}</div>")
-    body.append("</body></html>")
+    body.append(f"<script>{SWITCH_JS}</script></body></html>")
     return "\n".join(body) + "\n"
 
 
-def write_report(run_dir: Path) -> Path:
+def write_report(run_dir: Path, lang: str = "en") -> Path:
     path = run_dir / REPORT_FILE
-    write_atomic(path, report_html(run_dir))
+    write_atomic(path, report_html(run_dir, lang))
     return path
