@@ -5,9 +5,6 @@ one line naming the death and its function, under gdb (inspect) and without (boo
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ from inspector.debug.death import death_line, format_printk
 from inspector.pytest_plugin import Target, mmi_targets
 from inspector.vm.console import oops_context
 
-REPO = Path(__file__).resolve().parents[1]
+from .cli import mmi
 
 
 def test_a_panic_message_is_formatted_as_vsnprintf_would():
@@ -62,18 +59,6 @@ def test_an_oops_before_the_panic_is_named():
     assert oops_context("Kernel panic - not syncing: VFS: Unable to mount root fs") == ""
 
 
-def _mmi(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=600,
-    )
-
-
 def _no_qemu_left(tmp_path: Path) -> None:
     for started in (tmp_path / "runs").glob("*/qemu.started"):
         assert not Path(f"/proc/{int(started.read_text())}").exists()
@@ -83,14 +68,14 @@ def _no_qemu_left(tmp_path: Path) -> None:
 @pytest.mark.parametrize("target", mmi_targets(("4.7", "6.12")), ids=str)
 def test_a_kernel_killed_in_setup_arch_says_why(target: Target, tmp_path: Path) -> None:
     guest = ["--arch", target.arch.name, "--kver", target.version.name, "--append", "mem=1M"]
-    inspect = _mmi(["inspect", *guest], tmp_path)
+    inspect = mmi(["inspect", *guest], tmp_path)
     last = inspect.stderr.strip().splitlines()[-1]
     assert inspect.returncode != 0 and "Traceback" not in inspect.stderr
     assert last.startswith(
         ("mm-inspector: error: guest panicked in ", "mm-inspector: error: guest oopsed in ")
     ), last
     assert "the kernel's log, read from its memory, ends:" in inspect.stderr
-    boot = _mmi(["boot", *guest, "--run", "true", "--timeout", "300"], tmp_path)
+    boot = mmi(["boot", *guest, "--run", "true", "--timeout", "300"], tmp_path)
     last = boot.stderr.strip().splitlines()[-1]
     assert (
         "guest panic while waiting for the guest's shell (boot): Kernel panic - not syncing:"

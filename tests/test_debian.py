@@ -7,11 +7,7 @@ memblock trace must equal the model's. The tests skip only when apt cannot fetch
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +15,7 @@ from inspector.arch import get_arch
 from inspector.errors import InspectorError
 from inspector.schema import Memblock, Snapshot
 
-REPO = Path(__file__).resolve().parents[1]
-MMI = [sys.executable, "-m", "inspector"]
+from .cli import mmi
 
 
 def _fetched(kver: str, arch: str) -> None:
@@ -52,22 +47,12 @@ def test_debians_unmodified_kernel_equals_the_model(kver, tmp_path):
     the memblock trace (the firmware map entries, the nosave regions, the off-stack cpumasks)
     equal the model at the package's own release (6.12.118, 6.1.192)."""
     _fetched(kver, "x86_64")
-    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
     args = ["--arch", "x86_64", "--kver", kver, "--mem", "2G", "--smp", "2"]
-    inspect = subprocess.run(
-        [*MMI, "inspect", *args, "--append", "memblock=debug"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=900,
-    )
+    inspect = mmi(["inspect", *args, "--append", "memblock=debug"], tmp_path)
     assert inspect.returncode == 0, inspect.stderr[-3000:]
     run = next((tmp_path / "runs").iterdir())
     assert "deferred pages initialised" in (run / "dmesg.txt").read_text()
-    compare = subprocess.run(
-        [*MMI, "compare", str(run)], capture_output=True, text=True, cwd=REPO, timeout=300
-    )
+    compare = mmi(["compare", str(run)], tmp_path, timeout=300)
     out = compare.stdout + compare.stderr
     assert compare.returncode == 0, out[-3000:]
     assert "0 differences between model and kernel" in out
@@ -103,9 +88,7 @@ def test_debians_unmodified_kernel_equals_the_model(kver, tmp_path):
             grown += (za.managed_pages or 0) - (zb.managed_pages or 0)
             deferred += free
     assert deferred > 0 and grown == deferred
-    report = subprocess.run(
-        [*MMI, "report", str(run)], capture_output=True, text=True, cwd=REPO, timeout=300
-    )
+    report = mmi(["report", str(run)], tmp_path, timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
     page = (run / "report.html").read_text()
     assert "page_alloc_init_late()</code></h2>" in page
@@ -120,14 +103,8 @@ def test_a_stop_that_sleeps_returns_on_any_vcpu(tmp_path):
     khugepaged had raised min_free_kbytes (seen 1 time in 2 on this cell before the return was
     caught on any vCPU). Two nodes of 3 GiB, 2 CPUs: the watermark stop equals the model."""
     _fetched("debian:6.12", "x86_64")
-    env = {**os.environ, "MMI_RUNS_DIR": str(tmp_path / "runs")}
-    proc = subprocess.run(
-        [*MMI, "validate", "--kver", "debian:6.12", "--arch", "x86_64", "--only", "6G-2nodes"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=900,
+    proc = mmi(
+        ["validate", "--kver", "debian:6.12", "--arch", "x86_64", "--only", "6G-2nodes"], tmp_path
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "1/1 topologies with 0 differences" in proc.stdout

@@ -125,13 +125,15 @@ class Walker:
             if (addr := self.layout.function_address(function)) is not None:
                 self.deaths[self.gdb.breakpoint(f"*{addr:#x}", hardware=True).number] = function
 
+    def _read(self, address: int, size: int) -> bytes:
+        """Guest memory: from the RAM file where the run has one, else through the stub."""
+        return (self.memory or self.gdb).read(address, size)
+
     def _death(self, function: str) -> str:
-        read = self.memory.read if self.memory is not None else self.gdb.read
-        return death_report(self.gdb, read, self.layout, function)
+        return death_report(self.gdb, self._read, self.layout, function)
 
     def _last_words(self) -> str:
-        read = self.memory.read if self.memory is not None else self.gdb.read
-        return last_words(self.machine.console_tail(), read, self.layout)
+        return last_words(self.machine.console_tail(), self._read, self.layout)
 
     def _record(self, snap: Snapshot | None, name: str, t0: float, rt0: int, b0: int) -> None:
         if snap is None:
