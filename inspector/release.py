@@ -46,9 +46,10 @@ def at_least(version: str | Release, major: int, minor: int) -> bool:
     return release(version).series >= Release(major, minor)
 
 
-# The releases each model package runs, (first, last, package version): the 4.7 package while
-# free_all_bootmem() is the hand-off (until 4.20, change "stop-renames"), the 6.12 one from
-# 5.11, where 6.1's and 6.12's stop names are all there (memmap_init_range() came in 5.11)
+# The releases each stop plan covers, (first, last, plan): the model is one (inspector.model.linux,
+# run at any release), but the capture breaks in functions whose names changed: 4.7's plan while
+# free_all_bootmem() is the hand-off (until 4.20, change "stop-renames"), 6.12's from 5.11, where
+# its stop names are all there (memmap_init_range() came in 5.11)
 FAMILIES: tuple[tuple[Release, Release, str], ...] = (
     (Release(4, 0), Release(4, 19, 999), "4.7"),
     (Release(5, 11), Release(6, 12, 999), "6.12"),
@@ -56,8 +57,8 @@ FAMILIES: tuple[tuple[Release, Release, str], ...] = (
 
 
 def family_of(version: str | Release) -> str:
-    """The model package (``"4.7"`` or ``"6.12"``) that runs a kernel of ``version``, or a
-    one-line error naming the nearest covered release."""
+    """The stop plan (``"4.7"`` or ``"6.12"``) a kernel of ``version`` is captured and judged
+    with, or a one-line error naming the nearest covered release."""
     rel = release(version)
     for first, last, family in FAMILIES:
         if first <= rel <= last:

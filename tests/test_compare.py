@@ -204,8 +204,8 @@ def test_reports():
 def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     # a "capture" made of the model's own snapshots and log, one value altered: exactly that
     # shows up, and the report lists the inputs with their sources
-    from inspector.model import v4_7
     from inspector.model.inputs import SYNTHETIC_SIZEOF, synthetic_inputs
+    from inspector.model.linux import Linux
     from inspector.schema import FirmwareRange, Inputs, Memblock, MemblockRegion
 
     mem = [MemblockRegion(base=1 << 20, size=63 << 20, nid=0)]
@@ -228,7 +228,7 @@ def test_compare_run_on_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFi
         },
         firmware_map=[FirmwareRange(1 << 20, 64 << 20, "ram")],
     )
-    model = v4_7.Linux47(synthetic_inputs(inp, "x86_64"))
+    model = Linux(synthetic_inputs(inp, "x86_64"))
     snaps = model.run()
     (tmp_path / "build.json").write_text(
         json.dumps(

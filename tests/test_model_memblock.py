@@ -1,15 +1,15 @@
 """The memblock allocator model (inspector.model.memblock) and the 4.7 early allocations
-(inspector.model.v4_7.start_kernel) on synthetic layouts; every expected address is derived here by
-hand from the kernel's rules (top-down, aligned, node-local first, merge on reserve)."""
+(inspector.model.linux.start_kernel_v4) on synthetic layouts; every expected address is derived
+here by hand from the kernel's rules (top-down, aligned, node-local first, merge on reserve)."""
 
 from __future__ import annotations
 
 import pytest
 
 from inspector.model.inputs import synthetic_inputs
+from inspector.model.linux import Linux
+from inspector.model.linux.start_kernel_v4 import EarlyAllocs47
 from inspector.model.memblock import BootPanic, MemblockState
-from inspector.model.v4_7 import Linux47
-from inspector.model.v4_7.start_kernel import EarlyAllocs47
 from inspector.schema import FirmwareRange, Inputs, Memblock, MemblockRegion
 
 MiB = 1 << 20
@@ -109,7 +109,7 @@ def one_node(cmdline: str = "", smp: int = 1) -> Inputs:
 
 def test_x86_early_allocations_in_kernel_order():
     mi = synthetic_inputs(one_node(cmdline="console=ttyS0"), "x86_64")
-    model = Linux47(mi)
+    model = Linux(mi)
     model.run()
     assert model.early is not None
     calls = [(c.caller, c.size) for c in model.early.mb.calls]
@@ -142,7 +142,7 @@ def test_x86_early_allocations_in_kernel_order():
     assert "PID hash table entries: " + str(pid.entries) in "\n".join(model.log)
     # and all of it is gone from what the buddy allocator gets
     freed = model.snapshots["free_all_bootmem.return"].globals["totalram_pages"]
-    plain = Linux47(mi, handoff=mi.memblock)
+    plain = Linux(mi, handoff=mi.memblock)
     plain.run()
     assert freed < plain.snapshots["free_all_bootmem.return"].globals["totalram_pages"]
 
@@ -172,7 +172,7 @@ def test_arm64_swiotlb_goes_below_the_dma_limit_and_prints_its_banner():
         online_nodes=[0],
         constants={"memstart_addr": 0x40000000},
     )
-    model = Linux47(synthetic_inputs(inp, "arm64"))
+    model = Linux(synthetic_inputs(inp, "arm64"))
     model.run()
     assert model.early is not None and model.early.swiotlb is not None
     start, end = model.early.swiotlb

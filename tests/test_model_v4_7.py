@@ -6,9 +6,10 @@ calling the model; the property tests check conservation laws by brute force ove
 
 from __future__ import annotations
 
-from inspector.model import v4_7
 from inspector.model.common import early_param_last, memparse, sparse_usemap_size, usemap_size
 from inspector.model.inputs import synthetic_inputs
+from inspector.model.linux import boot_log_lines as model_log_lines
+from inspector.model.linux import predict as model_predict
 from inspector.schema import Inputs, Memblock, MemblockRegion, Snapshot, Zone
 
 
@@ -20,14 +21,14 @@ def predict(
     inp: Inputs, arch: str, handoff: Memblock | None = None, **kw: object
 ) -> dict[str, Snapshot]:
     mi = synthetic_inputs(inp, arch, **kw)  # type: ignore[arg-type]
-    return v4_7.predict(mi, handoff=handoff or inp.memblock)
+    return model_predict(mi, handoff=handoff or inp.memblock)
 
 
 def boot_log_lines(
     inp: Inputs, arch: str, handoff: Memblock | None = None, **kw: object
 ) -> list[str]:
     mi = synthetic_inputs(inp, arch, **kw)  # type: ignore[arg-type]
-    return v4_7.boot_log_lines(mi, handoff=handoff or inp.memblock)
+    return model_log_lines(mi, handoff=handoff or inp.memblock)
 
 
 def memory_line(log: list[str]) -> str:

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from inspector.model.inputs import synthetic_inputs
+from inspector.model.linux import Linux
 from inspector.model.memblock import BootPanic
-from inspector.model.v4_7 import Linux47
 from inspector.schema import Inputs, Memblock, Snapshot, Zone
 from tests.test_model_v4_7 import ARM64_ZONES, X86_ZONES, inputs, predict, region
 
@@ -55,7 +55,7 @@ def memory_pfns(inp: Inputs, nid: int | None = None) -> set[int]:
     return out
 
 
-def run_or_reject(model: Linux47) -> dict[str, Snapshot]:
+def run_or_reject(model: Linux) -> dict[str, Snapshot]:
     """Run the model; a layout too small for start_kernel's early allocations cannot boot, so
     hypothesis is told to draw another."""
     try:
@@ -82,7 +82,7 @@ def reserved_pfns(inp: Inputs, memblock: Memblock | None = None) -> set[int]:
 @given(layouts())
 def test_pages_are_conserved(layout: tuple[Inputs, str]):
     inp, arch = layout
-    model = Linux47(synthetic_inputs(inp, arch))
+    model = Linux(synthetic_inputs(inp, arch))
     snaps = run_or_reject(model)
     snap = snaps["free_all_bootmem.return"]
     g = snap.globals
@@ -138,7 +138,7 @@ def test_pages_are_conserved(layout: tuple[Inputs, str]):
 @given(layouts())
 def test_free_blocks_are_aligned_inside_one_zone_and_merged(layout: tuple[Inputs, str]):
     inp, arch = layout
-    model = Linux47(synthetic_inputs(inp, arch))
+    model = Linux(synthetic_inputs(inp, arch))
     run_or_reject(model)
     free_pfns = memory_pfns(inp) - reserved_pfns(inp, model.memblock_bootmem)
     seen: set[int] = set()

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from inspector.model.inputs import synthetic_inputs
-from inspector.model.v6_12 import Linux612
+from inspector.model.linux import Linux
 from inspector.schema import Inputs, Memblock, MemblockRegion
 
 ZONES = ["DMA", "DMA32", "Normal", "Movable"]
@@ -19,7 +19,7 @@ def region(start_pfn: int, end_pfn: int, nid: int = 0) -> MemblockRegion:
 
 def boot(
     memory: list[MemblockRegion], cmdline: str = "", nodes: int = 1, release: str = "6.12"
-) -> Linux612:
+) -> Linux:
     end = max((r.base + r.size) >> 12 for r in memory)
     inp = Inputs(
         max_zone_pfn=[4096, min(end, 1 << 20), end, 0],
@@ -31,7 +31,7 @@ def boot(
         cmdline=cmdline,
         constants={"memblock.current_limit": end << 12},
     )
-    model = Linux612(replace(synthetic_inputs(inp, "x86_64", version="6.12"), release=release))
+    model = Linux(replace(synthetic_inputs(inp, "x86_64", version="6.12"), release=release))
     model.run()
     return model
 
@@ -114,7 +114,7 @@ def test_one_model_runs_each_release_with_the_changes_it_has():
     old = boot([region(256, 524288)], release="5.15.0")
     new = boot([region(256, 524288)], release="6.12.0")
 
-    def dma(m: Linux612) -> Any:
+    def dma(m: Linux) -> Any:
         return m.snapshots["build_all_zonelists"].nodes[0].zones[0]
 
     assert dma(old).present_pages == dma(new).present_pages == 3840
@@ -135,8 +135,12 @@ def test_deferred_struct_pages_are_freed_at_their_own_stop():
     nothing from there; at page_alloc_init_late's stop the zone's managed pages have grown by
     the hand-off's free memblock pages above 65536, most of them in MOVABLE blocks."""
     from inspector.model.common import for_each_free_mem_range
-    from inspector.model.v6_12.snapshot import ULONG_MAX
-    from inspector.model.v6_12.state import BOOTMEM, DEFERRED, WMARKS, ZONELISTS
+    from inspector.model.linux.snapshot import ULONG_MAX
+    from inspector.registry import Role, stop_name
+
+    BOOTMEM, DEFERRED, WMARKS, ZONELISTS = (
+        stop_name("6.12", r) for r in (Role.BUDDY, Role.DEFERRED, Role.WMARKS, Role.ZONELISTS)
+    )
 
     memory = [region(256, 524288)]
     plain = boot(memory)
@@ -153,7 +157,7 @@ def test_deferred_struct_pages_are_freed_at_their_own_stop():
         online_nodes=[0],
         constants={"memblock.current_limit": end << 12},
     )
-    m = Linux612(
+    m = Linux(
         replace(
             synthetic_inputs(inp, "x86_64", version="6.12"), config_deferred_struct_page_init=True
         )

@@ -1,5 +1,5 @@
 """6.12's memblock allocations between free_area_init() and memblock_free_all()
-(inspector/model/v6_12/start_kernel.py) on synthetic layouts. Every address below is derived by
+(inspector/model/linux/start_kernel.py) on synthetic layouts. Every address below is derived by
 hand from the 6.12 rules (top-down search from the highest free range, round_down() to the
 alignment) and the sizes stated here; real 6.12 kernels judge the model in
 tests/test_validate.py."""
@@ -7,9 +7,9 @@ tests/test_validate.py."""
 from __future__ import annotations
 
 from inspector.model.inputs import ModelInputs, synthetic_inputs
+from inspector.model.linux import Linux
+from inspector.model.linux.start_kernel import EarlyAllocs612
 from inspector.model.memblock import MemblockCall
-from inspector.model.v6_12 import Linux612
-from inspector.model.v6_12.start_kernel import EarlyAllocs612
 from inspector.schema import Inputs, Memblock, MemblockRegion
 
 ZONES = ["DMA", "DMA32", "Normal", "Movable"]
@@ -39,12 +39,12 @@ def x86_inputs(cmdline: str, cpus: int = 1) -> ModelInputs:
     return mi
 
 
-def allocs(m: Linux612, caller: str) -> list[MemblockCall]:
+def allocs(m: Linux, caller: str) -> list[MemblockCall]:
     return [c for c in m.mb.calls if c.caller == caller]
 
 
 def test_x86_early_allocations_in_order_and_where_they_land():
-    m = Linux612(x86_inputs("console=ttyS0 nokaslr"))
+    m = Linux(x86_inputs("console=ttyS0 nokaslr"))
     m.run()
     got = [(c.op, c.base, c.size) for c in m.mb.calls]
     # synthetic: 4 e820 entries, one IOAPIC, an HPET; struct resource 64 B, SMP_CACHE_BYTES 64
@@ -115,13 +115,13 @@ def test_unknown_parameters_go_to_init_and_cost_an_allocation():
     # panic= is a kernel_param, console= a __setup(), a dotted word a module parameter;
     # FOO=2 replaces FOO=1 in envp_init[] (same name), "bar" joins argv_init[]:
     # " FOO=2 bar" + NUL = 11 bytes
-    m = Linux612(x86_inputs("console=ttyS0 panic=-1 FOO=1 FOO=2 bar nokaslr.x=1"))
+    m = Linux(x86_inputs("console=ttyS0 panic=-1 FOO=1 FOO=2 bar nokaslr.x=1"))
     m.run()
     calls = allocs(m, "print_unknown_bootoptions")
     assert [(c.op, c.size) for c in calls] == [("alloc", 11), ("free", 11)]
     assert calls[0].base == calls[1].base
     # nothing unknown: no allocation at all
-    m = Linux612(x86_inputs("console=ttyS0 memblock=debug"))
+    m = Linux(x86_inputs("console=ttyS0 memblock=debug"))
     m.run()
     assert allocs(m, "print_unknown_bootoptions") == []
 
@@ -130,18 +130,18 @@ def test_cpu_entry_area_tables_follow_the_2mib_boundaries():
     # CPU i's area starts at 0xfffffe0000001000 + i x 241664 (59 pages): 8 CPUs end at
     # 0x1000 + 8 x 241664 = 0x1d9000 < 2 MiB (one PTE table); 9 end at 0x214000 (two)
     for cpus, pages in ((8, 3), (9, 4)):
-        m = Linux612(x86_inputs("console=ttyS0", cpus=cpus))
+        m = Linux(x86_inputs("console=ttyS0", cpus=cpus))
         m.run()
         assert len(allocs(m, "spp_getpage")) == pages
 
 
 def test_x86_swiotlb_only_above_4g_and_printed_late():
-    early = EarlyAllocs612(Linux612(x86_inputs("console=ttyS0")))
+    early = EarlyAllocs612(Linux(x86_inputs("console=ttyS0")))
     early.x86_mem_init()  # max_possible_pfn is 1 GiB: no swiotlb, nothing allocated
     assert early.swiotlb is None and not early.log
     mi = x86_inputs("console=ttyS0")
     mi.max_possible_pfn = (5 << 30) >> 12
-    m = Linux612(mi)
+    m = Linux(mi)
     m.run()
     bufs = allocs(m, "swiotlb_memblock_alloc")
     # 64 MiB below 4 GiB (here the top of the big free range under the earlier allocations),
@@ -174,7 +174,7 @@ def test_arm64_swiotlb_is_one_mib_per_gib_below_the_dma_limit():
     )
     mi = synthetic_inputs(inp, "arm64", version="6.12")
     mi.sizeof.update(SIZEOF_612)
-    m = Linux612(mi)
+    m = Linux(mi)
     m.run()
     assert [x for x in m.log if x.startswith("software IO TLB")][:2] == [
         "software IO TLB: SWIOTLB bounce buffer size adjusted to 1MB",
@@ -207,7 +207,7 @@ def test_hashdist_defers_the_vfs_hashes_and_vmalloc_maps_them_by_pmds_per_node()
     )
     mi = synthetic_inputs(inp, "x86_64", version="6.12")
     mi.sizeof.update(SIZEOF_612)
-    m = Linux612(mi)
+    m = Linux(mi)
     m.run()
     assert allocs(m, "alloc_large_system_hash") == []
     early = EarlyAllocs612(m)
@@ -223,7 +223,7 @@ def test_swiotlb_areas_from_the_command_line_are_printed_before_stop_1():
     # early_param, so its line precedes "Zone ranges:"; swiotlb_init() adds no second one
     mi = x86_inputs("console=ttyS0 swiotlb=1000,3")
     mi.max_possible_pfn = (5 << 30) >> 12
-    m = Linux612(mi)
+    m = Linux(mi)
     m.run()
     assert m.log[0] == "software IO TLB: area num 4."
     assert m.log.count("software IO TLB: area num 4.") == 1

@@ -22,8 +22,8 @@ from inspector.capture.run import inspect
 from inspector.compare import Comparison, compare, generic_path
 from inspector.kernel import source
 from inspector.kernel.versions import V4_7, V6_12
-from inspector.model import v4_7, v6_12
 from inspector.model.inputs import synthetic_inputs
+from inspector.model.linux import Linux
 from inspector.model.provenance import Chain, walk
 from inspector.report.explain import chain_map, explainable, normalise
 from inspector.schema import Inputs, Memblock, MemblockRegion
@@ -97,11 +97,11 @@ def layout(cmdline: str) -> Inputs:
 def test_chains_evaluate_on_synthetic_layouts(version: str, cmdline: str) -> None:
     inp = layout(cmdline)
     if version == "4.7":
-        m47 = v4_7.Linux47(synthetic_inputs(inp, "x86_64"), handoff=inp.memblock)
+        m47 = Linux(synthetic_inputs(inp, "x86_64"), handoff=inp.memblock)
         m47.run()
         stops = m47.prov.stops
     else:
-        m612 = v6_12.Linux612(synthetic_inputs(inp, "x86_64", version="6.12"))
+        m612 = Linux(synthetic_inputs(inp, "x86_64", version="6.12"))
         m612.run()
         stops = m612.prov.stops
     assert check_chains(stops) > 500
@@ -120,7 +120,7 @@ def test_chains_evaluate_on_synthetic_layouts(version: str, cmdline: str) -> Non
 def test_a_wrong_expression_is_caught() -> None:
     """The check can fail: a chain whose expression does not give its value."""
     inp = layout("")
-    m = v6_12.Linux612(synthetic_inputs(inp, "x86_64", version="6.12"))
+    m = Linux(synthetic_inputs(inp, "x86_64", version="6.12"))
     m.run()
     stops = m.prov.stops
     last = stops[list(stops)[-1]]

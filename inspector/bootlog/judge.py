@@ -136,7 +136,7 @@ def sizing_inputs(
     taken as an input and then not judged, or the distribution's configuration assumed)."""
     declared = list(mm.declared)
     # online nodes: those with memory, and on arm64 every node numa_init() parsed (4.7's
-    # numa_register_nodes() onlines memoryless ones too; see Linux47State.online_nodes); x86
+    # numa_register_nodes() onlines memoryless ones too; see BootState.online_nodes); x86
     # onlines a memoryless node with CPUs from change x86-memoryless-nodes-online on
     nids = sorted({n for _, _, n in mm.memory} | set(mm.memoryless))
     late: list[int] = []

@@ -109,7 +109,7 @@ def check_plan(plan: Plan, has_function: Callable[[str], bool], vmlinux: object)
             )
 
 
-# the models of these versions replay deferred_init_memmap() (inspector.model.v6_12)
+# the model replays deferred_init_memmap() at these plans (inspector.model.linux)
 DEFERRED_VERSIONS = ("6.1", "6.12")
 
 

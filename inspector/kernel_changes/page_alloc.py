@@ -290,4 +290,41 @@ PAGE_ALLOC: tuple[KernelChange, ...] = (
         "- PAGE_SHIFT, 6.19.0 get_order(size); Debian's stable 6.1.192 and 6.12.118 carry it. "
         "6.19 and the stable levels are upper bounds; the commit is not checked",
     ),
+    KernelChange(
+        "pcp-high-from-low-wmark",
+        "pcp->high is sized from the zone's low watermark split over its node's CPUs "
+        "(zone_highsize()), set by zone_pcp_update() at the end of __setup_per_zone_wmarks() "
+        "(4.7: 6·batch, set by setup_per_cpu_pageset() in start_kernel())",
+        "zone_highsize(), zone_set_pageset_high_and_batch() (mm/page_alloc.c)",
+        commits=(
+            Commit(
+                "b92ca18e8ca5",
+                "mm/page_alloc: disassociate the pcp->high from pcp->batch",
+                "v5.14-rc1",
+            ),
+            Commit(
+                "04f8cfeaed08",
+                "mm/page_alloc: adjust pcp->high after CPU hotplug events",
+                "v5.14-rc1",
+            ),
+        ),
+        patterns=("wmarks:*.pageset.high",),
+        evidence="public trees: 5.12.9 sets 6·batch, 5.14.0-rc5 and 5.15 have zone_highsize(); "
+        "the ids from the series' patches and the list of commits merged for 5.14",
+    ),
+    KernelChange(
+        "x86-vmalloc-preallocated",
+        "x86_64's mem_init() ends with preallocate_vmalloc_pages(): a page for each top-level "
+        "page-table entry of the vmalloc area, off the free count the 'Memory:' line prints",
+        "preallocate_vmalloc_pages() (arch/x86/mm/init_64.c)",
+        patterns=("log:Memory: *",),
+        arches=("x86_64",),
+        commits=(
+            Commit(
+                "6eb82f994026", "x86/mm: Pre-allocate P4D/PUD pages for vmalloc area", "v5.9-rc1"
+            ),
+        ),
+        evidence="public trees: 5.8.1 lacks the call, 5.9.1 and later have it; the id from "
+        "later Fixes: tags and the x86/mm pull for 5.9",
+    ),
 )

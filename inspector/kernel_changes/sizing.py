@@ -183,8 +183,9 @@ SIZING: tuple[KernelChange, ...] = (
     ),
     KernelChange(
         "movable-clips-zone",
-        "a zone that straddles zone_movable_pfn ends there, one above it is empty, and "
-        "kernelcore=/movablecore= take N% of memory",
+        "kernelcore=/movablecore= take N% of memory, and zone_spanned_pages_in_node() clamps "
+        "the node's range into the zone's, so a zone above zone_movable_pfn is empty (the "
+        "clip itself: change movable-zone-clipped)",
         "adjust_zone_range_for_zone_movable(), cmdline_parse_core() (mm/mm_init.c)",
         commits=(
             Commit(
@@ -327,5 +328,89 @@ SIZING: tuple[KernelChange, ...] = (
         evidence="real machines' logs: RHEL 7's 3.10 prints x86's own line with the 'k' unit "
         "and max_pfn, 3.14 and later the common line; no 3.11–3.13 log was at hand, so 3.14 "
         "is an upper bound, and the commit is not checked",
+    ),
+    KernelChange(
+        "free-area-init-reworked",
+        "one free_area_init() for every arch: the zones' limits run from the first pfn of DRAM "
+        "(each zone from the previous one's end) and free_area_init_node() finds its own "
+        "node's range (no more 'Could not find start_pfn for node N' for a node without "
+        "memory); the same zones either way",
+        "free_area_init(), free_area_init_node() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "9691a071aa26",
+                "mm: use free_area_init() instead of free_area_init_nodes()",
+                "v5.8-rc1",
+            ),
+            Commit(
+                "51930df5801e",
+                "mm: free_area_init: allow defining max_zone_pfn in descending order",
+                "v5.8-rc1",
+            ),
+            Commit(
+                "854e8848c584", "mm: clean up free_area_init_node() and its helpers", "v5.8-rc1"
+            ),
+        ),
+        patterns=("log:Could not find start_pfn for node *",),
+        evidence="public trees: 5.7.14 and 4.19.1 have find_min_pfn_for_node() and its line, "
+        "5.8.1 the new free_area_init() and free_area_init_node(nid); the two later ids from "
+        "public Fixes: tags and stable lists",
+    ),
+    KernelChange(
+        "mirror-needs-mirror-memory",
+        "kernelcore=mirror on a machine without mirrored memory is ignored, with 'The system "
+        "has no mirror memory, ignore kernelcore=mirror.' (4.7: every non-mirrored range above "
+        "4 GiB became ZONE_MOVABLE)",
+        "find_zone_movable_pfns_for_nodes() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "",
+                "mm/mm_init: Ignore kernelcore=mirror boot option when no mirror memory presents.",
+                "",
+            ),
+        ),
+        patterns=("log:The system has no mirror memory*", "*:globals[zone_movable_pfn[*]]"),
+        since="v6.6",
+        evidence="public trees: 6.5 lacks the check, 6.6.9 and later have it (posted August "
+        "2023, for the 6.6 merge window; not sent to stable); the mainline id is not found",
+    ),
+    KernelChange(
+        "movable-start-past-node-dropped",
+        "a node's ZONE_MOVABLE start at or past the node's end is dropped (0) (4.7: only "
+        "aligned to MAX_ORDER_NR_PAGES)",
+        "find_zone_movable_pfns_for_nodes() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "ddbc84f3f595",
+                "mm/pages_alloc.c: don't create ZONE_MOVABLE beyond the end of a node",
+                "v5.18-rc1",
+            ),
+        ),
+        patterns=("*:globals[zone_movable_pfn[*]]",),
+        backports=("5.17.2",),
+        evidence="public trees: 5.17-rc5 and 5.15 lack it, 5.19, 6.0.1 and 6.1 have it; the id "
+        "and the 5.17.2 backport from the stable patch that cites it upstream",
+    ),
+    KernelChange(
+        "movable-zone-clipped",
+        "a zone that straddles zone_movable_pfn ends there, and zone_absent_pages_in_node() no "
+        "longer counts the node's pages from zone_movable_pfn on as holes of ZONE_NORMAL (4.7 "
+        "did, whichever zone ZONE_MOVABLE was carved from)",
+        "adjust_zone_range_for_zone_movable(), zone_absent_pages_in_node() (mm/mm_init.c)",
+        commits=(
+            Commit(
+                "e506b99696a2",
+                "mem-hotplug: fix node spanned pages when we have a movable node",
+                "v4.9-rc1",
+            ),
+        ),
+        patterns=(
+            "zonelists:*.spanned_pages",
+            "zonelists:*.present_pages",
+            "zonelists:node[*].node_present_pages",
+        ),
+        evidence="public trees: 4.7.4 and 4.8.17 have the ZONE_NORMAL term and no clip, 4.9.0 "
+        "the clip and no term; the id from commit 299c83dce9ea's text, which cites it, and "
+        "mmotm's since-4.8 shortlog",
     ),
 )

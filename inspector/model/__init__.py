@@ -1,5 +1,7 @@
-"""Reference models of Linux memory initialisation, registered once per kernel version: compare,
-validate, the report and the CLI ask ``model_for``."""
+"""The reference model of Linux memory initialisation (inspector.model.linux), registered once
+per stop plan (4.7's function names, 6.1's and 6.12's) with the log lines each plan's kernels
+print: compare, validate, the report and the CLI ask ``model_for``. The model itself is one,
+run at the release of its inputs."""
 
 from __future__ import annotations
 
@@ -7,10 +9,9 @@ import re
 
 from inspector.errors import InspectorError
 from inspector.kernel_changes import landed
-from inspector.model import v4_7, v6_12
+from inspector.model.linux import replay
+from inspector.model.linux.fields import FUNCTIONS
 from inspector.model.spec import ModelSpec, Replay
-from inspector.model.v4_7 import fields as v4_7_fields
-from inspector.model.v6_12 import fields as v6_12_fields
 from inspector.release import Release, family_of
 
 # The memory-init lines of each version's log that its model predicts: each one printed must be
@@ -67,14 +68,13 @@ def log_lines_modern(release: str) -> re.Pattern[str]:
 
 
 def _modern(version: str, log_lines: re.Pattern[str]) -> ModelSpec:
-    # one model for every release from 5.x on: the 6.12 package run at the release of the
-    # inputs, whose branches ask the change records (inspector.kernel_changes)
+    # the stop plans from 5.11 on (6.12's stop names): the one model (inspector.model.linux)
+    # at the release of the inputs, whose branches ask the change records
     return ModelSpec(
         version,
-        v6_12.replay,
-        v6_12_fields.FUNCTIONS,
+        replay,
+        FUNCTIONS[version],
         log_lines,
-        not_modelled=dict(v6_12.NOT_MODELLED),
         trace_start=TRACE_START_6_12,
         trace_end=TRACE_END_6_12,
         log_lines_by_release=log_lines_modern,
@@ -82,9 +82,9 @@ def _modern(version: str, log_lines: re.Pattern[str]) -> ModelSpec:
 
 
 MODELS: dict[str, ModelSpec] = {
-    v4_7.VERSION: ModelSpec(v4_7.VERSION, v4_7.replay, v4_7_fields.FUNCTIONS, LOG_LINES_4_7),
+    "4.7": ModelSpec("4.7", replay, FUNCTIONS["4.7"], LOG_LINES_4_7),
     "6.1": _modern("6.1", LOG_LINES_6_1),
-    v6_12.VERSION: _modern(v6_12.VERSION, LOG_LINES_6_12),
+    "6.12": _modern("6.12", LOG_LINES_6_12),
 }
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from inspector.model.common import clamp, for_each_mem_pfn_range
+from inspector.model.linux.state import ULONG_MASK, BootState, PgdatState, ZoneState
 from inspector.model.provenance import Given
-from inspector.model.v4_7.state import ULONG_MASK, Linux47State, PgdatState, ZoneState
 from inspector.schema import MIGRATETYPES
 
 
@@ -26,7 +26,7 @@ def gp(name: str) -> str:
     return f"globals[{name}]"
 
 
-def arch_zone_ranges(m: Linux47State, fn: str, start_pfns: list[int], clamp_low: bool) -> None:
+def arch_zone_ranges(m: BootState, fn: str, start_pfns: list[int], clamp_low: bool) -> None:
     # free_area_init_nodes() (4.7) / free_area_init() (6.12): arch_zone_*_possible_pfn
     p = m.prov
     lo, hi = m.arch_zone_lowest_possible_pfn, m.arch_zone_highest_possible_pfn
@@ -58,7 +58,7 @@ def arch_zone_ranges(m: Linux47State, fn: str, start_pfns: list[int], clamp_low:
         prev = high
 
 
-def zone_movable(m: Linux47State, nids: list[int], fn: str) -> None:
+def zone_movable(m: BootState, nids: list[int], fn: str) -> None:
     # find_zone_movable_pfns_for_nodes(): where ZONE_MOVABLE starts on each node (0: none)
     p = m.prov
     cmdline = p.given(m.inputs.cmdline, "cmdline")
@@ -87,7 +87,7 @@ def zone_movable(m: Linux47State, nids: list[int], fn: str) -> None:
 
 
 def node_range(
-    m: Linux47State, nid: int, start: int, end: int, starts: list[int], ends: list[int]
+    m: BootState, nid: int, start: int, end: int, starts: list[int], ends: list[int]
 ) -> None:
     # get_pfn_range_for_nid() (both versions)
     fn = "get_pfn_range_for_nid() (mm/page_alloc.c 4.7, mm/mm_init.c 6.12)"
@@ -109,7 +109,7 @@ def node_range(
 
 
 def zone_range(
-    m: Linux47State,
+    m: BootState,
     z: ZoneState,
     zone_start: int,
     zone_end: int,
@@ -156,7 +156,7 @@ def zone_range(
     return s, e
 
 
-def clipped_range(m: Linux47State, z: ZoneState, rng: tuple[str, str], fn: str) -> tuple[str, str]:
+def clipped_range(m: BootState, z: ZoneState, rng: tuple[str, str], fn: str) -> tuple[str, str]:
     """6.12: the range zone_spanned_pages_in_node() hands back, clipped to the node when the zone
     spans any of it, and that zone_absent_pages_in_node() counts holes in."""
     p = m.prov
@@ -186,7 +186,7 @@ def clipped_range(m: Linux47State, z: ZoneState, rng: tuple[str, str], fn: str) 
     return s, e
 
 
-def memory_in_range(m: Linux47State, nid: int, start: int, end: int) -> list[int]:
+def memory_in_range(m: BootState, nid: int, start: int, end: int) -> list[int]:
     """The pages of each of node ``nid``'s memory regions inside [start, end), region by region
     (the terms __absent_pages_in_range() subtracts)."""
     return [
@@ -196,7 +196,7 @@ def memory_in_range(m: Linux47State, nid: int, start: int, end: int) -> list[int
 
 
 def zone_sizes(
-    m: Linux47State,
+    m: BootState,
     z: ZoneState,
     rng: tuple[str, str],
     absent_rng: tuple[str, str],
@@ -282,7 +282,7 @@ def zone_sizes(
 
 
 def node_totals(
-    m: Linux47State, pgdat: PgdatState, fn: str, spanned_from_zones: bool, unsigned: bool = False
+    m: BootState, pgdat: PgdatState, fn: str, spanned_from_zones: bool, unsigned: bool = False
 ) -> None:
     # calculate_node_totalpages(): 4.7 sums the zones' spans; 6.12 takes node end - start
     p = m.prov
@@ -316,7 +316,7 @@ def node_totals(
         )
 
 
-def batch(m: Linux47State, z: ZoneState, value: int, cap_bytes: int, fn: str) -> str:
+def batch(m: BootState, z: ZoneState, value: int, cap_bytes: int, fn: str) -> str:
     """zone_batchsize(): the pcp batch from managed_pages (cap 512 KiB in 4.7, 1 MiB in 6.12)."""
     path = zp(z, "batch")
     m.prov.note(
@@ -332,7 +332,7 @@ def batch(m: Linux47State, z: ZoneState, value: int, cap_bytes: int, fn: str) ->
     return path
 
 
-def handoff(m: Linux47State, fn: str) -> None:
+def handoff(m: BootState, fn: str) -> None:
     """managed_pages, each free_area's counts and nr_free_pages after the hand-off, each the sum
     of what every memblock range freed (the frames the simulation recorded, in the kernel's
     order), and totalram_pages."""
@@ -415,7 +415,7 @@ def handoff(m: Linux47State, fn: str) -> None:
     )
 
 
-def min_free_kbytes(m: Linux47State, counted: list[ZoneState], upper: int, fn: str) -> None:
+def min_free_kbytes(m: BootState, counted: list[ZoneState], upper: int, fn: str) -> None:
     """calculate_min_free_kbytes() / init_per_zone_wmark_min(): from nr_free_buffer_pages(),
     the managed pages (less a high watermark still 0) of the zones up to ZONE_NORMAL in the boot
     CPU's node's fallback zonelist."""
@@ -448,7 +448,7 @@ def min_free_kbytes(m: Linux47State, counted: list[ZoneState], upper: int, fn: s
     )
 
 
-def watermarks(m: Linux47State, lowmem: list[ZoneState], movable_own_min: bool, fn: str) -> None:
+def watermarks(m: BootState, lowmem: list[ZoneState], movable_own_min: bool, fn: str) -> None:
     """__setup_per_zone_wmarks(): min is the zone's share of min_free_kbytes by managed pages
     (6.12: ZONE_MOVABLE gets its own clamp), low/high/promo step up by the larger of a quarter
     of it and watermark_scale_factor (10) per 10000 of managed pages."""
@@ -503,7 +503,7 @@ def watermarks(m: Linux47State, lowmem: list[ZoneState], movable_own_min: bool, 
             )
 
 
-def lowmem_reserve(m: Linux47State, ratios: list[int], clear_empty: bool, fn: str) -> None:
+def lowmem_reserve(m: BootState, ratios: list[int], clear_empty: bool, fn: str) -> None:
     """setup_per_zone_lowmem_reserve(): zone i keeps back, against allocations that may use zone
     j above it, the managed pages of zones i+1..j over zone i's ratio (6.12: 0 for a ratio of 0
     or an empty zone i)."""
@@ -543,7 +543,7 @@ def lowmem_reserve(m: Linux47State, ratios: list[int], clear_empty: bool, fn: st
 
 
 def pageset(
-    m: Linux47State,
+    m: BootState,
     z: ZoneState,
     batch_path: str,
     high: int,

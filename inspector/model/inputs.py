@@ -131,7 +131,7 @@ class ModelInputs(SizingInputs):
     log_buf_shift: int
     log_cpu_max_buf_shift: int
     sizeof: dict[str, int]
-    # build, for 6.12's early allocations (inspector.model.v6_12.start_kernel)
+    # build, for 6.12's early allocations (inspector.model.linux.start_kernel)
     config_mem_alloc_profiling: bool
     config_random_kmalloc_caches: bool
     config_proc_sysctl: bool
@@ -359,7 +359,7 @@ def model_inputs(
 
 
 def _early_612_build_inputs(c: _Collector, b: dict[str, Any], version: str) -> None:
-    """The build inputs of 6.12's early allocations (inspector.model.v6_12.start_kernel): a few
+    """The build inputs of 6.12's early allocations (inspector.model.linux.start_kernel): a few
     .config options and the image's table of boot parameters."""
     cfg = b.get("config", {})
     for name, opt in (

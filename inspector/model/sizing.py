@@ -3,10 +3,11 @@ boot-log lines those steps print, from ``SizingInputs`` alone (no early allocati
 no page or pageblock simulated), so a 1 TiB, 8-node machine is sized in time linear in its
 memblock ranges.
 
-It runs the 4.7 model's free_area_init_nodes() (mm/page_alloc.c) and build_all_zonelists() with
-memmap_init_zone() left out: zone_sizes_init() → free_area_init_nodes() →
-free_area_init_node() → calculate_node_totalpages() → free_area_init_core() (memmap pages,
-dma_reserve, managed pages, the pcp batch) → build_all_zonelists().
+It runs the model's free_area_init() (inspector.model.linux, at the log's release) and
+build_all_zonelists() with the memmap left out: zone_sizes_init() → free_area_init_nodes() /
+free_area_init() → free_area_init_node() → calculate_node_totalpages() →
+free_area_init_core() (memmap pages, dma_reserve, managed pages, the pcp batch) →
+build_all_zonelists().
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inspector.model.inputs import SizingInputs
-from inspector.model.v4_7.arm64_init import zone_sizes_init_nonuma
-from inspector.model.v4_7.free_area_init import free_area_init_node, free_area_init_nodes
-from inspector.model.v4_7.state import Linux47State, PgdatState
-from inspector.model.v4_7.x86_numa import numa_register_memblks
-from inspector.model.v4_7.zonelists import build_all_zonelists
+from inspector.model.linux.arm64_init import zone_sizes_init_nonuma
+from inspector.model.linux.free_area_init import free_area_init, free_area_init_node
+from inspector.model.linux.state import BootState, PgdatState
+from inspector.model.linux.x86_numa import numa_register_memblks
+from inspector.model.linux.zonelists import build_all_zonelists
 
 
 @dataclass
@@ -31,19 +32,19 @@ class Sizing:
     vm_total_pages: int
     nr_kernel_pages: int
     nr_all_pages: int
-    state: Linux47State
+    state: BootState
 
 
 def size(inputs: SizingInputs, *, changes: frozenset[str] = frozenset()) -> Sizing:
     """Size the machine. ``changes``: the upstream changes (inspector.kernel_changes ids) the
     kernel has where these steps branch on one (the pcp batch cap, the zonelist order)."""
-    m = Linux47State(inputs)
+    m = BootState(inputs)
     m.with_memmap = False
     m.changes = changes
     if m.arch.name == "x86_64" and not m.has("initmem-line-from-mm"):
         numa_register_memblks(m)  # initmem_init(), in setup_arch()
     if m.config_numa:
-        free_area_init_nodes(m)
+        free_area_init(m)
     else:
         zone_sizes_init_nonuma(m)
     for nid in inputs.late_memoryless_nodes:

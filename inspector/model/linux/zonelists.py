@@ -5,7 +5,7 @@ distance and load, policy_zone.
 from __future__ import annotations
 
 from inspector.model.common import early_param_last
-from inspector.model.v4_7.state import (
+from inspector.model.linux.state import (
     MIGRATE_TYPES,
     PENALTY_FOR_NODE_WITH_CPUS,
     ULONG_MASK,
@@ -13,14 +13,14 @@ from inspector.model.v4_7.state import (
     ZONELIST_ORDER_NAME,
     ZONELIST_ORDER_NODE,
     ZONELIST_ORDER_ZONE,
-    Linux47State,
+    BootState,
     ZoneState,
     to_long,
 )
 from inspector.schema import Zonelist
 
 
-def set_zonelist_order(m: Linux47State) -> None:
+def set_zonelist_order(m: BootState) -> None:
     # mirrors set_zonelist_order() and default_zonelist_order() (mm/page_alloc.c, 4.7):
     # NUMA on 64-bit defaults to Node order; !NUMA always says Zone order
     if not m.config_numa:
@@ -45,7 +45,7 @@ def set_zonelist_order(m: Linux47State) -> None:
     m.current_zonelist_order = order
 
 
-def default_zonelist_order(m: Linux47State) -> int:
+def default_zonelist_order(m: BootState) -> int:
     # mirrors default_zonelist_order() (mm/page_alloc.c, 3.14): Zone order when ZONE_DMA and
     # ZONE_DMA32 are small against the rest, so they are kept for those who need them
     low_kmem = total = 0
@@ -68,9 +68,7 @@ def default_zonelist_order(m: Linux47State) -> int:
     return ZONELIST_ORDER_ZONE
 
 
-def find_next_best_node(
-    m: Linux47State, node: int, used: set[int], node_load: dict[int, int]
-) -> int:
+def find_next_best_node(m: BootState, node: int, used: set[int], node_load: dict[int, int]) -> int:
     # mirrors find_next_best_node() (mm/page_alloc.c): the local node first (a memoryless one
     # skipped since change "fallback-skips-memoryless-local"), then the nearest node with
     # memory by distance · nr_online · MAX_NUMNODES + load, the factor nr_online gone since
@@ -103,7 +101,7 @@ def find_next_best_node(
     return best
 
 
-def build_zonelists_node(m: Linux47State, nid: int, out: list[tuple[int, str]]) -> None:
+def build_zonelists_node(m: BootState, nid: int, out: list[tuple[int, str]]) -> None:
     # mirrors build_zonelists_node() (mm/page_alloc.c, 4.7): populated zones, highest first
     for zone in reversed(m.pgdats[nid].zones):
         if zone.populated():
@@ -111,13 +109,13 @@ def build_zonelists_node(m: Linux47State, nid: int, out: list[tuple[int, str]]) 
             check_highest_zone(m, zone.idx)
 
 
-def check_highest_zone(m: Linux47State, k: int) -> None:
+def check_highest_zone(m: BootState, k: int) -> None:
     # mirrors check_highest_zone() (include/linux/mempolicy.h, 4.7)
     if k > m.policy_zone and k != m.zone_movable:
         m.policy_zone = k
 
 
-def build_zonelists(m: Linux47State, local_node: int, node_load: dict[int, int]) -> None:
+def build_zonelists(m: BootState, local_node: int, node_load: dict[int, int]) -> None:
     # mirrors build_zonelists() (mm/page_alloc.c, 4.7; 6.12), CONFIG_NUMA and !CONFIG_NUMA
     # variants; a node further away than the last gets a load that decreases with each node
     # taken, since change "node-load-accumulated" one more each time
@@ -160,7 +158,7 @@ def build_zonelists(m: Linux47State, local_node: int, node_load: dict[int, int])
         m.log.append(f"Fallback order for Node {local_node}: " + "".join(f"{n} " for n in taken))
 
 
-def nr_free_zone_pages(m: Linux47State, offset: int, counted: list[ZoneState] | None = None) -> int:
+def nr_free_zone_pages(m: BootState, offset: int, counted: list[ZoneState] | None = None) -> int:
     # mirrors nr_free_zone_pages() (mm/page_alloc.c, 4.7): managed above the high watermark,
     # zones up to ``offset`` in the boot CPU's node fallback zonelist
     cpus = m.inputs.cpu_to_node_at_zonelists
@@ -181,7 +179,7 @@ def nr_free_zone_pages(m: Linux47State, offset: int, counted: list[ZoneState] | 
     return total
 
 
-def build_all_zonelists(m: Linux47State) -> None:
+def build_all_zonelists(m: BootState) -> None:
     # mirrors build_all_zonelists() and __build_all_zonelists() (mm/page_alloc.c, 4.7; 6.12:
     # every node with a pg_data_t, the possible ones since change "possible-nodes")
     set_zonelist_order(m)

@@ -14,15 +14,15 @@ from inspector.model.common import (
     roundup_pow_of_two,
     simple_strtoull,
 )
+from inspector.model.linux.early import EarlyState612
 
 # unchanged since 4.7: the swiotlb and x86 constants
-from inspector.model.v4_7.start_kernel import (
+from inspector.model.linux.start_kernel_v4 import (
     IO_TLB_DEFAULT_SIZE,
     IO_TLB_SEGSIZE,
     IO_TLB_SHIFT,
     MAX_DMA32_PFN,
 )
-from inspector.model.v6_12.early import EarlyState612
 
 # kernel/dma/swiotlb.c, include/linux/swiotlb.h (6.12)
 IO_TLB_MIN_SLABS = (1 << 20) >> IO_TLB_SHIFT

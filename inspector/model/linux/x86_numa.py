@@ -4,12 +4,12 @@ free_area_init_nodes()."""
 
 from __future__ import annotations
 
-from inspector.model.v4_7.state import Linux47State
+from inspector.model.linux.state import BootState
 
 NODE_MIN_SIZE = 4 << 20  # arch/x86/include/asm/numa.h
 
 
-def numa_register_memblks(m: Linux47State) -> None:
+def numa_register_memblks(m: BootState) -> None:
     # mirrors numa_register_memblks() → setup_node_data() (arch/x86/mm/numa.c, 3.14): each
     # possible node's span over its numa_meminfo blocks, printed when at least NODE_MIN_SIZE
     spans: dict[int, tuple[int, int]] = {}

@@ -13,8 +13,8 @@ from inspector.model.common import (
     simple_strtoull,
 )
 from inspector.model.large_system_hash import HashSizing, get_order, hash_log2qty
+from inspector.model.linux.early import PMD_SHIFT, EarlyState612, HashTable
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
-from inspector.model.v6_12.early import PMD_SHIFT, EarlyState612, HashTable
 
 
 class LargeSystemHash612(EarlyState612):

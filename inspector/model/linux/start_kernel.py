@@ -11,7 +11,7 @@ offline nodes from free_area_init()), each function citing the 6.12 code it mirr
 memblock_free_all() entry is then a prediction, compared with the capture and, when the guest
 booted with ``memblock=debug``, with the kernel's own trace, range by range.
 
-What 6.12 changed since 4.7 (inspector/model/v4_7/start_kernel.py): no zone wait tables and no
+What 6.12 changed since 4.7 (inspector/model/linux/start_kernel_v4.py): no zone wait tables and no
 PID hash; two command-line copies, not three; PERCPU_DYNAMIC_EARLY_SIZE 20 KiB and the first
 chunk's bitmaps (pcpu_alloc_first_chunk()) from memblock; alloc_large_system_hash() has a
 low_limit and prints the allocator; d_hash_shift holds 32 - log2(entries); hashdist is cleared
@@ -19,7 +19,7 @@ when one node has memory; swiotlb has areas and slots, and on arm64 shrinks to 1
 no bounce is needed for ZONE_DMA.
 
 One module per piece of kernel code, each a subclass of
-:class:`~inspector.model.v6_12.early.EarlyState612`: ``setup_arch`` (the firmware resources),
+:class:`~inspector.model.linux.early.EarlyState612`: ``setup_arch`` (the firmware resources),
 ``cmdline`` (setup_command_line(), the unknown parameters), ``percpu`` (the first chunk),
 ``hashes`` (alloc_large_system_hash()), ``cpu_entry_area`` (x86's trap_init()), ``swiotlb``
 (mem_init()'s bounce buffer). :class:`EarlyAllocs612` here runs them in start_kernel()'s order.
@@ -29,14 +29,14 @@ from __future__ import annotations
 
 from inspector.errors import InspectorError
 from inspector.model.common import early_param_last
-from inspector.model.v6_12.cma import Cma612
-from inspector.model.v6_12.cmdline import CommandLine612
-from inspector.model.v6_12.cpu_entry_area import CpuEntryArea612
-from inspector.model.v6_12.hashes import LargeSystemHash612
-from inspector.model.v6_12.percpu import Percpu612
-from inspector.model.v6_12.setup_arch import ArchResources612
-from inspector.model.v6_12.state import Linux612State
-from inspector.model.v6_12.swiotlb import Swiotlb612
+from inspector.model.linux.cma import Cma612
+from inspector.model.linux.cmdline import CommandLine612
+from inspector.model.linux.cpu_entry_area import CpuEntryArea612
+from inspector.model.linux.hashes import LargeSystemHash612
+from inspector.model.linux.percpu import Percpu612
+from inspector.model.linux.setup_arch import ArchResources612
+from inspector.model.linux.state import BootState
+from inspector.model.linux.swiotlb import Swiotlb612
 
 
 class EarlyAllocs612(
@@ -51,7 +51,7 @@ class EarlyAllocs612(
     """The memblock allocations of one 6.12 boot between free_area_init() and
     memblock_free_all(), on ``m.mb``."""
 
-    def __init__(self, m: Linux612State) -> None:
+    def __init__(self, m: BootState) -> None:
         super().__init__(m)
         self.setup_io_tlb_npages()
 

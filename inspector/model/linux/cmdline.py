@@ -5,7 +5,7 @@ print_unknown_bootoptions(), whose string of unknown parameters is allocated and
 
 from __future__ import annotations
 
-from inspector.model.v6_12.early import EarlyState612
+from inspector.model.linux.early import EarlyState612
 
 # init/main.c: what argv_init[] and envp_init[] start with
 ARGV_INIT = ("init",)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from inspector.model.chains import gp, zp
 from inspector.model.common import early_param_last, early_params, pfn_down, pfn_up
+from inspector.model.linux.memmap import page_zone
+from inspector.model.linux.state import NR_CPUS_DEFAULT, START_KERNEL_MAP, BootState
 from inspector.model.provenance import Given
-from inspector.model.v4_7.memmap import page_zone
-from inspector.model.v4_7.state import NR_CPUS_DEFAULT, START_KERNEL_MAP, Linux47State
 
 
-def alternative_instructions(m: Linux47State) -> None:
+def alternative_instructions(m: BootState) -> None:
     # mirrors alternative_instructions() (arch/x86/kernel/alternative.c, 4.7), CONFIG_SMP:
     # unless the kernel was patched to UP while more CPUs are possible, free_init_pages()
     # (arch/x86/mm/init.c) hands [__smp_locks, __smp_locks_end) back page by page through
@@ -37,7 +37,7 @@ def alternative_instructions(m: Linux47State) -> None:
     _note(m, freed, end_pfn - start_pfn)
 
 
-def _note(m: Linux47State, freed: dict[tuple[int, int], int], total: int) -> None:
+def _note(m: BootState, freed: dict[tuple[int, int], int], total: int) -> None:
     # the chains: managed_pages and totalram_pages grow by the pages of the SMP alternatives
     fn = "alternative_instructions() → free_init_pages() (arch/x86, both versions)"
     src = "pages of [__smp_locks, __smp_locks_end) (vmlinux symbols, phys_base)"
@@ -67,7 +67,7 @@ def _note(m: Linux47State, freed: dict[tuple[int, int], int], total: int) -> Non
         )
 
 
-def max_cpus(m: Linux47State) -> int:
+def max_cpus(m: BootState) -> int:
     """setup_max_cpus (init/main.c, 4.7 and 6.12): NR_CPUS unless ``maxcpus=`` (``nosmp``: 0)."""
     maxcpus = early_param_last(m.inputs.cmdline, "maxcpus")
     value = int(maxcpus) if maxcpus and maxcpus.isdigit() else NR_CPUS_DEFAULT

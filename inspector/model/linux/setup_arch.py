@@ -8,10 +8,10 @@ request_standard_resources() (arch/arm64/kernel/setup.c).
 from __future__ import annotations
 
 from inspector.errors import InspectorError
+from inspector.model.linux.early import EarlyState612
 
 # unchanged since 4.7: the x86 resource name sizes
-from inspector.model.v4_7.start_kernel import HPET_RESOURCE_NAME_SIZE, IOAPIC_RESOURCE_NAME_SIZE
-from inspector.model.v6_12.early import EarlyState612
+from inspector.model.linux.start_kernel_v4 import HPET_RESOURCE_NAME_SIZE, IOAPIC_RESOURCE_NAME_SIZE
 
 # E820_TYPE_RAM and E820_TYPE_RESERVED_KERN (128), as the capture names e820 types
 E820_RAM = ("usable", "128")

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from inspector.errors import InspectorError
 from inspector.model.common import NUMA_NO_NODE, div_round_up, early_param_last, page_align
-from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
+from inspector.model.linux.early import PMD_SHIFT, EarlyState612
 
 # unchanged since 4.7: the percpu and x86 constants and the percpu layout record
-from inspector.model.v4_7.start_kernel import (
+from inspector.model.linux.start_kernel_v4 import (
     LOCAL_DISTANCE,
     PCPU_MIN_UNIT_SIZE,
     PCPU_SLOT_BASE_SHIFT,
     X86_MAX_DMA_PHYS,
     PercpuLayout,
 )
-from inspector.model.v6_12.early import PMD_SHIFT, EarlyState612
+from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 
 # include/linux/percpu.h, mm/percpu.c (6.12)
 PCPU_MIN_ALLOC_SIZE = 4

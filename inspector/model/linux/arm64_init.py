@@ -5,11 +5,11 @@ hole sizes handed to free_area_init_node().
 from __future__ import annotations
 
 from inspector.model.common import memblock_end_of_dram, memblock_start_of_dram, pfn_down, pfn_up
-from inspector.model.v4_7.free_area_init import free_area_init_node
-from inspector.model.v4_7.state import Linux47State
+from inspector.model.linux.free_area_init import free_area_init_node
+from inspector.model.linux.state import BootState
 
 
-def zone_sizes_init_nonuma(m: Linux47State) -> None:
+def zone_sizes_init_nonuma(m: BootState) -> None:
     # mirrors zone_sizes_init() of arch/arm64/mm/init.c (4.7) for CONFIG_NUMA=n: one node,
     # explicit zone sizes and holes handed to free_area_init_node()
     sh = m.geo.page_shift

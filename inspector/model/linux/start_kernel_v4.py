@@ -95,7 +95,7 @@ class EarlyAllocs47:
         changes: frozenset[str] = frozenset(),
     ) -> None:
         self.mi = mi
-        self.changes = changes  # the modelled release's (Linux47State.changes)
+        self.changes = changes  # the modelled release's (BootState.changes)
         x86 = mi.arch == "x86_64"
         self.x86 = x86
         self.page_shift = mi.page_size.bit_length() - 1

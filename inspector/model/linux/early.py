@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from inspector.errors import InspectorError
 from inspector.model.common import NUMA_NO_NODE
 from inspector.model.large_system_hash import hash_line
-from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 
 # unchanged since 4.7: the percpu layout record
-from inspector.model.v4_7.start_kernel import PercpuLayout
-from inspector.model.v6_12.state import Linux612State
+from inspector.model.linux.start_kernel_v4 import PercpuLayout
+from inspector.model.linux.state import BootState
+from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 
 # x86_64, 4-level paging without KASLR: PAGE_OFFSET (__PAGE_OFFSET_BASE_L4), PMD_SIZE
 X86_PAGE_OFFSET = 0xFFFF888000000000
@@ -52,7 +52,7 @@ class EarlyState612:
     """The memblock allocations of one 6.12 boot between free_area_init() and
     memblock_free_all(), on ``m.mb``: the state every step shares."""
 
-    def __init__(self, m: Linux612State) -> None:
+    def __init__(self, m: BootState) -> None:
         self.m = m
         self.mi = m.full_inputs()
         self.mb = m.mb

@@ -1,20 +1,25 @@
-"""The state one 4.7 boot builds up (pgdats and zones, free blocks, pageblocks, mm globals), the
+"""The state one boot builds up (pgdats and zones, free blocks, pageblocks, mm globals), the
 constants of the configuration, and the accessors every step reads it through
-(include/linux/mmzone.h, mm/page_alloc.c). The steps themselves are functions over this record in
-the modules named after the kernel code they mirror (see the package docstring).
+(include/linux/mmzone.h, mm/mm_init.c, mm/page_alloc.c), at any release the model covers: one
+record whose fields exist for the releases that have them (``first_deferred_pfn`` with
+CONFIG_DEFERRED_STRUCT_PAGE_INIT, ``pcp_high`` from change "pcp-high-autotune", ...). The steps
+are functions over this record in the modules named after the kernel code they mirror (see the
+package docstring).
 
 Configuration modelled (see kernel-configs/ and the built .config): NUMA=y, SPARSEMEM_VMEMMAP,
-HAVE_MEMBLOCK_NODE_MAP, NO_BOOTMEM, no HIGHMEM, no CMA, no MEMORY_ISOLATION, no MEMORY_HOTPLUG, no
-DEFERRED_STRUCT_PAGE_INIT, no HUGETLB_PAGE (so pageblock_order = MAX_ORDER - 1 = 10, read from the
-inputs' constants when captured). The arm64 ``CONFIG_NUMA=n`` path (zone_sizes_init() with
-explicit zone and hole sizes) is available with ``config_numa=False``.
+HAVE_MEMBLOCK_NODE_MAP, no HIGHMEM, no MEMORY_ISOLATION, no MEMORY_HOTPLUG; CMA and
+DEFERRED_STRUCT_PAGE_INIT where the build has them (Debian's kernels); pageblock_order read from
+the inputs' constants. The arm64 ``CONFIG_NUMA=n`` path (zone_sizes_init() with explicit zone and
+hole sizes) is available with ``config_numa=False``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from inspector.arch import get_arch
 from inspector.errors import InspectorError
 from inspector.kernel_changes import BY_ID, landed
 from inspector.model.common import (
@@ -25,10 +30,11 @@ from inspector.model.common import (
     pfn_phys,
 )
 from inspector.model.inputs import ModelInputs, SizingInputs
+from inspector.model.memblock import MemblockState
 from inspector.model.provenance import Provenance
 from inspector.model.spec import HandoffFrame
-from inspector.model.v4_7.start_kernel import EarlyAllocs47
 from inspector.registry import Role, stop_name
+from inspector.release import Release
 from inspector.schema import (
     MIGRATETYPES,
     Memblock,
@@ -36,7 +42,9 @@ from inspector.schema import (
     Zonelist,
 )
 
-VERSION = "4.7"
+if TYPE_CHECKING:
+    from inspector.model.linux.start_kernel_v4 import EarlyAllocs47
+
 ULONG_MASK = (1 << 64) - 1
 
 MIGRATE_UNMOVABLE = MIGRATETYPES.index("Unmovable")
@@ -52,47 +60,43 @@ START_KERNEL_MAP = 0xFFFFFFFF80000000  # __START_KERNEL_map (arch/x86/include/as
 NR_CPUS_DEFAULT = 1 << 31  # setup_max_cpus = NR_CPUS unless maxcpus= (init/main.c); any > 1
 PENALTY_FOR_NODE_WITH_CPUS = 1  # include/linux/topology.h
 WATERMARK_SCALE_FACTOR = 10  # mm/page_alloc.c default
-# The snapshots the model predicts, named by the registry (inspector/registry.py) as the capture
-# names them.
-CORE = stop_name(VERSION, Role.NODE)  # entry, per node: sizes from calculate_node_totalpages()
-MEMMAP = stop_name(VERSION, Role.MEMMAP)  # return, per zone: pageblocks as memmap_init_zone() sets
-ZONELISTS = stop_name(VERSION, Role.ZONELISTS)  # return
-HANDOFF = stop_name(VERSION, Role.HANDOFF)  # entry: memblock as the buddy allocator is handed it
-BOOTMEM = stop_name(VERSION, Role.BUDDY)  # return: the buddy allocator after the hand-off
-WMARKS = stop_name(VERSION, Role.WMARKS)  # return: watermarks, lowmem_reserve, pagesets
-STOPS = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, WMARKS)
-
+# The snapshots the model predicts, by role (inspector/registry.py names them per stop plan):
+# CORE: free_area_init_core() entry, per node (sizes from calculate_node_totalpages()); MEMMAP:
+# memmap_init_zone() / memmap_init_range() return (pageblocks); ZONELISTS: build_all_zonelists()
+# return; HANDOFF: free_all_bootmem() / memblock_free_all() entry (memblock handed over);
+# BOOTMEM: its return (the buddy allocator); DEFERRED: page_alloc_init_late() return (with
+# CONFIG_DEFERRED_STRUCT_PAGE_INIT); WMARKS: init_per_zone_wmark_min() return
+CORE, MEMMAP, ZONELISTS = Role.NODE, Role.MEMMAP, Role.ZONELISTS
+HANDOFF, BOOTMEM, DEFERRED, WMARKS = Role.HANDOFF, Role.BUDDY, Role.DEFERRED, Role.WMARKS
+ROLES = (CORE, MEMMAP, ZONELISTS, HANDOFF, BOOTMEM, DEFERRED, WMARKS)
 
 # zone -> (order, migratetype) -> pfns on that free list, head first
 FreeLists = dict[tuple[int, int], dict[tuple[int, int], list[int]]]
 
 
 @dataclass(frozen=True)
-class Arch47:
-    """What differs between the two 4.7 builds, each item with where the kernel says so."""
+class ArchFacts:
+    """What differs between the two arches' builds, each item with where the kernel says so."""
 
     name: str
     arch_pfn_valid: bool  # HAVE_ARCH_PFN_VALID: pfn_valid() = memblock_is_map_memory() (arm64)
     nodes_span_other_nodes: bool  # CONFIG_NODES_SPAN_OTHER_NODES (x86_64 ACPI NUMA)
-    lowmem_reserve_ratio: tuple[int, ...]  # sysctl_lowmem_reserve_ratio[MAX_NR_ZONES-1]
     # Nodes whose cpumask_of_node() is non-empty when start_kernel() calls build_all_zonelists():
     # x86 adds CPUs in identify_cpu() (check_bugs(), later); arm64's numa_init() maps CPU 0 to node
     # 0.
     nodes_with_cpus_at_zonelists: frozenset[int]
 
 
-X86_64 = Arch47(
+X86_64 = ArchFacts(
     name="x86_64",
     arch_pfn_valid=False,
     nodes_span_other_nodes=True,
-    lowmem_reserve_ratio=(256, 256, 32),
     nodes_with_cpus_at_zonelists=frozenset(),
 )
-ARM64 = Arch47(
+ARM64 = ArchFacts(
     name="arm64",
     arch_pfn_valid=True,
     nodes_span_other_nodes=False,
-    lowmem_reserve_ratio=(256, 32),
     nodes_with_cpus_at_zonelists=frozenset({0}),
 )
 ARCHES = {"x86_64": X86_64, "arm64": ARM64}
@@ -145,9 +149,9 @@ class FreeBlock:
     key: int = 0  # place in its free list: list_add() heads get ever smaller keys, tails larger
 
 
-class Linux47State:
-    """The state record of one 4.7 boot (``boot.Linux47`` adds ``run()``): what each step reads
-    and writes, and the accessors they share."""
+class BootState:
+    """The state record of one boot (``boot.Linux`` adds ``run()``): what each step reads and
+    writes, and the accessors they share."""
 
     def __init__(self, inputs: SizingInputs, *, handoff: Memblock | None = None) -> None:
         """``handoff`` is for unit tests of the buddy arithmetic on a synthetic layout: memblock
@@ -155,7 +159,7 @@ class Linux47State:
         the early allocations (compare never passes it)."""
         arch = inputs.arch
         if arch not in ARCHES:
-            raise ValueError(f"no 4.7 model for arch {arch!r}: choose one of {sorted(ARCHES)}")
+            raise ValueError(f"no model for arch {arch!r}: choose one of {sorted(ARCHES)}")
         config_numa = inputs.config_numa
         if not config_numa and arch != "arm64":
             raise ValueError("the CONFIG_NUMA=n path is modelled for arm64 only")
@@ -180,8 +184,8 @@ class Linux47State:
                 f"memblock.reserved holds {len(self.memblock.reserved)} regions at stop 1: a "
                 f"reallocated array (memblock_double_array) is not modelled"
             )
-        # memblock as free_all_bootmem() finds it: predicted by EarlyAllocs47 (run())
-        self.early: EarlyAllocs47 | None = None
+        # memblock as the hand-off finds it: predicted by the early allocations (boot.py)
+        self.early: EarlyAllocs47 | None = None  # before change "image-and-early-allocations"
         self.memblock_bootmem = inputs.memblock
         self.handoff_override = handoff
         self.nr_cpu_ids = inputs.nr_possible_cpus
@@ -227,6 +231,68 @@ class Linux47State:
         # the upstream changes (inspector.kernel_changes ids) the modelled release has, where a
         # step branches on one: none for 4.7 itself; a boot log may declare backports on top
         self.changes: frozenset[str] = landed(inputs.release)
+        # the stop plan's version name ("4.7", "6.1", "6.12"): the snapshots' names
+        self.version = inputs.version
+        # memmap_init()'s hole cursor (change "memmap-init-memblock-ranges")
+        self.hole_pfn = 0
+        # CONFIG_DEFERRED_STRUCT_PAGE_INIT: each node's first_deferred_pfn (absent: none),
+        # defer_init()'s statics (prev_end_pfn, nr_initialised) and the free ranges the
+        # hand-off left to deferred_init_memmap()
+        self.first_deferred_pfn: dict[int, int] = {}
+        self.defer_statics = [0, 0]
+        self.deferred_free: list[tuple[int, int]] = []
+        # page_zone()'s (start_pfn, end_pfn, (nid, zone)) runs of memory, sorted, and their starts
+        self.zone_runs: list[tuple[int, int, tuple[int, int]]] = []
+        self.zone_run_starts: list[int] = []
+        self.cma_areas: list[tuple[int, int]] = []  # [start, end) physical, from memblock
+        self.pcp_high: dict[tuple[int, int], tuple[int, int]] = {}  # (high_min, high_max)
+        # for_each_node(): the possible nodes (change "possible-nodes")
+        self.possible_nodes = sorted(inputs.possible_nodes) or self.online_nodes()
+        self.arch_arg_registers = get_arch(arch).arg_registers
+        self._mb: MemblockState | None = None
+
+    @property
+    def mb(self) -> MemblockState:
+        """memblock from stop 1 on, for the early allocations of releases from change
+        "image-and-early-allocations" (and free_area_init()'s pg_data_t of offline nodes)."""
+        if self._mb is None:
+            inputs = self.full_inputs()
+            self._mb = MemblockState(
+                inputs.memblock,
+                reserve_nid=1 << inputs.nodes_shift,  # memblock_reserve(): MAX_NUMNODES
+                current_limit=inputs.memblock_current_limit,
+                smp_cache_bytes=inputs.smp_cache_bytes,
+                low_limit=0,
+                page_size=inputs.page_size,
+            )
+        return self._mb
+
+    @property
+    def has_full_inputs(self) -> bool:
+        """Were the whole inputs given (a capture), not a boot log's sizing inputs alone?"""
+        return isinstance(self.inputs, ModelInputs)
+
+    @property
+    def series(self) -> str:
+        """The release without its patch level, as the citations print it: ``"6.1"``."""
+        return str(Release.parse(self.release).series)
+
+    def cite(self, function: str, mm_init: bool = False) -> str:
+        """``function`` cited at this release: ``"free_area_init_core() (mm/mm_init.c, 6.12)"``.
+        ``mm_init``: a function commit 9420f89db2dd ("mm: move most of core MM initialization
+        to mm/mm_init.c", v6.4) moved from mm/page_alloc.c."""
+        rel = Release.parse(self.release).series
+        moved = mm_init and rel >= Release(6, 4)
+        return f"{function} ({'mm/mm_init.c' if moved else 'mm/page_alloc.c'}, {rel})"
+
+    def pcp_batch_cap(self) -> int:
+        """zone_batchsize()'s cap in bytes: 1 MiB since change "pcp-batch-cap" (commit
+        d8a759b57035, v4.19), 512 KiB before."""
+        return 1024 * 1024 if self.has("pcp-batch-cap") else 512 * 1024
+
+    def stop(self, role: Role) -> str:
+        """The name of the snapshot of ``role`` in this boot's stop plan."""
+        return stop_name(self.version, role)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -312,6 +378,19 @@ class Linux47State:
         section = pfn >> shift
         for start, end, _ in for_each_mem_pfn_range(self.memblock, None, self.geo.page_shift):
             if (start >> shift) <= section <= ((end - 1) >> shift):
+                return True
+        return False
+
+    def pfn_valid(self, pfn: int) -> bool:
+        """pfn_valid() (include/linux/mmzone.h, SPARSEMEM_VMEMMAP, 6.12): the pfn's section
+        is present with a memmap, i.e. some memblock.memory range touches it (early sections are
+        valid whole). Both arches: arm64 has no HAVE_ARCH_PFN_VALID in 6.12."""
+        shift = self.inputs.section_size_bits - self.geo.page_shift
+        section = pfn >> shift
+        for r in self.memblock.memory:
+            start = r.base >> self.geo.page_shift
+            end = (r.base + r.size - 1) >> self.geo.page_shift
+            if (start >> shift) <= section <= (end >> shift):
                 return True
         return False
 

@@ -4,7 +4,7 @@ whose page tables come from memblock through spp_getpage() (arch/x86/mm/init_64.
 
 from __future__ import annotations
 
-from inspector.model.v6_12.early import PMD_SHIFT, EarlyState612
+from inspector.model.linux.early import PMD_SHIFT, EarlyState612
 
 # x86_64, 4-level paging without KASLR: CPU_ENTRY_AREA_BASE (-4UL << P4D_SHIFT), PUD_SIZE
 CPU_ENTRY_AREA_BASE = 0xFFFFFE0000000000

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from inspector.errors import InspectorError
 from inspector.model.common import NUMA_NO_NODE, early_param_last, memparse
+from inspector.model.linux.early import EarlyState612
+from inspector.model.linux.state import BootState
 from inspector.model.memblock import MemblockCall
-from inspector.model.v6_12.early import EarlyState612
-from inspector.model.v6_12.state import Linux612State
 
 MIGRATE_CMA = 4  # enum migratetype with CONFIG_CMA: after MIGRATE_PCPTYPES / HIGHATOMIC
 SZ_4G = 1 << 32
@@ -62,13 +62,13 @@ class Cma612(EarlyState612):
         self.m.cma_areas.append((addr, addr + size))
 
 
-def cma_init_reserved_areas(m: Linux612State) -> None:
+def cma_init_reserved_areas(m: BootState) -> None:
     """cma_init_reserved_areas() (mm/cma.c, 6.12), a core_initcall: each pageblock of each
     area becomes MIGRATE_CMA (init_cma_reserved_pageblock()) and is freed to the buddy
     allocator with its pages added to the zone's managed pages and totalram_pages
     (adjust_managed_page_count()). The counts are the model's; the free lists after the
     hand-off are not compared, so the MIGRATE_CMA lists are not kept."""
-    from inspector.model.v6_12.memblock_free_all import page_zone
+    from inspector.model.linux.memmap import page_zone
 
     ps, order = m.geo.page_shift, m.geo.pageblock_order
     nr = 1 << order
