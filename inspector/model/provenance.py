@@ -46,8 +46,20 @@ class Chain:
         ``value``)."""
         if self.expr is None:
             raise ValueError(f"{self.path} has no expression")
-        env = {o.name: o.value for o in self.operands}
-        return eval(self.expr, {"__builtins__": {}, **NAMESPACE}, env)
+        return evaluate(self.expr, **{o.name: o.value for o in self.operands})
+
+
+def evaluate(expr: str, **values: Any) -> Any:
+    """A chain's expression evaluated on named values, with the kernel's helpers
+    (``NAMESPACE``): where the model computes a value by its chain's own expression, the value
+    and its derivation are written once."""
+    code = _COMPILED.get(expr)
+    if code is None:
+        code = _COMPILED[expr] = compile(expr, "<chain>", "eval")
+    return eval(code, {"__builtins__": {}, **NAMESPACE}, values)
+
+
+_COMPILED: dict[str, Any] = {}
 
 
 # The helpers an expression may call, named as the kernel names them.
@@ -104,6 +116,21 @@ class Provenance:
                 ops.append(Operand(name, o, source="constant in the kernel source"))
         self.chains[path] = Chain(path, value, expr, function, tuple(ops), note)
         return value
+
+    def derive(
+        self, path: str, expr: str, function: str, note: str = "", **operands: str | Given | Any
+    ) -> Any:
+        """Compute ``path`` as ``expr`` over the operands (as ``note`` takes them), record the
+        chain and return the value: the model's arithmetic is the chain's expression itself."""
+        values = {
+            name: self.chains[o].value
+            if isinstance(o, str)
+            else o.value
+            if isinstance(o, Given)
+            else o
+            for name, o in operands.items()
+        }
+        return self.note(path, evaluate(expr, **values), expr, function, note, **operands)
 
     def keep(self, path: str, when: str, renamed: dict[str, str] | None = None) -> str:
         """Keep the chain of ``path`` as ``path@when`` before a later step changes the value

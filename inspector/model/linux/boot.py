@@ -77,10 +77,16 @@ class Linux(BootState):
         # arch_cpu_finalize_init() → alternative_instructions() (x86; check_bugs() in 4.7)
         alternative_instructions(self)
         # kernel_init_freeable() → page_alloc_init_late(): the deferred struct pages
+        managed = {(z.node, z.idx): z.managed_pages for z in self.all_zones()}
         deferred_init_memmap(self)
+        fn = "deferred_init_memmap() → deferred_free_pages() (mm/mm_init.c)"
+        chains.managed_grew(self, managed, fn, "deferred_init_memmap")
         if self.full_inputs().config_deferred_struct_page_init:
             self.take(DEFERRED)
+        managed = {(z.node, z.idx): z.managed_pages for z in self.all_zones()}
         cma_init_reserved_areas(self)  # a core_initcall, before the postcore watermarks
+        fn = "cma_init_reserved_areas() → adjust_managed_page_count() (mm/cma.c)"
+        chains.managed_grew(self, managed, fn, "cma_init_reserved_areas")
         init_per_zone_wmark_min(self)
         self.take(WMARKS)
         return self.snapshots

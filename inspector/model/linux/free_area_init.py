@@ -11,26 +11,25 @@ from typing import Any
 
 from inspector.errors import InspectorError
 from inspector.model import chains
+from inspector.model.chains import gp
 from inspector.model.common import (
-    MEMBLOCK_MIRROR,
     NUMA_NO_NODE,
-    clamp,
     for_each_free_mem_range,
     for_each_mem_pfn_range,
     page_align,
     pfn_down,
     pfn_up,
-    rounddown_pow_of_two,
 )
 from inspector.model.linux.memmap import memmap_init_zone, zone_pageblocks
 from inspector.model.linux.state import ULONG_MASK, BootState, PgdatState, ZoneState
 from inspector.model.linux.zone_movable import (
-    adjust_zone_range_for_zone_movable,
     cmdline_parse_core,
     find_zone_movable_pfns_for_nodes,
     get_pfn_range_for_nid,
 )
+from inspector.model.linux.zone_sizes import calculate_node_totalpages
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
+from inspector.model.provenance import evaluate
 
 
 def find_min_pfn_for_node(m: BootState, nid: int | None) -> int:
@@ -67,37 +66,47 @@ def log_zone_ranges(m: BootState) -> None:
         )
 
 
+def arch_zone_limits(m: BootState, reworked: bool, fn: str) -> None:
+    """arch_zone_lowest/highest_possible_pfn[], each computed by its chain: zone 0 from the first
+    pfn of memory (4.7: find_min_pfn_with_active_regions(), the lowest pfn of any range; since
+    change "free-area-init-reworked" PHYS_PFN(memblock_start_of_DRAM()), and its end no lower
+    than its start), each next zone from the previous one's end up to the arch's max_zone_pfn;
+    ZONE_MOVABLE's are 0 (it is placed per node later)."""
+    p = m.prov
+    lo, hi = m.arch_zone_lowest_possible_pfn, m.arch_zone_highest_possible_pfn
+    memory = m.memblock.memory
+    if reworked:
+        starts = [memory[0].base >> m.geo.page_shift] if memory else [0]
+    else:
+        starts = [s for s, _, _ in for_each_mem_pfn_range(m.memblock, None, m.geo.page_shift)]
+        if not starts:
+            starts = [find_min_pfn_for_node(m, None)]  # its "Could not find start_pfn" line
+    prev = ""
+    for i, name in enumerate(m.zone_names):
+        low = gp(f"arch_zone_lowest_possible_pfn[{name}]")
+        high = gp(f"arch_zone_highest_possible_pfn[{name}]")
+        if i == m.zone_movable:
+            note = "ZONE_MOVABLE is placed per node later"
+            lo[i], hi[i] = p.derive(low, "0", fn, note=note), p.derive(high, "0", fn, note=note)
+            continue
+        max_zone_pfn = p.given(m.inputs.max_zone_pfn[i], "max_zone_pfn", f"[{name}]")
+        if not prev:
+            lo[i] = p.derive(low, "min(start_pfns)", fn, start_pfns=p.given(starts, "memblock"))
+            expr = "max(max_zone_pfn, low)" if reworked else "max_zone_pfn"
+        else:
+            lo[i] = p.derive(low, "prev_high", fn, prev_high=prev)
+            expr = "max(max_zone_pfn, low)"
+        hi[i] = p.derive(high, expr, fn, max_zone_pfn=max_zone_pfn, low=low)
+        prev = high
+
+
 def free_area_init(m: BootState) -> None:
     """free_area_init_nodes() (mm/page_alloc.c, 4.7), free_area_init() since change
     "free-area-init-reworked" (commit 9691a071aa26, v5.8): the arch's zone limits, ZONE_MOVABLE,
     the ranges printed, then every node set up."""
     reworked = m.has("free-area-init-reworked")
     fn = m.cite("free_area_init()" if reworked else "free_area_init_nodes()", mm_init=True)
-    mzp = m.inputs.max_zone_pfn
-    lo, hi = m.arch_zone_lowest_possible_pfn, m.arch_zone_highest_possible_pfn
-    memory = m.memblock.memory
-    if reworked:
-        # start_pfn = PHYS_PFN(memblock_start_of_DRAM()), each zone from the last one's end
-        start_pfn = memory[0].base >> m.geo.page_shift if memory else 0
-        for i in range(m.max_nr_zones):
-            if i == m.zone_movable:
-                continue
-            end_pfn = max(mzp[i], start_pfn)
-            lo[i], hi[i] = start_pfn, end_pfn
-            start_pfn = end_pfn
-        first = [memory[0].base >> m.geo.page_shift] if memory else [0]
-        chains.arch_zone_ranges(m, fn, first, clamp_low=True)
-    else:
-        lo[0] = find_min_pfn_for_node(m, None)
-        hi[0] = mzp[0]
-        for i in range(1, m.max_nr_zones):
-            if i == m.zone_movable:
-                continue
-            lo[i] = hi[i - 1]
-            hi[i] = max(mzp[i], lo[i])
-        lo[m.zone_movable] = hi[m.zone_movable] = 0
-        starts = [s for s, _, _ in for_each_mem_pfn_range(m.memblock, None, m.geo.page_shift)]
-        chains.arch_zone_ranges(m, fn, starts, clamp_low=False)
+    arch_zone_limits(m, reworked, fn)
     kc, mc = cmdline_parse_core(m)
     find_zone_movable_pfns_for_nodes(m, kc, mc)
     chains.zone_movable(
@@ -154,7 +163,7 @@ def free_area_init_node(
     pgdat.zones = [ZoneState(node=nid, idx=j, name=m.zone_names[j]) for j in range(m.max_nr_zones)]
     m.pgdats[nid] = pgdat
     if zones_size is not None:  # !HAVE_MEMBLOCK_NODE_MAP
-        calculate_node_totalpages(m, pgdat, node_start_pfn, 0, zones_size, zholes_size)
+        calculate_node_totalpages_sized(m, pgdat, zones_size, zholes_size or [0] * len(zones_size))
         free_area_init_core(m, pgdat)
         return
     start_pfn, end_pfn = get_pfn_range_for_nid(m, nid)
@@ -177,166 +186,26 @@ def free_area_init_node(
         # reset_memoryless_node_totalpages() (commit 7c30daac2069, v5.18): all zero
         pgdat.node_start_pfn = start_pfn
     else:
-        calculate_node_totalpages(m, pgdat, start_pfn, end_pfn, None, None)
+        calculate_node_totalpages(m, pgdat, start_pfn, end_pfn)
     free_area_init_core(m, pgdat)
 
 
-def zone_spanned_pages_in_node(
-    m: BootState,
-    nid: int,
-    zone_type: int,
-    node_start_pfn: int,
-    node_end_pfn: int,
-    zones_size: list[int] | None,
-) -> tuple[int, int, int]:
-    """zone_spanned_pages_in_node(): (spanned, start, end)."""
-    if zones_size is not None:  # !HAVE_MEMBLOCK_NODE_MAP variant
-        start = node_start_pfn + sum(zones_size[:zone_type])
-        return zones_size[zone_type], start, start + zones_size[zone_type]
-    if not node_start_pfn and not node_end_pfn:
-        return 0, 0, 0
-    zone_start, zone_end = _zone_range(m, nid, zone_type, node_start_pfn, node_end_pfn)
-    if zone_end < node_start_pfn or zone_start > node_end_pfn:
-        return 0, zone_start, zone_end
-    zone_end = min(zone_end, node_end_pfn)
-    zone_start = max(zone_start, node_start_pfn)
-    return zone_end - zone_start, zone_start, zone_end
-
-
-def _zone_range(
-    m: BootState, nid: int, zone_type: int, node_start_pfn: int, node_end_pfn: int
-) -> tuple[int, int]:
-    # the zone's [low, high), then adjusted for ZONE_MOVABLE; clamped to the node first by
-    # commit 299c83dce9ea (v5.2, change "movable-clips-zone"): the same pages either way, the
-    # model spells it so from change "free-area-init-reworked" on (its chains say which)
-    low = m.arch_zone_lowest_possible_pfn[zone_type]
-    high = m.arch_zone_highest_possible_pfn[zone_type]
-    if m.has("free-area-init-reworked"):
-        low, high = clamp(node_start_pfn, low, high), clamp(node_end_pfn, low, high)
-    return adjust_zone_range_for_zone_movable(m, nid, zone_type, node_end_pfn, low, high)
-
-
-def zone_absent_pages_in_node(
-    m: BootState,
-    nid: int,
-    zone_type: int,
-    node_start_pfn: int,
-    node_end_pfn: int,
-    zholes_size: list[int] | None,
-) -> int:
-    # mirrors zone_absent_pages_in_node() and __absent_pages_in_range()
-    if zholes_size is not None:  # !HAVE_MEMBLOCK_NODE_MAP
-        return zholes_size[zone_type]
-    if not node_start_pfn and not node_end_pfn:
-        return 0
-    zone_low = m.arch_zone_lowest_possible_pfn[zone_type]
-    zone_high = m.arch_zone_highest_possible_pfn[zone_type]
-    zone_start = clamp(node_start_pfn, zone_low, zone_high)
-    zone_end = clamp(node_end_pfn, zone_low, zone_high)
-    zone_start, zone_end = adjust_zone_range_for_zone_movable(
-        m, nid, zone_type, node_end_pfn, zone_start, zone_end
-    )
-    nr_absent = zone_end - zone_start
-    for s, e, _ in for_each_mem_pfn_range(m.memblock, nid, m.geo.page_shift):
-        nr_absent -= clamp(e, zone_start, zone_end) - clamp(s, zone_start, zone_end)
-    zmp = m.zone_movable_pfn.get(nid, 0)
-    if zmp and m.mirrored_kernelcore:
-        for r in m.memblock.memory:  # every region, of any node, as the kernel does
-            s = clamp(pfn_up(r.base, m.geo.page_shift), zone_start, zone_end)
-            e = clamp(pfn_down(r.base + r.size, m.geo.page_shift), zone_start, zone_end)
-            mirror = bool(r.flags & MEMBLOCK_MIRROR)
-            if (zone_type == m.zone_movable and mirror) or (
-                zone_type == m.zone_normal and not mirror
-            ):
-                nr_absent += e - s
-    elif zmp and zone_type == m.zone_normal and not m.has("movable-zone-clipped"):
-        # 4.7 charges the whole movable part of the node to ZONE_NORMAL's holes, even
-        # when ZONE_MOVABLE was carved from a lower zone (movable_zone != ZONE_NORMAL)
-        nr_absent += node_end_pfn - zmp
-    return nr_absent
-
-
-def calculate_node_totalpages(
-    m: BootState,
-    pgdat: PgdatState,
-    node_start_pfn: int,
-    node_end_pfn: int,
-    zones_size: list[int] | None,
-    zholes_size: list[int] | None,
+def calculate_node_totalpages_sized(
+    m: BootState, pgdat: PgdatState, zones_size: list[int], zholes_size: list[int]
 ) -> None:
-    # mirrors calculate_node_totalpages()
-    total = real_total = 0
+    """calculate_node_totalpages() without HAVE_MEMBLOCK_NODE_MAP (arm64's CONFIG_NUMA=n
+    zone_sizes_init(), 4.7): each zone's size and holes as the arch hands them over, the zones
+    one after the other from the node's start."""
+    start = pgdat.node_start_pfn
     for zone in pgdat.zones:
-        size, zstart, _ = zone_spanned_pages_in_node(
-            m, pgdat.node_id, zone.idx, node_start_pfn, node_end_pfn, zones_size
-        )
-        absent = zone_absent_pages_in_node(
-            m, pgdat.node_id, zone.idx, node_start_pfn, node_end_pfn, zholes_size
-        )
-        real_size = (size - absent) & ULONG_MASK  # unsigned long arithmetic
-        zone.zone_start_pfn = zstart if size else 0
+        size, absent = zones_size[zone.idx], zholes_size[zone.idx]
+        zone.zone_start_pfn = start if size else 0
         zone.spanned_pages = size
-        zone.present_pages = real_size
-        total += size
-        real_total += real_size
-        if zones_size is None:
-            _note_zone_sizes(m, zone, node_start_pfn, node_end_pfn, absent)
-    # the node's span: its end - start since change "node-spanned-end-minus-start"; before,
-    # the sum of its zones' spans (which leaves out what no zone covers)
-    by_zones = not m.has("node-spanned-end-minus-start")
-    pgdat.node_spanned_pages = total if by_zones else node_end_pfn - node_start_pfn
-    pgdat.node_present_pages = real_total & ULONG_MASK
-    if zones_size is None:
-        unsigned = not m.has("free-area-init-reworked")
-        fn = m.cite("calculate_node_totalpages()", mm_init=True)
-        chains.node_totals(m, pgdat, fn, spanned_from_zones=by_zones, unsigned=unsigned)
+        zone.present_pages = (size - absent) & ULONG_MASK  # unsigned long arithmetic
+        start += size
+    pgdat.node_spanned_pages = sum(z.spanned_pages for z in pgdat.zones)
+    pgdat.node_present_pages = sum(z.present_pages for z in pgdat.zones) & ULONG_MASK
     m.log_init_line(f"On node {pgdat.node_id} totalpages: {pgdat.node_present_pages}")
-
-
-def _note_zone_sizes(
-    m: BootState, zone: ZoneState, node_start_pfn: int, node_end_pfn: int, absent: int
-) -> None:
-    # the chains of calculate_node_totalpages()'s values for one zone (inspector.model.chains)
-    fn_spanned = m.cite("zone_spanned_pages_in_node()", mm_init=True)
-    fn_absent = m.cite("zone_absent_pages_in_node()", mm_init=True)
-    fn_total = m.cite("calculate_node_totalpages()", mm_init=True)
-    reworked = m.has("free-area-init-reworked")
-    s, e = _zone_range(m, zone.node, zone.idx, node_start_pfn, node_end_pfn)
-    rng = chains.zone_range(m, zone, s, e, clamped=reworked, fn=fn_spanned)
-    zmp = m.zone_movable_pfn.get(zone.node, 0)
-    extra: str | None = ""
-    ops: dict[str, str] = {}
-    if reworked:
-        absent_rng = chains.clipped_range(m, zone, rng, fn_spanned)
-    else:
-        lo = m.arch_zone_lowest_possible_pfn[zone.idx]
-        hi = m.arch_zone_highest_possible_pfn[zone.idx]
-        cs, ce = clamp(node_start_pfn, lo, hi), clamp(node_end_pfn, lo, hi)
-        cs, ce = adjust_zone_range_for_zone_movable(m, zone.node, zone.idx, node_end_pfn, cs, ce)
-        absent_rng = chains.zone_range(
-            m, zone, cs, ce, clamped=True, fn=fn_absent, names=("range_start", "range_end")
-        )
-    if zmp and m.mirrored_kernelcore:
-        extra = None
-    elif zmp and zone.idx == m.zone_normal and not m.has("movable-zone-clipped"):
-        extra = " + (node_end_pfn - zone_movable_pfn)"
-        ops = {
-            "node_end_pfn": chains.np_(zone.node, "node_end_pfn"),
-            "zone_movable_pfn": chains.gp(f"zone_movable_pfn[{zone.node}]"),
-        }
-    chains.zone_sizes(
-        m,
-        zone,
-        rng,
-        absent_rng,
-        absent,
-        extra,
-        fn_spanned,
-        fn_absent,
-        fn_total,
-        not reworked,
-        **ops,
-    )
 
 
 def calc_memmap_size(m: BootState, spanned_pages: int, present_pages: int) -> int:
@@ -348,16 +217,22 @@ def calc_memmap_size(m: BootState, spanned_pages: int, present_pages: int) -> in
     return page_align(pages * m.geo.sizeof_struct_page, m.geo.page_shift) >> (m.geo.page_shift)
 
 
+# zone_batchsize() (mm/page_alloc.c), CONFIG_MMU=y, in closed form: managed_pages / 1024 pages
+# capped at ``cap`` bytes (change "pcp-batch-cap"), a quarter of it, at least 1, then
+# rounddown_pow_of_two(batch + batch / 2) - 1; the model computes it and its chain by this one
+# expression (the cap is a multiple of PAGE_SIZE, so the min is the kernel's if)
+BATCH_EXPR = (
+    "rounddown_pow_of_two(max(1, min(managed_pages // 1024, cap // PAGE_SIZE) // 4) * 3 // 2) - 1"
+)
+
+
 def zone_batchsize(m: BootState, managed_pages: int) -> int:
-    # mirrors zone_batchsize() (mm/page_alloc.c), CONFIG_MMU=y; the cap doubled to 1 MiB
-    # in commit d8a759b57035 ("mm, page_alloc: double zone's batchsize"), v4.19
-    batch = managed_pages // 1024
-    if batch * m.geo.page_size > m.pcp_batch_cap():
-        batch = m.pcp_batch_cap() // m.geo.page_size
-    batch //= 4
-    if batch < 1:
-        batch = 1
-    return rounddown_pow_of_two(batch + batch // 2) - 1
+    # mirrors zone_batchsize() (mm/page_alloc.c); the cap doubled to 1 MiB in commit
+    # d8a759b57035 ("mm, page_alloc: double zone's batchsize"), v4.19
+    cap = m.pcp_batch_cap()
+    return int(
+        evaluate(BATCH_EXPR, managed_pages=managed_pages, cap=cap, PAGE_SIZE=m.geo.page_size)
+    )
 
 
 def free_area_init_core(m: BootState, pgdat: PgdatState) -> None:

@@ -7,12 +7,15 @@ time between pcp_high_min and pcp_high_max."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from inspector.model import chains
-from inspector.model.common import clamp, int_sqrt, mult_frac
+from inspector.model.chains import gp, zp
 from inspector.model.linux.alternative import max_cpus
-from inspector.model.linux.free_area_init import zone_batchsize
+from inspector.model.linux.free_area_init import BATCH_EXPR, zone_batchsize
 from inspector.model.linux.state import WATERMARK_SCALE_FACTOR, BootState, ZoneState
 from inspector.model.linux.zonelists import nr_free_zone_pages
+from inspector.model.provenance import Given
 
 # sysctl_lowmem_reserve_ratio (mm/page_alloc.c): DMA, DMA32, Normal (4.7 and 6.12 alike),
 # Movable (0 from 6.x; 4.7 has no entry, ZONE_MOVABLE being the top zone)
@@ -31,48 +34,122 @@ def setup_per_cpu_pageset(m: BootState) -> None:
     "pcp-high-from-low-wmark": populated zones get their own pagesets; the rest keep
     boot_pageset (batch 0)."""
     for zone in m.all_zones():
-        batch = zone_batchsize(m, zone.managed_pages) if zone.populated() else 0
-        m.pagesets[(zone.node, zone.idx)] = pageset_set_batch(batch)
-        if zone.populated():
-            fn = m.cite("zone_batchsize()")
-            path = chains.batch(m, zone, batch, m.pcp_batch_cap(), fn)
-            high, pcp_batch = m.pagesets[(zone.node, zone.idx)]
-            fn = m.cite("pageset_set_batch()")
-            chains.pageset(m, zone, path, high, pcp_batch, "6 * batch", fn)
+        if not zone.populated():
+            m.pagesets[(zone.node, zone.idx)] = pageset_set_batch(0)
+            continue
+        path = batch_chain(m, zone)
+        m.pagesets[(zone.node, zone.idx)] = pageset_set_batch(m.prov.chains[path].value)
+        high, pcp_batch = m.pagesets[(zone.node, zone.idx)]
+        chains.pageset(m, zone, path, high, pcp_batch, "6 * batch", m.cite("pageset_set_batch()"))
+
+
+def batch_chain(m: BootState, zone: ZoneState) -> str:
+    """zone_batchsize() of the zone's managed pages, computed by its chain (BATCH_EXPR, the
+    cap by change "pcp-batch-cap"); returns the chain's path."""
+    path = zp(zone, "batch")
+    m.prov.derive(
+        path,
+        BATCH_EXPR,
+        m.cite("zone_batchsize()"),
+        managed_pages=zp(zone, "managed_pages"),
+        cap=m.pcp_batch_cap(),
+        PAGE_SIZE=m.prov.given(m.geo.page_size, "page_size"),
+    )
+    return path
 
 
 def calculate_min_free_kbytes(m: BootState) -> None:
-    # mirrors init_per_zone_wmark_min()'s start (4.7), calculate_min_free_kbytes() (6.12):
-    # nr_free_buffer_pages() is the managed pages up to ZONE_NORMAL (watermarks still 0);
-    # clamped to 128..65536, 128..262144 since change "min-free-kbytes-bound" (5.7)
+    """init_per_zone_wmark_min()'s start (4.7), calculate_min_free_kbytes(): from
+    nr_free_buffer_pages(), the managed pages (less a high watermark still 0) of the zones up to
+    ZONE_NORMAL in the boot CPU's node's fallback zonelist; clamped to 128..65536, 128..262144
+    since change "min-free-kbytes-bound" (5.7). Each value computed by its chain."""
+    p = m.prov
     counted: list[ZoneState] = []
-    lowmem_kbytes = nr_free_zone_pages(m, m.zone_normal, counted) * (m.geo.page_size >> 10)
+    nr_free_zone_pages(m, m.zone_normal, counted)
     upper = 262144 if m.has("min-free-kbytes-bound") else 65536
-    m.min_free_kbytes = clamp(int_sqrt(lowmem_kbytes * 16), 128, upper)
-    fn = "calculate_min_free_kbytes()" if m.has("min-free-kbytes-bound") else ""
-    chains.min_free_kbytes(m, counted, upper, m.cite(fn or "init_per_zone_wmark_min()"))
+    fn = m.cite(
+        "calculate_min_free_kbytes()"
+        if m.has("min-free-kbytes-bound")
+        else "init_per_zone_wmark_min()"
+    )
+    terms = {f"managed_{z.node}_{z.name}": zp(z, "managed_pages") for z in counted}
+    buf = gp("nr_free_buffer_pages()")
+    p.derive(
+        buf,
+        " + ".join(terms) or "0",
+        "nr_free_zone_pages(gfp_zone(GFP_USER)) (mm/page_alloc.c)",
+        note="the boot CPU's node's fallback zonelist, zones up to Normal",
+        **terms,
+    )
+    kb = gp("lowmem_kbytes")
+    p.derive(
+        kb,
+        "nr_free_buffer_pages * (PAGE_SIZE >> 10)",
+        fn,
+        nr_free_buffer_pages=buf,
+        PAGE_SIZE=p.given(m.geo.page_size, "page_size"),
+    )
+    m.min_free_kbytes = p.derive(
+        gp("min_free_kbytes"),
+        f"clamp(int_sqrt(lowmem_kbytes * 16), 128, {upper})",
+        fn,
+        lowmem_kbytes=kb,
+    )
 
 
 def setup_per_zone_wmarks(m: BootState) -> None:
-    # mirrors __setup_per_zone_wmarks() and zone_pcp_update() (mm/page_alloc.c), no HIGHMEM
-    pages_min = m.min_free_kbytes >> (m.geo.page_shift - 10)
-    # ZONE_MOVABLE has its own minimum and is left out of lowmem_pages since change
-    # "movable-min-watermark"; before, it was lowmem like the others
+    """__setup_per_zone_wmarks() and zone_pcp_update() (mm/page_alloc.c), no HIGHMEM: min is the
+    zone's share of min_free_kbytes by managed pages (ZONE_MOVABLE its own clamp and left out of
+    lowmem_pages since change "movable-min-watermark"), low/high (and promo since change
+    "wmark-promo", commit c574bbe91703, v5.18) step up by the larger of a quarter of it and
+    watermark_scale_factor per 10000 of managed pages. Each value computed by its chain."""
+    p = m.prov
+    fn = m.cite("__setup_per_zone_wmarks()")
     movable_own_min = m.has("movable-min-watermark")
-    lowmem_zones = [z for z in m.all_zones() if not (movable_own_min and z.idx == m.zone_movable)]
-    lowmem = sum(z.managed_pages for z in lowmem_zones)
+    lowmem = [z for z in m.all_zones() if not (movable_own_min and z.idx == m.zone_movable)]
+    terms = {f"managed_{z.node}_{z.name}": zp(z, "managed_pages") for z in lowmem}
+    lp = gp("lowmem_pages")
+    p.derive(lp, " + ".join(terms) or "0", fn, **terms)
+    pm = gp("pages_min")
+    p.derive(
+        pm,
+        "min_free_kbytes >> (PAGE_SHIFT - 10)",
+        fn,
+        min_free_kbytes=gp("min_free_kbytes"),
+        PAGE_SHIFT=p.given(m.geo.page_shift, "page_size", "(its log2)"),
+    )
+    share = "(pages_min * managed_pages // lowmem_pages if lowmem_pages else 0)"
+    names = ("low", "high", "3") if m.has("wmark-promo") else ("low", "high")
     pcp_in_wmarks = m.has("pcp-high-from-low-wmark")
     for zone in m.all_zones():
-        tmp = pages_min * zone.managed_pages // lowmem if lowmem else 0
+        ops: dict[str, Any] = {
+            "pages_min": pm,
+            "managed_pages": zp(zone, "managed_pages"),
+            "lowmem_pages": lp,
+        }
+        wmin = zp(zone, "watermark[min]")
         if movable_own_min and zone.idx == m.zone_movable:
-            wmin = clamp(zone.managed_pages // 1024, SWAP_CLUSTER_MAX, 128)
+            expr = f"clamp(managed_pages // 1024, {SWAP_CLUSTER_MAX}, 128)"
+            p.derive(wmin, expr, fn, managed_pages=zp(zone, "managed_pages"))
         else:
-            wmin = tmp
-        tmp = max(tmp >> 2, mult_frac(zone.managed_pages, WATERMARK_SCALE_FACTOR, 10000))
-        # min, low, high and, since change "wmark-promo" (commit c574bbe91703, v5.18), promo
-        zone.watermark = [wmin, wmin + tmp, wmin + 2 * tmp]
-        if m.has("wmark-promo"):
-            zone.watermark.append(wmin + 3 * tmp)
+            p.derive(wmin, share, fn, **ops)
+        step = zp(zone, "watermark_step")
+        p.derive(
+            step,
+            f"max({share} >> 2, mult_frac(managed_pages, watermark_scale_factor, 10000))",
+            fn,
+            watermark_scale_factor=WATERMARK_SCALE_FACTOR,
+            **ops,
+        )
+        for i, name in enumerate(names, start=1):
+            p.derive(
+                zp(zone, f"watermark[{name}]"),
+                f"wmark_min + {i} * step",
+                fn,
+                wmark_min=wmin,
+                step=step,
+            )
+        zone.watermark = [p.chains[zp(zone, f"watermark[{n}]")].value for n in ("min", *names)]
         if not pcp_in_wmarks:
             continue
         # zone_pcp_update() → zone_set_pageset_high_and_batch(): since change
@@ -89,7 +166,6 @@ def setup_per_zone_wmarks(m: BootState) -> None:
             )
         else:
             m.pagesets[(zone.node, zone.idx)] = (high_min, batch)
-    chains.watermarks(m, lowmem_zones, movable_own_min, m.cite("__setup_per_zone_wmarks()"))
     if pcp_in_wmarks:
         for zone in m.all_zones():
             _note_pcp(m, zone, m.pagesets[(zone.node, zone.idx)][1])
@@ -99,10 +175,9 @@ def setup_per_zone_wmarks(m: BootState) -> None:
 def _note_pcp(m: BootState, zone: ZoneState, batch: int) -> None:
     # zone_set_pageset_high_and_batch(): the batch, and zone_highsize()'s high_min and high_max
     p = m.prov
-    fn_batch = m.cite("zone_batchsize()")
     fn_pcp = m.cite("zone_set_pageset_high_and_batch()")
     fn_high = m.cite("zone_highsize()")
-    path = chains.batch(m, zone, zone_batchsize(m, zone.managed_pages), m.pcp_batch_cap(), fn_batch)
+    path = batch_chain(m, zone)
     pcp_batch = chains.zp(zone, "pcp_batch")
     p.note(pcp_batch, batch, "max(1, batch)", fn_pcp, batch=path)
     online = m.inputs.cpu_to_node_at_zonelists[: max(1, max_cpus(m))]
@@ -157,24 +232,51 @@ def zone_highsize(m: BootState, zone: ZoneState, batch: int, total_pages: int) -
 
 
 def setup_per_zone_lowmem_reserve(m: BootState) -> None:
-    """setup_per_zone_lowmem_reserve() (mm/page_alloc.c): each lower zone's reserve against
-    the managed pages above it, by its ratio; since change "lowmem-reserve-empty-zone" (5.8)
-    0 for a zone with no managed pages or a ratio of 0 (before, a ratio of 0 counted as 1)."""
+    """setup_per_zone_lowmem_reserve() (mm/page_alloc.c): zone i keeps back, against
+    allocations that may use zone j above it, the managed pages of zones i+1..j over zone i's
+    ratio; since change "lowmem-reserve-empty-zone" (5.8) 0 for a zone with no managed pages or
+    a ratio of 0 (before, a ratio of 0 counted as 1). Each value computed by its chain."""
+    p = m.prov
+    fn = m.cite("setup_per_zone_lowmem_reserve()")
     clear_empty = m.has("lowmem-reserve-empty-zone")
     for pgdat in m.pgdats.values():
-        for zone in pgdat.zones:
-            zone.lowmem_reserve = [0] * m.max_nr_zones
-        for i, zone in enumerate(pgdat.zones[:-1]):
+        for i, zone in enumerate(pgdat.zones):
             ratio = LOWMEM_RESERVE_RATIO.get(zone.name, 0)
-            clear = clear_empty and (not ratio or not zone.managed_pages)
-            managed = 0
-            for j in range(i + 1, m.max_nr_zones):
-                managed += pgdat.zones[j].managed_pages
-                zone.lowmem_reserve[j] = 0 if clear else managed // max(1, ratio)
-    ratios = [LOWMEM_RESERVE_RATIO.get(n, 0) for n in m.zone_names]
-    if not clear_empty:
-        ratios = [max(1, r) for r in ratios]
-    chains.lowmem_reserve(m, ratios, clear_empty, m.cite("setup_per_zone_lowmem_reserve()"))
+            if not clear_empty:
+                ratio = max(1, ratio)
+            reserve = []
+            for j, above in enumerate(pgdat.zones):
+                path = zp(zone, f"lowmem_reserve[{above.name}]")
+                if j <= i:
+                    note = "no reserve against the zone itself or below"
+                    reserve.append(p.derive(path, "0", fn, note=note))
+                elif clear_empty and (not ratio or not zone.managed_pages):
+                    reserve.append(
+                        p.derive(
+                            path,
+                            "0",
+                            fn,
+                            note="ratio 0 or no managed pages in this zone",
+                            ratio=ratio,
+                            managed_pages=zp(zone, "managed_pages"),
+                        )
+                    )
+                else:
+                    terms = {
+                        f"managed_{x.name}": zp(x, "managed_pages")
+                        for x in pgdat.zones[i + 1 : j + 1]
+                    }
+                    source = f"sysctl_lowmem_reserve_ratio[{zone.name}] (mm/page_alloc.c)"
+                    reserve.append(
+                        p.derive(
+                            path,
+                            f"({' + '.join(terms)}) // ratio",
+                            fn,
+                            ratio=Given(ratio, source),
+                            **terms,
+                        )
+                    )
+            zone.lowmem_reserve = reserve
     calculate_totalreserve_pages(m)
 
 
