@@ -49,6 +49,7 @@ PACKAGES: tuple[Package, ...] = (
     Package("crash", "the crash utility, a peer of the live buddy dump"),
     Package("chromium", "the tests that open report.html as a reader would"),
     Package("chromium-driver", "the tests that open report.html as a reader would"),
+    Package("fonts-wqy-microhei", "the walkthrough's Chinese in the browser's screenshots"),
 )
 BUSYBOX_ARM64 = "busybox-static:arm64"
 

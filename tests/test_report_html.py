@@ -4,9 +4,11 @@ tree, the captured values beside the model's, nothing fetched from anywhere."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+from html import escape as _e
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from inspector.vm.guest import BootRequest
 from inspector.vm.topology import parse_topology
 
 WHY_4_7 = source.available(V4_7)
+PAGE_BOUND = 450_000  # bytes of a 2-node guest's report.html
 NO_4_7 = WHY_4_7 or ""
 NO_CHROMIUM = "chromium is not installed (make deps)"
 
@@ -109,6 +112,28 @@ def test_walkthrough_page(tmp_path, kver, arch):
         assert zh and re.search(r"[\u4e00-\u9fff]", zh.group(1)), section[:200]
         assert "<p class='what' data-lang='en'>" in section
     assert "<body class='lang-zh'>" in write_report(run_dir, "zh").read_text()
+    # a story in both languages on every step that has one, the full tables folded, and the
+    # headline of each stop: its numbers are the captured ones (the chains are drawn by the page)
+    from inspector.report.story import STORY
+
+    for s in steps:
+        if s.function in STORY:
+            assert _e(STORY[s.function][0]) in text and _e(STORY[s.function][1]) in text
+    assert "<details class='full'>" in text and "<pre class='chain'>" not in text.replace(
+        "<pre class='chain'></pre>", ""
+    )
+    captured = load_run(run_dir)
+    core = next(snap for k, snap in captured.items() if k.startswith("free_area_init_core"))
+    section = re.search(r"<code>free_area_init_core\(\)</code>.*?</section>", text, re.S)
+    assert section is not None
+    headline = section.group(0).split("<details class='full'>")[0]
+    for node in core.nodes:
+        for z in node.zones:
+            if z.present_pages:
+                assert f"node {node.node_id} {z.name}</th>" in headline
+                assert re.search(rf">{z.present_pages}</(summary|td)>", headline), z
+    # the page stays small: each chain stored once (a 2-node guest's page was 0.7-0.9 MB)
+    assert len(text.encode()) < PAGE_BOUND, len(text.encode())
 
 
 def test_function_source_reads_a_definition(tmp_path):
@@ -214,3 +239,124 @@ def test_the_language_switches_on_the_page(tmp_path):
         assert len(shown("en")) == en_steps and shown("zh") == []
     finally:
         driver.quit()
+
+
+def test_every_step_of_every_release_has_a_story_in_both_languages():
+    from inspector.report.steps import STEPS
+    from inspector.report.story import STORY
+
+    functions = {s.function for steps in STEPS.values() for s in steps}
+    assert functions <= set(STORY), functions - set(STORY)
+    for en, zh in STORY.values():
+        assert len(re.findall(r"[.:;]( |$)", en)) + 1 >= 2 and re.search(r"[\u4e00-\u9fff]", zh)
+
+
+@pytest.mark.vm
+@pytest.mark.skipif(shutil.which("chromedriver") is None, reason=NO_CHROMIUM)
+def test_the_page_reads_on_a_desktop_and_a_phone(tmp_path):
+    """In headless Chromium at a desktop's and a phone's width, in each language: nothing wider
+    than the window (tables and pictures scroll inside), n and p move between the steps in
+    order, a number's chain is the tree `mm-inspector explain` prints, no request and no
+    script error; a screenshot of free_area_init_core() per width and language is kept."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    from inspector.compare import compare
+    from inspector.model.provenance import tree_lines
+
+    (tmp_path / "run").mkdir()
+    run_dir = _run(tmp_path, "6.12", "x86_64")
+    page = write_report(run_dir)
+    chains = compare(run_dir).chains
+    shots = Path("runs") / "report-screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for width, height, lang in (
+        (1400, 1000, "en"),
+        (1400, 1000, "zh"),
+        (390, 1400, "en"),
+        (390, 1400, "zh"),
+    ):
+        opts = Options()
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--window-size={width},{height}",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ):
+            opts.add_argument(arg)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+        d = webdriver.Chrome(service=Service(shutil.which("chromedriver") or ""), options=opts)
+        try:
+            d.get(page.as_uri())
+            if lang == "zh":
+                d.find_element(By.ID, "lang-switch").click()
+            wide = "var e = document.documentElement; return e.scrollWidth <= e.clientWidth"
+            assert d.execute_script(wide)
+            # the keyboard: n three times from the top, then p
+            for _ in range(3):
+                d.switch_to.active_element.send_keys("n")
+            assert d.execute_script("return document.activeElement.id") == "step-3"
+            d.switch_to.active_element.send_keys("p")
+            assert d.execute_script("return document.activeElement.id") == "step-2"
+            # free_area_init_core(): a headline number opens its chain, explain's own tree
+            sec = d.find_element(By.XPATH, "//section[.//h2[contains(., 'free_area_init_core()')]]")
+            d.execute_script("arguments[0].scrollIntoView()", sec)
+            chain = sec.find_element(By.CSS_SELECTOR, "table.headline details.chain")
+            chain.find_element(By.TAG_NAME, "summary").click()
+            tree = chain.find_element(By.TAG_NAME, "pre").get_attribute("textContent") or ""
+            path = tree.split(" = ")[0]
+            assert any("\n".join(tree_lines(c, path)) == tree for c in chains.values() if path in c)
+            d.save_screenshot(str(shots / f"free_area_init_core-{width}-{lang}.png"))
+            assert d.get_log("browser") == []
+            sent = {
+                json.loads(e["message"])["message"]["params"].get("request", {}).get("url")
+                for e in d.get_log("performance")
+                if "Network.requestWillBeSent" in e["message"]
+            }
+            assert sent == {page.as_uri()}
+        finally:
+            d.quit()
+    assert len(list(shots.glob("free_area_init_core-*.png"))) == 4
+
+
+def test_a_real_machines_log_as_the_walkthrough(tmp_path):
+    """`mm-inspector dmesg LOG --html` on the hand-written 3.14 machine of test_bootlog: the
+    seed's outline at 3.14 in order, a story in both languages per step, the machine's lines
+    judged equal, the zones' sizes as derived by hand there (DMA32: 782336 present of 1044480
+    spanned, 770112 managed) each opening its chain, the PID hash's size, nothing fetched."""
+    import subprocess
+    import sys
+
+    from inspector.report.story import STORY
+    from tests.test_bootlog import _machine_8g
+
+    log = tmp_path / "machine.log"
+    log.write_text(_machine_8g("3.14.44-desktop"))
+    out = tmp_path / "machine.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "inspector", "dmesg", str(log), "--html", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    page = _Page()
+    page.feed(text)
+    steps = steps_for("4.7", "x86_64", {})
+    assert page.steps == [f"step-{i}" for i in range(1, len(steps) + 1)]
+    assert page.fetches == []
+    for s in steps:
+        assert _e(STORY[s.function][0]) in text and _e(STORY[s.function][1]) in text
+    assert "class='differ'" not in text
+    row = re.search(r"node 0 DMA32</th>(.*?)</tr>", text, re.S)
+    assert row is not None
+    values = re.findall(r"<summary>(\d+)</summary>", row.group(1))
+    assert values == ["4096", "1044480", "782336", "770112"]
+    assert ">4096</td><td>3</td><td>32768</td>" in text  # PID: entries, order, bytes
+    assert len(text.encode()) < 100_000

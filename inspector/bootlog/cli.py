@@ -55,6 +55,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     d.add_argument("--without", action="append", default=[], metavar="CHANGE", help="the opposite")
     d.add_argument("--changes", action="store_true", help="list the changes and their releases")
+    d.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write the log as the walkthrough's page (one log): the seed's outline at its "
+        "release, each step's story in English and Chinese, its lines judged, its numbers' "
+        "chains",
+    )
     d.set_defaults(func=cmd_dmesg)
 
 
@@ -202,6 +209,16 @@ def cmd_dmesg(args: argparse.Namespace) -> int:
         if len(paths) != 1:
             raise InspectorError("--boot takes one log")
         return boot(paths[0], args.kver)
+    if args.html:
+        if len(paths) != 1:
+            raise InspectorError("--html takes one log")
+        from inspector.paths import write_atomic
+        from inspector.report.dmesg_page import dmesg_html
+
+        out = Path(args.html)
+        write_atomic(out, dmesg_html(judge(read(paths[0]), **declared)))
+        print(out)
+        return 0
     if args.explain:
         if len(paths) != 1:
             raise InspectorError("--explain takes one log")

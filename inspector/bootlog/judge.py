@@ -268,7 +268,7 @@ def judge(
         declared.append(Declared(f"declared: the kernel has {cid} (--with)", ()))
     for cid in sorted(without):
         declared.append(Declared(f"declared: the kernel lacks {cid} (--without)", ()))
-    sizing = size(inputs, changes=changes & _USED)
+    sizing = size(inputs, changes=changes)
     predicted = _predicted(log, sizing)
     input_lines = {n for d in declared if d.from_output for n in d.lines}
     # mem_init_print_info(): the total after the / is get_num_physpages(), every online
@@ -455,7 +455,8 @@ def _hash_tables(
     )
 
 
-# the change records the sizing stage branches on
+# the change records the sizing stage branches on (named in the judgement's model; the stage
+# itself gets every change of the release)
 _USED = frozenset(
     {
         "pcp-batch-cap",
@@ -486,6 +487,13 @@ _USED = frozenset(
         "unavailable-per-zone",
         "unavailable-per-node-zone",
         "possible-nodes",
+        "free-area-init-reworked",
+        "movable-zone-clipped",
+        "movable-clips-zone",
+        "movable-start-past-node-dropped",
+        "mirror-needs-mirror-memory",
+        "node-spanned-end-minus-start",
+        "offline-node-line-dropped",
     }
 )
 

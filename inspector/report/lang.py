@@ -76,3 +76,24 @@ def both(en: str, zh: str | None, tag: str = "span", cls: str = "") -> str:
     attr = f" class='{cls}'" if cls else ""
     out = f"<{tag}{attr} data-lang='en'>{en}</{tag}>"
     return out + f"<{tag}{attr} data-lang='zh' lang='zh-Hans'>{zh or en}</{tag}>"
+
+
+def page_head(title: str, heading: str, summary: str, toc: str, css: str, lang: str) -> list[str]:
+    """The top of a walkthrough page (already HTML-escaped parts): title, the language switch,
+    the heading after the page's own title, the summary, the keys and the outline's contents."""
+    return [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>mm init walkthrough: {title}</title>",
+        f"<style>{css}{CSS}</style></head><body class='lang-{lang}'>",
+        f"<button id='lang-switch'>{both(LABELS['en']['switch'], LABELS['zh']['switch'])}</button>",
+        f"<h1>{both(LABELS['en']['title'], LABELS['zh']['title'])}: {heading}</h1>",
+        f"<p class='summary'>{summary}</p>",
+        "<p class='keys'>"
+        + both(
+            "Keys: n / j next step, p / k previous step; a number opens how it was computed.",
+            "按键：n / j 下一步，p / k 上一步；点开一个数字，看它是怎样算出来的。",
+        )
+        + "</p>",
+        f"<nav><ol class='toc'>{toc}</ol></nav>",
+    ]

@@ -17,20 +17,30 @@ import dataclasses
 import html
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from inspector.compare import Comparison, compare, kernel_log_lines, why_not_compared
 from inspector.errors import InspectorError
 from inspector.flatten import snapshot_rows
-from inspector.model.provenance import Chain, tree_lines
+from inspector.model.provenance import Chain
 from inspector.model.spec import HandoffFrame
 from inspector.paths import write_atomic
 from inspector.registry import Role
+from inspector.report.chains_js import ChainTable
 from inspector.report.freelists import free_lists_svg
-from inspector.report.lang import CSS as LANG_CSS
-from inspector.report.lang import LABELS, LANGS, SWITCH_JS, ZH, both
+from inspector.report.headline import (
+    hash_tables_html,
+    headline_html,
+    memblock_svg,
+    rows_of,
+    zones_with_memory,
+)
+from inspector.report.keys import KEYS_JS
+from inspector.report.lang import LANGS, SWITCH_JS, both, page_head
 from inspector.report.steps import Step, function_source, role_in, steps_for
+from inspector.report.story import step_head
 from inspector.rundir import load_run, require_complete
 from inspector.schema import FreeArea, Snapshot
 
@@ -65,16 +75,28 @@ def _chain_path(key: str) -> str:
     return re.sub(r"\.pageset\.(batch|high)$", r".pageset[0].\1", key)
 
 
-def _model_cell(value: Any, chains: dict[str, Chain], key: str) -> str:
+@dataclass
+class _Walk:
+    """What the page's steps share as they are written in order: the chain table (each chain
+    once), the zones that hold memory, the previous stop's values (what changed), the log."""
+
+    chains: ChainTable
+    zones: set[tuple[str, str]]
+    log: list[str]
+    handoff: Snapshot | None
+    previous: tuple[str, dict[str, Any]] | None = None
+
+
+def _model_cell(value: Any, chains: dict[str, Chain], key: str, table: ChainTable) -> str:
     """The model's value; when the model recorded how it computed it, the value opens its chain
-    (the same tree ``mm-inspector explain`` prints)."""
+    (the same tree ``mm-inspector explain`` prints, drawn from the page's chain table)."""
     path = _chain_path(key)
     if path not in chains or chains[path].value != value:  # e.g. set after this stop
         return _e(value)
-    tree = "\n".join(tree_lines(chains, path))
+    cid = table.add(chains, path, {})
     return (
-        f"<details class='chain'><summary>{_e(value)}</summary>"
-        f"<pre class='chain'>{_e(tree)}</pre></details>"
+        f"<details class='chain' data-c='{cid}'><summary>{_e(value)}</summary>"
+        "<pre class='chain'></pre></details>"
     )
 
 
@@ -84,7 +106,8 @@ def _values_table(
     captured: Snapshot,
     model: Snapshot | None,
     arch: str,
-    chains: dict[str, Chain] | None = None,
+    chains: dict[str, Chain],
+    table: ChainTable,
 ) -> str:
     cap = dict(snapshot_rows(role, captured, whole=True))
     mod = dict(snapshot_rows(role, model, whole=True)) if model is not None else {}
@@ -97,13 +120,19 @@ def _values_table(
         why = why_not_compared(_generic(k), captured.kernel.version, arch, stop)
         differs = model is not None and a != b and why is None
         mark = " class='diff'" if differs else (" class='skip'" if why and a != b else "")
-        model_cell = _model_cell(b, chains or {}, k) if model is not None else "<i>input</i>"
+        model_cell = _model_cell(b, chains, k, table) if model is not None else "<i>input</i>"
         note = "≠" if differs else (_e(f"not compared: {why}") if why and a != b else "")
         rows.append(
             f"<tr{mark}><td>{_e(k)}</td><td>{_e(a)}</td><td>{model_cell}</td><td>{note}</td></tr>"
         )
     head = "<tr><th>field</th><th>captured</th><th>model</th><th></th></tr>"
-    return f"<table class='values'>{head}{''.join(rows)}</table>"
+    summary = both(
+        f"all {len(keys)} values, captured and model", f"全部 {len(keys)} 个值：实测与模型"
+    )
+    return (
+        f"<details class='full'><summary>{summary}</summary>"
+        f"<div class='scroll'><table class='values'>{head}{''.join(rows)}</table></div></details>"
+    )
 
 
 CSS = """
@@ -117,6 +146,18 @@ font-family:monospace} tr.diff{background:#fdd} tr.skip{color:#888}
 details.chain summary{cursor:pointer;text-decoration:underline dotted}
 pre.chain{max-width:900px;white-space:pre-wrap;font-size:11px}
 .log{background:#eef6ee} .none{color:#888} .summary{background:#f0f4ff;padding:.6em 1em}
+.story{max-width:60em;line-height:1.45} .keys{color:#666;font-size:12px}
+table.headline{border-collapse:collapse;font-size:13px;margin:.4em 0}
+table.headline td,table.headline th{border:1px solid #ccd;padding:2px 8px;text-align:right;
+font-family:monospace} table.headline th{background:#f4f6fa;text-align:left}
+td.changed{background:#fff3c4} details.full>summary{cursor:pointer;color:#456}
+table.headline pre.chain{text-align:left;min-width:24em}
+.scroll{overflow-x:auto} section.step:focus{outline:2px solid #9ab}
+svg.memblock{max-width:900px;display:block} .picture,.frame{overflow-x:auto}
+.picture svg,.frame svg{max-width:100%;height:auto}
+@media (max-width:700px){body{margin:.4em} section.step{margin-left:0 !important;
+padding-left:.5em} h1{font-size:1.2em} table.headline{display:block;overflow-x:auto}
+pre{font-size:11px} #lang-switch{position:static}}
 """
 
 
@@ -127,14 +168,10 @@ def _step_html(
     tree: Path | None,
     captured: dict[str, Snapshot],
     cmp: Comparison | None,
-    log: list[str],
+    walk: _Walk,
 ) -> str:
     file = step.file_for(arch)
-    parts = [
-        f"<section class='step' id='step-{n}' style='margin-left:{step.depth * 1.5}em'>",
-        f"<h2>{n}. <code>{_e(step.function)}()</code></h2>",
-        both(_e(step.what), _e(ZH.get(step.function, step.what)), "p", "what"),
-    ]
+    parts = step_head(n, step)
     src = function_source(tree, file, step.function) if tree is not None else None
     if src is None:
         parts.append(f"<p class='where'>{_e(file)}: source not found in the built tree</p>")
@@ -148,26 +185,61 @@ def _step_html(
             f"<details><summary class='where'>{_e(file)}:{first}–{first + len(lines) - 1}"
             f"</summary><pre>{_e(body)}</pre></details>"
         )
+    hashes = hash_tables_html(step.function, walk.log, walk.handoff)
+    if hashes:
+        parts.append(hashes)
     if step.role is not None:
         stop = next((s for s in captured if role_in(captured[s], s) == step.role), None)
         if stop is not None:
-            model = cmp.predicted.get(stop) if cmp is not None else None
-            ndiff = len(cmp.diffs.get(stop, [])) if cmp is not None else 0
-            title = f"stop <code>{_e(stop)}</code>"
-            if cmp is not None and step.role != Role.INPUTS:
-                title += f": {ndiff} difference{'s' if ndiff != 1 else ''} from the model"
-            elif step.role == Role.INPUTS:
-                title += ": the model's inputs"
-            parts.append(f"<p>{title}</p>")
-            chains = cmp.chains.get(stop, {}) if cmp is not None else {}
-            parts.append(_values_table(step.role, stop, captured[stop], model, arch, chains))
+            parts += _stop_html(step.role, stop, arch, captured, cmp, walk)
     if step.log is not None:
         pat = re.compile(step.log)
-        printed = [line for line in log if pat.match(line)]
+        printed = [line for line in walk.log if pat.match(line)]
         if printed:
             parts.append("<pre class='log'>" + _e("\n".join(printed)) + "</pre>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _stop_html(
+    role: Role,
+    stop: str,
+    arch: str,
+    captured: dict[str, Snapshot],
+    cmp: Comparison | None,
+    walk: _Walk,
+) -> list[str]:
+    """A step's stop: how many values differ from the model, the headline numbers (changes since
+    the previous stop marked), memblock's picture where the stop shows memblock, the full table
+    folded."""
+    model = cmp.predicted.get(stop) if cmp is not None else None
+    ndiff = len(cmp.diffs.get(stop, [])) if cmp is not None else 0
+    code = f"<code>{_e(stop)}</code>"
+    if cmp is not None and role != Role.INPUTS:
+        title = both(
+            f"stop {code}: {ndiff} difference{'s' if ndiff != 1 else ''} from the model",
+            f"断点 {code}：与模型相差 {ndiff} 处",
+        )
+    elif role == Role.INPUTS:
+        title = both(f"stop {code}: the model's inputs", f"断点 {code}：模型的输入")
+    else:
+        title = f"stop {code}"
+    chains = cmp.chains.get(stop, {}) if cmp is not None else {}
+    rows = rows_of(role, captured[stop])
+    model_rows = rows_of(role, model) if model is not None else {}
+
+    def cell(value: Any, key: str) -> str:
+        if model_rows.get(key) == value:
+            return _model_cell(value, chains, key, walk.chains)
+        return _e(value)
+
+    out = [f"<p>{title}</p>", headline_html(role, rows, walk.previous, walk.zones, cell)]
+    memblock = captured[stop].memblock
+    if memblock is not None and memblock.memory:
+        out.append(f"<div class='picture'>{memblock_svg(memblock)}</div>")
+    out.append(_values_table(role, stop, captured[stop], model, arch, chains, walk.chains))
+    walk.previous = (stop, {**(walk.previous[1] if walk.previous else {}), **rows})
+    return out
 
 
 def frame_snapshot(buddy: Snapshot, frame: HandoffFrame) -> Snapshot:
@@ -275,6 +347,9 @@ def report_html(run_dir: Path, lang: str = "en") -> str:
     log = kernel_log_lines(dmesg, re.compile(r".*")) if dmesg else []
     tree = _source_tree(run_dir)
     steps = steps_for(kernel.version, kernel.arch, captured)
+    stops = [(r, snap) for k, snap in captured.items() if (r := role_in(snap, k)) is not None]
+    handoff = next((snap for role, snap in stops if role == Role.HANDOFF), None)
+    walk = _Walk(ChainTable(), zones_with_memory(stops), log, handoff)
     total = len(cmp.flat) if cmp is not None else None
     summary = (
         f"Linux {_e(kernel.release)} on {_e(kernel.arch)}; run <code>{_e(run_dir.name)}</code>; "
@@ -290,18 +365,12 @@ def report_html(run_dir: Path, lang: str = "en") -> str:
         f"<li style='margin-left:{s.depth}em'><a href='#step-{i}'>{_e(s.function)}()</a></li>"
         for i, s in enumerate(steps, 1)
     )
-    body = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>mm init walkthrough: Linux {_e(kernel.release)} {_e(kernel.arch)}</title>",
-        f"<style>{CSS}{LANG_CSS}</style></head><body class='lang-{lang}'>",
-        f"<button id='lang-switch'>{both(LABELS['en']['switch'], LABELS['zh']['switch'])}</button>",
-        f"<h1>{both(LABELS['en']['title'], LABELS['zh']['title'])}: Linux {_e(kernel.release)} "
-        f"({_e(kernel.arch)})</h1>",
-        f"<p class='summary'>{summary}</p>",
-        f"<nav><ol class='toc'>{toc}</ol></nav>",
-    ]
+    release, arch = _e(kernel.release), _e(kernel.arch)
+    body = page_head(
+        f"Linux {release} {arch}", f"Linux {release} ({arch})", summary, toc, CSS, lang
+    )
     body += [
-        _step_html(s, i, kernel.arch, tree, captured, cmp, log) for i, s in enumerate(steps, 1)
+        _step_html(s, i, kernel.arch, tree, captured, cmp, walk) for i, s in enumerate(steps, 1)
     ]
     if cmp is not None:
         body.append(_frames_html(run_dir, cmp))
@@ -315,7 +384,8 @@ def report_html(run_dir: Path, lang: str = "en") -> str:
         if p.exists():
             svg = re.sub(r"^<\?xml[^>]*>\s*", "", p.read_text())
             body.append(f"<h2>{title}</h2><div class='picture'>{svg}</div>")
-    body.append(f"<script>{SWITCH_JS}</script></body></html>")
+    body.append(walk.chains.script())
+    body.append(f"<script>{SWITCH_JS}{KEYS_JS}</script></body></html>")
     return "\n".join(body) + "\n"
 
 
