@@ -33,6 +33,18 @@ _ASIDE = re.compile(r" ?(\([^)]*\)|\[[^\]]*\]|@\S+)")
 _NUMBER = re.compile(r"0x[0-9a-f]+|\d+")
 
 
+def generic_path(path: str) -> str:
+    """A value's path with its indexes dropped, the one spelling compare's tables, the kernel
+    functions' table, the walkthrough and explain key a field by:
+    ``node[1].zone[DMA32].free_area[3].nr_free`` -> ``zone.free_area.nr_free``,
+    ``globals[zone_movable_pfn[1]]`` -> ``globals.zone_movable_pfn``,
+    ``globals[cpu_to_node.0]`` -> ``globals.cpu_to_node``."""
+    if path.startswith("globals["):
+        return "globals." + re.split(r"[\[.]", path[len("globals[") : -1])[0]
+    g = re.sub(r"\[[^\]]*\]", "", path)
+    return g[len("node.") :] if g.startswith("node.zone") else g
+
+
 def log_key(line: str) -> str:
     """A boot-log line's one spelling as a row key, ``log:<shape>``: numbers as ``#``, asides
     (``(…)``, ``[…]``, ``@address``) dropped, the ``Memory:`` line up to ``available``, so

@@ -36,7 +36,6 @@ from inspector.compare.fields import (
     _walk,
     diff,
     function_for,
-    generic_path,
     ignored_by_release,
     not_captured,
     value_class,
@@ -49,6 +48,7 @@ from inspector.compare.trace import (
     model_memblock_trace,
     trace_note,
 )
+from inspector.flatten import generic_path
 from inspector.model import model_for
 from inspector.registry import Role, stop_name
 from inspector.rundir import load_run, require_complete
@@ -181,8 +181,6 @@ def compare(run_dir: Path) -> Comparison:
     for stop in list(predicted) + [s for s in captured if s not in predicted]:
         if stop == first:  # the model's input, not a prediction
             continue
-        if stop in spec.not_modelled:  # declared, and printed by the report
-            continue
         if stop not in predicted or stop not in captured:
             d = Difference(
                 f"stop[{stop}]",
@@ -217,12 +215,7 @@ def compare(run_dir: Path) -> Comparison:
         if dmesg.exists()
         else None
     )
-    if trace is not None and stop_name(version, Role.HANDOFF) in spec.not_modelled:
-        notes.append(
-            "memblock=debug: the trace is not judged, the early allocations of this "
-            "version are not modelled yet"
-        )
-    elif trace is not None:
+    if trace is not None:
         tdiffs, n = judge_log(model_memblock_trace(rep.memblock_calls), trace)
         for d in tdiffs:
             d.path = d.path.replace("log[", "memblock_trace[")
@@ -246,10 +239,7 @@ def compare(run_dir: Path) -> Comparison:
         per_stop=per_stop,
         provenance=inputs.provenance_text(),
         later=later,
-        not_captured={
-            **not_captured(version, inputs.arch),
-            **{f"stop {k}": why for k, why in spec.not_modelled.items()},
-        },
+        not_captured=not_captured(version, inputs.arch),
         ignored={**IGNORED_WHY, **ignored_by_release(version)},
         notes=notes,
         predicted=predicted,

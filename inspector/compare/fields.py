@@ -8,28 +8,19 @@ field.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from inspector.errors import InspectorError
+from inspector.flatten import generic_path
 from inspector.kernel_changes import landed
 from inspector.model import functions_for
 from inspector.schema import GLOBALS_HASHES, GLOBALS_PERCPU_SWIOTLB, MIGRATETYPES, Snapshot
 
-# Fields that are runtime state rather than a prediction: skipped unless asked for.
-DEFAULT_IGNORE: frozenset[str] = frozenset(
-    {
-        "kernel.release",
-        "zone.pageset.count",
-        "inputs",
-        "globals.cpu_to_node",
-        "globals.dma_reserve",
-        "init_per_zone_wmark_min:zone.nr_free_pages",
-    }
-)
-# What each ignored path is, for the report: nothing is skipped without saying so.
+# Fields that are runtime state rather than a prediction, skipped unless asked for, each with what
+# it is (the report says it: nothing is skipped without saying so); from a change on, the tables
+# below add theirs.
 IGNORED_WHY = {
     "kernel.release": "the release string (the model knows the version only)",
     "zone.pageset.count": "pages on a per-cpu list right now: runtime state, not initialisation",
@@ -42,6 +33,7 @@ IGNORED_WHY = {
     "hand-off (slab caches, page tables, ...) are not modelled; nr_free is compared at the "
     "hand-off",
 }
+DEFAULT_IGNORE: frozenset[str] = frozenset(IGNORED_WHY)
 # Fields not compared from a change on (inspector.kernel_changes), with the reason: the release
 # of the kernel decides, through the change record, never a version string.
 IGNORED_FROM_CHANGE: dict[str, dict[str, str]] = {
@@ -153,17 +145,6 @@ class Difference:
         return (
             f"{self.path}: model {self.model!r}, captured {self.captured!r}  [{self.function}{via}]"
         )
-
-
-def generic_path(path: str) -> str:
-    """``node[1].zone[DMA32].free_area[3].nr_free`` -> ``zone.free_area.nr_free``.
-
-    ``globals[zone_movable_pfn[1]]`` -> ``globals.zone_movable_pfn``.
-    """
-    if path.startswith("globals["):
-        return "globals." + re.sub(r"\[.*$", "", path[len("globals[") : -1])
-    g = re.sub(r"\[[^\]]*\]", "", path)
-    return g[len("node.") :] if g.startswith("node.zone") else g
 
 
 def function_for(path: str, version: str, stop: str) -> str:

@@ -45,8 +45,6 @@ class ModelSpec:
     replay: Callable[[ModelInputs], Replay]
     functions: dict[str, str]  # generic field path (or "stop:path") -> kernel function
     log_lines: re.Pattern[str]  # the kernel's log lines this model predicts, all of them
-    # stops the model does not reach yet, with the reason (compare reports them, uncompared)
-    not_modelled: dict[str, str] = field(default_factory=dict)
     # the memblock=debug trace judged: from the first log line ``trace_start`` matches (printed
     # by stop 1's function before it allocates) to the first ``trace_end`` matches after it
     # (printed once the hand-off is done)

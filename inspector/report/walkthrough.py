@@ -23,7 +23,7 @@ from typing import Any
 
 from inspector.compare import Comparison, compare, kernel_log_lines, why_not_compared
 from inspector.errors import InspectorError
-from inspector.flatten import snapshot_rows
+from inspector.flatten import generic_path, snapshot_rows
 from inspector.model.provenance import Chain
 from inspector.model.spec import HandoffFrame
 from inspector.paths import write_atomic
@@ -59,15 +59,6 @@ def _source_tree(run_dir: Path) -> Path | None:
 
 def _e(x: Any) -> str:
     return html.escape(str(x))
-
-
-def _generic(key: str) -> str:
-    """A flat row's key as compare's generic path: ``node[0].zone[DMA].pageset.high`` →
-    ``zone.pageset.high``, ``globals[cpu_to_node.0]`` → ``globals.cpu_to_node``."""
-    if key.startswith("globals["):
-        return "globals." + re.split(r"[\[.]", key[len("globals[") : -1])[0]
-    g = re.sub(r"\[[^\]]*\]", "", key)
-    return g[len("node.") :] if g.startswith("node.zone") else g
 
 
 def _chain_path(key: str) -> str:
@@ -117,7 +108,7 @@ def _values_table(
     rows = []
     for k in keys:
         a, b = cap.get(k), mod.get(k)
-        why = why_not_compared(_generic(k), captured.kernel.version, arch, stop)
+        why = why_not_compared(generic_path(k), captured.kernel.version, arch, stop)
         differs = model is not None and a != b and why is None
         mark = " class='diff'" if differs else (" class='skip'" if why and a != b else "")
         model_cell = _model_cell(b, chains, k, table) if model is not None else "<i>input</i>"
