@@ -75,6 +75,9 @@ def _run(tmp_path: Path, kver: str, arch: str) -> Path:
         pytest.param(
             "4.7", "arm64", marks=pytest.mark.skipif(WHY_4_7 is not None, reason=WHY_4_7 or "")
         ),
+        pytest.param(
+            "4.7", "x86_64", marks=pytest.mark.skipif(WHY_4_7 is not None, reason=WHY_4_7 or "")
+        ),
     ],
 )
 def test_walkthrough_page(tmp_path, kver, arch):
@@ -132,6 +135,14 @@ def test_walkthrough_page(tmp_path, kver, arch):
             if z.present_pages:
                 assert f"node {node.node_id} {z.name}</th>" in headline
                 assert re.search(rf">{z.present_pages}</(summary|td)>", headline), z
+    # memblock drawn at stop 1 and at the hand-off: one bar per memory region, one per reserved
+    svgs = re.findall(r"<svg[^>]*class='memblock'.*?</svg>", text, re.S)
+    assert len(svgs) == 2
+    first = next(snap for k, snap in captured.items() if snap.inputs is not None)
+    assert first.inputs is not None
+    mb = first.inputs.memblock
+    assert svgs[0].count("<title>memory [") == len(mb.memory)
+    assert svgs[0].count("<title>reserved [") == len(mb.reserved)
     # the page stays small: each chain stored once (a 2-node guest's page was 0.7-0.9 MB)
     assert len(text.encode()) < PAGE_BOUND, len(text.encode())
 

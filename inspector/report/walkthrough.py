@@ -225,7 +225,11 @@ def _stop_html(
         return _e(value)
 
     out = [f"<p>{title}</p>", headline_html(role, rows, walk.previous, walk.zones, cell)]
-    memblock = captured[stop].memblock
+    # memblock as stop 1 reads it, and as the hand-off takes it (the buddy stop's entry)
+    snap = captured[stop]
+    memblock = snap.inputs.memblock if snap.inputs is not None else None
+    if role == Role.BUDDY and walk.handoff is not None:
+        memblock = walk.handoff.memblock
     if memblock is not None and memblock.memory:
         out.append(f"<div class='picture'>{memblock_svg(memblock)}</div>")
     out.append(_values_table(role, stop, captured[stop], model, arch, chains, walk.chains))
