@@ -24,7 +24,7 @@ from inspector.registry import Role
 SCHEMA_VERSION = 3
 
 # The mm globals a snapshot carries, by how far mm init has got (4.7 names; a symbol a version
-# lacks is left out by the capture and declared in compare.NOT_CAPTURED_FROM_CHANGE). Capture
+# lacks is left out by the capture and declared in compare.SKIPPED). Capture
 # reads them and the model predicts them from the same table. Arrays are keyed ``name[zone]`` /
 # ``name[nid]``.
 GLOBALS_SIZED = (

@@ -327,9 +327,8 @@ def test_what_compare_skips_cannot_grow_unnoticed():
     is added here on purpose."""
     from inspector.compare import (
         DEFAULT_IGNORE,
-        IGNORED_FROM_CHANGE,
         IGNORED_WHY,
-        NOT_CAPTURED_FROM_CHANGE,
+        SKIPPED,
         ignored_by_release,
         not_captured,
     )
@@ -343,12 +342,12 @@ def test_what_compare_skips_cannot_grow_unnoticed():
         "init_per_zone_wmark_min:zone.nr_free_pages",
     }
     assert set(IGNORED_WHY) == set(DEFAULT_IGNORE)  # each one says why
-    assert {c: set(d) for c, d in IGNORED_FROM_CHANGE.items()} == {
-        "pcp-high-autotune": {"zone.pageset.high"}
+    # one table: the runtime state above, and from a change on what is ignored or absent
+    assert {p: (s.kind, s.change) for p, s in SKIPPED.items() if s.change} == {
+        "zone.pageset.high": ("ignored", "pcp-high-autotune"),
+        "globals.vm_total_pages": ("absent", "vm-total-pages-local"),
     }
-    assert {c: set(d) for c, d in NOT_CAPTURED_FROM_CHANGE.items()} == {
-        "vm-total-pages-local": {"globals.vm_total_pages"}
-    }
+    assert all(s.why for s in SKIPPED.values())
     # the release decides, through the change's first release
     assert set(ignored_by_release("6.12")) == {"zone.pageset.high"}
     assert ignored_by_release("6.1.192") == {} == ignored_by_release("4.7")

@@ -18,61 +18,69 @@ from inspector.kernel_changes import landed
 from inspector.model import functions_for
 from inspector.schema import GLOBALS_HASHES, GLOBALS_PERCPU_SWIOTLB, MIGRATETYPES, Snapshot
 
-# Fields that are runtime state rather than a prediction, skipped unless asked for, each with what
-# it is (the report says it: nothing is skipped without saying so); from a change on, the tables
-# below add theirs.
-IGNORED_WHY = {
-    "kernel.release": "the release string (the model knows the version only)",
-    "zone.pageset.count": "pages on a per-cpu list right now: runtime state, not initialisation",
-    "inputs": "stop 1's inputs are what the model starts from",
-    "globals.cpu_to_node": "the CPU topology, parsed after stop 1: a declared later-stop input",
-    "globals.dma_reserve": "a stop-1 input: x86's memblock_find_dma_reserve() runs in setup_arch() "
-    "before paging_init (its effect, the 'pages reserved' line and DMA's managed pages, is "
-    "compared)",
-    "init_per_zone_wmark_min:zone.nr_free_pages": "pages start_kernel allocates after the "
-    "hand-off (slab caches, page tables, ...) are not modelled; nr_free is compared at the "
-    "hand-off",
+
+@dataclass(frozen=True)
+class Skip:
+    """A field compare does not judge, and why: ``runtime`` state (skipped unless asked for),
+    a value that is runtime state ``ignored`` from a change on, or a field a kernel does not
+    have from a change on (``absent``: None on the capture side is then no difference)."""
+
+    why: str
+    kind: str = "runtime"  # "runtime" | "ignored" | "absent"
+    change: str | None = None  # the change record from which it holds (None: every release)
+
+
+# Every field compare does not judge, in one table: nothing is skipped without saying why, and
+# from a change on the release decides, through the change record, never a version string.
+SKIPPED: dict[str, Skip] = {
+    "kernel.release": Skip("the release string (the model knows the version only)"),
+    "zone.pageset.count": Skip(
+        "pages on a per-cpu list right now: runtime state, not initialisation"
+    ),
+    "inputs": Skip("stop 1's inputs are what the model starts from"),
+    "globals.cpu_to_node": Skip(
+        "the CPU topology, parsed after stop 1: a declared later-stop input"
+    ),
+    "globals.dma_reserve": Skip(
+        "a stop-1 input: x86's memblock_find_dma_reserve() runs in setup_arch() before "
+        "paging_init (its effect, the 'pages reserved' line and DMA's managed pages, is compared)"
+    ),
+    "init_per_zone_wmark_min:zone.nr_free_pages": Skip(
+        "pages start_kernel allocates after the hand-off (slab caches, page tables, ...) are "
+        "not modelled; nr_free is compared at the hand-off"
+    ),
+    "zone.pageset.high": Skip(
+        "pcp->high is auto-tuned at runtime (between high_min and high_max) since change "
+        "pcp-high-autotune, not initialisation",
+        "ignored",
+        "pcp-high-autotune",
+    ),
+    "globals.vm_total_pages": Skip(
+        "a local of build_all_zonelists() since change vm-total-pages-local",
+        "absent",
+        "vm-total-pages-local",
+    ),
 }
+IGNORED_WHY = {p: s.why for p, s in SKIPPED.items() if s.kind == "runtime"}
 DEFAULT_IGNORE: frozenset[str] = frozenset(IGNORED_WHY)
-# Fields not compared from a change on (inspector.kernel_changes), with the reason: the release
-# of the kernel decides, through the change record, never a version string.
-IGNORED_FROM_CHANGE: dict[str, dict[str, str]] = {
-    "pcp-high-autotune": {
-        "zone.pageset.high": "pcp->high is auto-tuned at runtime (between high_min and "
-        "high_max) since change pcp-high-autotune, not initialisation",
-    },
-}
-# Fields a kernel does not have from a change on: None there on the capture side is not a
-# difference.
-NOT_CAPTURED_FROM_CHANGE: dict[str, dict[str, str]] = {
-    "vm-total-pages-local": {
-        "globals.vm_total_pages": "a local of build_all_zonelists() since change "
-        "vm-total-pages-local"
-    },
-}
 
 
-def _from_changes(table: dict[str, dict[str, str]], version: str) -> dict[str, str]:
+def _from_changes(kind: str, version: str) -> dict[str, str]:
     try:
         have = landed(version)
     except InspectorError:  # not a release (a run of unknown version): nothing skipped
         return {}
-    return {
-        path: why
-        for change, paths in table.items()
-        if change in have
-        for path, why in paths.items()
-    }
+    return {p: s.why for p, s in SKIPPED.items() if s.kind == kind and s.change in have}
 
 
 def ignored_by_release(version: str) -> dict[str, str]:
     """What compare skips in a kernel of ``version`` (``"6.1"``, ``"6.12.118"``) and why."""
-    return _from_changes(IGNORED_FROM_CHANGE, version)
+    return _from_changes("ignored", version)
 
 
 def not_captured(version: str, arch: str) -> dict[str, str]:
     """What a kernel of ``version`` on ``arch`` does not have, and why."""
-    return _from_changes(NOT_CAPTURED_FROM_CHANGE, version)
+    return _from_changes("absent", version)
 
 
 # Classes of compared values (generic path prefixes, longest first wins), for the counts.
