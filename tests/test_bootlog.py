@@ -6,6 +6,7 @@ hand-written logs for the reader's corner cases. No real machine's log is in thi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,6 +248,8 @@ def test_boot_replays_a_logs_map(kver, mmi_boot, tmp_path):
         size, _, at = word.removeprefix("memmap=").partition("@")
         assert f"memmap={int(size, 16):#x}@{int(at, 16):#x}" in out, word
     assert "0 log lines and 0 captured values differ from the model" in proc.stderr
+    page = re.search(r"walkthrough of the replica: (\S+)", proc.stderr)  # the replica's page
+    assert page and "free_area_init_core()" in Path(page.group(1)).read_text()
     rows = [line for line in out.splitlines() if line[:2] in ("= ", "≠ ")]
     assert len(rows) > 20
     if kver == "4.7":

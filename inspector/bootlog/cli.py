@@ -179,6 +179,11 @@ def boot(path: str, kver: str) -> int:
             b = theirs[k] if k < len(theirs) else "-"
             print(f"{'=' if a == b else '≠'} {a:56} | {b}")
     n = len(result.flat)
+    from inspector.report import write_pictures
+    from inspector.report.walkthrough import write_report
+
+    write_pictures(run_dir)  # the replica's walkthrough, as inspect writes it
+    print(f"walkthrough of the replica: {write_report(run_dir)}", file=sys.stderr)
     print(
         f"machine: {sum(1 for x in real.results if x.equal)}/{len(real.results)} lines as the "
         f"model predicts; replica: {len(replica_log.differences)} log lines and {n} captured "
