@@ -145,6 +145,36 @@ class GuestRam(Resource):
         """(guest-physical start, size, view) of each piece, for drgn's memory segments."""
         return [(p.phys, p.size, v) for p, v in zip(self.pieces, self._views, strict=True)]
 
+    def data_extents(self, index: int) -> list[tuple[int, int]]:
+        """[start, end) of piece ``index`` (offsets in the piece) where its file holds data: the
+        guest wrote there. The rest reads as zeros and is never touched: reading a memfd's hole
+        through the mapping would allocate it (a 256 GiB guest's RAM, of which it wrote 4 GiB).
+        SEEK_DATA/SEEK_HOLE; the whole piece where the file system has neither."""
+        piece = self.pieces[index]
+        start, end = piece.offset, piece.offset + piece.size
+        out: list[tuple[int, int]] = []
+        try:
+            fd = os.open(piece.file, os.O_RDONLY)
+        except OSError:
+            return [(0, piece.size)]
+        try:
+            pos = start
+            while pos < end:
+                try:
+                    data = os.lseek(fd, pos, os.SEEK_DATA)
+                except OSError:  # ENXIO: no data past pos
+                    break
+                if data >= end:
+                    break
+                hole = min(os.lseek(fd, data, os.SEEK_HOLE), end)
+                out.append((data - start, hole - start))
+                pos = hole
+        except OSError:
+            return [(0, piece.size)]
+        finally:
+            os.close(fd)
+        return out
+
 
 def ram_memfds(topo: Topology, run: str = "") -> list[int]:
     """One memfd per node with memory (one in all without NUMA), sized to it: the guest's RAM,

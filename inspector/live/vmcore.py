@@ -3,14 +3,14 @@ note, so ``crash`` and stock drgn can open 4.7 guests too (``crash vmlinux vmcor
 ``drgn -c vmcore -s vmlinux``).
 
 Like QEMU's ``dump-guest-memory`` without paging: one PT_LOAD per guest RAM piece, p_paddr the
-guest-physical address, p_vaddr 0. All-zero MiBs are left as holes (a sparse file). The note
+guest-physical address, p_vaddr 0. Only what the guest wrote is read (the RAM files' data
+extents) and all-zero MiBs are left as holes (a sparse file). The note
 is the VMCOREINFO drgn was given (the guest's own, or derived: see ``vmcoreinfo``); on x86_64
 ``NUMBER(phys_base)`` is added when the guest's lacks it (4.7 exports only the symbol).
 """
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 from dataclasses import dataclass
@@ -97,14 +97,17 @@ def write_vmcore(lk: LiveKernel, path: Path) -> VmcoreStats:
         with path.open("wb") as f:
             f.write(ehdr + b"".join(phdrs) + note)
             f.seek(data_off)
-            for _phys, size, view in segments:
-                for pos in range(0, size, _CHUNK):
-                    chunk = view[pos : pos + _CHUNK].tobytes()
-                    if chunk == _ZERO[: len(chunk)]:
-                        f.seek(len(chunk), os.SEEK_CUR)
-                    else:
-                        f.write(chunk)
-                        written += len(chunk)
+            base = data_off
+            for i, (_phys, size, view) in enumerate(segments):
+                # only where the guest wrote (a hole of the RAM file stays a hole of the core)
+                for first, last in lk.ram.data_extents(i):
+                    for pos in range(first, last, _CHUNK):
+                        chunk = view[pos : min(last, pos + _CHUNK)].tobytes()
+                        if chunk != _ZERO[: len(chunk)]:
+                            f.seek(base + pos)
+                            f.write(chunk)
+                            written += len(chunk)
+                base += size
             f.truncate(offset)
     except OSError as e:
         raise InspectorError(f"cannot write {path}: {e.strerror}; choose another --output") from e

@@ -111,7 +111,22 @@ def machine_args(spec: MachineSpec) -> list[str]:
     if spec.arch.name == "arm64" and spec.topology.smp > GICV2_MAX_CPUS:
         opts.append("gic-version=3")  # virt's default GICv2 routes 8 CPUs at most
     accel = f"tcg,thread={spec.tcg_thread}" if spec.accel == "tcg" else spec.accel
-    return ["-machine", ",".join(opts), "-accel", accel, "-cpu", spec.arch.cpu]
+    return ["-machine", ",".join(opts), "-accel", accel, "-cpu", cpu_model(spec)]
+
+
+X86_PHYS_BITS = 40  # qemu64's physical address width: RAM may end below 1 TiB
+
+
+def cpu_model(spec: MachineSpec) -> str:
+    """The arch's -cpu model; on x86_64 with enough physical address bits for the guest's RAM,
+    which pc lays out past 4 GiB after the PCI hole (up to 2 GiB more than its size): a 1 TiB
+    guest needs 41 bits, and qemu64 has 40 ("phys-bits too low")."""
+    cpu = spec.arch.cpu
+    if spec.arch.name != "x86_64":
+        return cpu
+    top = spec.topology.mem + (2 << 30)
+    bits = (top - 1).bit_length()
+    return f"{cpu},phys-bits={bits}" if bits > X86_PHYS_BITS else cpu
 
 
 def memory_args(spec: MachineSpec) -> list[str]:

@@ -22,6 +22,9 @@ _MASK64 = decode.MASK64
 class BuddyReader(NodeReader, PageblockReader):
     """The free lists, the zone's buddy and watermark state, the per-cpu pagesets."""
 
+    # pfn 0's struct page under SPARSEMEM_VMEMMAP, once a zone's start pfn has found it
+    _vmemmap_base: int | None = None
+
     def list_entries(self, head: int) -> list[int]:
         """The entries on the list_head at ``head``, head first (one 8-byte read each: ->next)."""
         out: list[int] = []
@@ -102,11 +105,13 @@ class BuddyReader(NodeReader, PageblockReader):
             zone.nr_free_pages = z[f"vm_stat[{nr_free}]"]
             mem_map = None
             if walk and zone.present_pages:
-                # pfn_to_page(zone_start_pfn) - zone_start_pfn: the vmemmap base
+                # pfn_to_page(zone_start_pfn) - zone_start_pfn: the vmemmap base, one for every
+                # section (SPARSEMEM_VMEMMAP), so a zone that starts in a hole takes another's
                 size = self.layout.sizeof("struct page")
-                with contextlib.suppress(InspectorError):  # a zone that starts in a hole
+                with contextlib.suppress(InspectorError):
                     first = self.pfn_to_page(zone.zone_start_pfn)
-                    mem_map = (first - zone.zone_start_pfn * size) & _MASK64
+                    self._vmemmap_base = (first - zone.zone_start_pfn * size) & _MASK64
+                mem_map = self._vmemmap_base
             zone.free_area = self.zone_free_area(z, walk=walk, mem_map=mem_map)
         if wmarks:
             member = (
