@@ -565,3 +565,29 @@ def test_wrong_or_stripped_vmlinux_is_one_line(target: Target, tmp_path: Path) -
         with pytest.raises(InspectorError, match="debug info") as err:
             open_live(lg.pieces, stripped)
         assert "\n" not in str(err.value)
+
+
+def test_a_ram_files_data_extents_are_where_the_guest_wrote(tmp_path):
+    """vmcore reads only a RAM file's data extents (SEEK_DATA/SEEK_HOLE): reading a memfd's
+    holes through its mapping would allocate them."""
+    import os
+
+    from inspector.live.ram import GuestRam, RamPiece
+
+    fd = os.memfd_create("mmi-test-ram")
+    try:
+        size = 64 << 20
+        os.ftruncate(fd, size)
+        for at in (0, 5 << 20, (5 << 20) + 4096, size - 4096):
+            os.pwrite(fd, b"x", at)
+        ram = GuestRam(
+            [RamPiece(0x1000_0000, Path(f"/proc/self/fd/{fd}"), 1 << 20, size - (1 << 20))]
+        )
+        extents = ram.data_extents(0)
+        # pages written: one at 4 MiB into the piece (5 MiB in the file, two pages), the last
+        assert extents == [
+            ((4 << 20), (4 << 20) + 8192),
+            (size - (1 << 20) - 4096, size - (1 << 20)),
+        ]
+    finally:
+        os.close(fd)

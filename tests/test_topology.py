@@ -95,3 +95,20 @@ def test_tcg_one_thread_for_all_vcpus_unless_asked(tmp_path: Path) -> None:
         argv = qemu_argv(dataclasses.replace(spec, **kw), RunPaths(tmp_path, tmp_path))
         assert argv[argv.index("-accel") + 1] == want
         assert "accel=" not in argv[argv.index("-machine") + 1]
+
+
+def test_x86_guests_past_1_tib_get_the_physical_address_bits_they_need():
+    """qemu64 has 40 physical address bits; pc puts RAM past 4 GiB after the PCI hole, so a
+    1 TiB guest ends above 2^40 and QEMU refuses it ("phys-bits too low") unless told more."""
+    from inspector.vm.qemu import cpu_model
+
+    def cpu(arch: object, mem: str) -> str:
+        topo = parse_topology(mem, 1, None)
+        spec = MachineSpec(arch, Path("k"), Path("i"), topo)  # type: ignore[arg-type]
+        return cpu_model(spec)
+
+    assert cpu(X86_64, "256G") == "qemu64"
+    assert cpu(X86_64, "1023G") == "qemu64,phys-bits=41"  # 1023 GiB + the hole's 2 GiB
+    assert cpu(X86_64, "1T") == "qemu64,phys-bits=41"
+    assert cpu(X86_64, "4T") == "qemu64,phys-bits=43"
+    assert cpu(ARM64, "1T") == ARM64.cpu
