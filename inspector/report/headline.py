@@ -131,8 +131,10 @@ def memblock_svg(mb: Memblock, width: int = 900) -> str:
             f"<title>reserved [{r.base:#x}, {r.base + r.size:#x}) {r.size} bytes</title></rect>"
         )
     label = (
-        f"<text x='10' y='12' font-size='11'>memblock.memory (by node) and, below, "
-        f"memblock.reserved ({len(mb.reserved)} regions); 0 to {top:#x}</text>"
+        f"<text x='10' y='12' font-size='11' data-lang='en'>memblock.memory (by node) and, "
+        f"below, memblock.reserved ({len(mb.reserved)} regions); 0 to {top:#x}</text>"
+        f"<text x='10' y='12' font-size='11' data-lang='zh'>memblock.memory（按节点着色），"
+        f"下方为 memblock.reserved（{len(mb.reserved)} 个区域）；0 至 {top:#x}</text>"
     )
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' class='memblock' width='100%' "
