@@ -85,8 +85,8 @@ VERSIONS: dict[str, KernelVersion] = {v.name: v for v in (V4_7, V6_1, V6_12)}
 
 
 def for_tree(tree: str, release: str) -> KernelVersion:
-    """A user's kernel tree, modelled at its own release by the model package of its family:
-    4.0–4.19 by the 4.7 package (and its toolchain quirks), 5.11–6.12 by the 6.12 one; other
+    """A user's kernel tree, modelled at its own release by the one model and captured with its
+    family's stop plan: 4.0–4.19 with 4.7's (and its toolchain quirks), 5.11–6.12 with 6.12's; other
     releases get a one-line error naming the nearest covered release. A 6.12-family tree before
     6.9 builds with 6.1's fragments: vmcoreinfo's symbol is CRASH_CORE there (VMCORE_INFO came
     with 6.9's crash/kexec Kconfig split)."""

@@ -392,7 +392,7 @@ def _early_612_build_inputs(c: _Collector, b: dict[str, Any], version: str) -> N
     if version == "4.7":
         for name in ("setup_params", "kernel_params"):
             c.values[name] = []
-            c.sources[name] = Source("build", "not used by the 4.7 model")
+            c.sources[name] = Source("build", "not used by the early allocations before 5.13")
         return
     table = b.get("boot_params") or {}
     c.put(

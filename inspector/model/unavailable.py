@@ -12,7 +12,7 @@ the three forms the line has had:
   change "unavailable-per-zone");
 - ``On node N, zone Z: N pages in unavailable ranges``: per hole, after each (range, zone) and
   once at the end (memmap_init() and memmap_init_zone_range(), mm/mm_init.c, change
-  "unavailable-per-node-zone"; the 6.12 model's memmap stage does the same page by page).
+  "unavailable-per-node-zone"; the model's memmap stage does the same page by page).
 
 A hole's page counts where its pageblock is valid: with SPARSEMEM (x86_64) pfn_valid() is
 valid_section(), a section holding any of memblock.memory (memblocks_present()).
