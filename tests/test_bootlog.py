@@ -320,7 +320,7 @@ def test_ram_below_4g_follows_the_machines_max_ram_below_4g():
     max-ram-below-4g (capped at 3 GiB on pc by QEMU's gigabyte alignment when RAM goes above
     it). A wrong split read the per-cpu areas of a 7.7 GiB replica from the wrong place."""
     from inspector.arch import get_arch
-    from inspector.live.ram import lowmem
+    from inspector.vm.qemu import lowmem
 
     x86, g = get_arch("x86_64"), 1 << 30
     assert lowmem(x86, None, 1 * g) == 1 * g

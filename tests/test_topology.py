@@ -112,3 +112,25 @@ def test_x86_guests_past_1_tib_get_the_physical_address_bits_they_need():
     assert cpu(X86_64, "1T") == "qemu64,phys-bits=41"
     assert cpu(X86_64, "4T") == "qemu64,phys-bits=43"
     assert cpu(ARM64, "1T") == ARM64.cpu
+
+
+def test_ram_above_4g_moves_to_1_tib_where_qemu_moves_it():
+    """QEMU 7.1+ keeps an AMD vCPU's RAM and PCI window out of the HyperTransport range below
+    1 TiB: a guest whose RAM above 4 GiB (and the 2 GiB window after it) would reach 1012 GiB
+    gets that RAM from 1 TiB on. The RAM map the readers use must say so, or every read of it
+    goes elsewhere."""
+    from inspector.live.ram import ram_map
+    from inspector.vm.qemu import above_4g_start
+
+    g = 1 << 30
+    assert above_4g_start("pc", 512 * g) == 4 * g
+    assert above_4g_start("pc", 1009 * g) == 4 * g  # 4 + 1006 + 2 ends below 1012 GiB
+    assert above_4g_start("pc", 1010 * g) == 1 << 40
+    assert above_4g_start("pc-i440fx-7.0", 1 << 40) == 4 * g  # before the relocation
+    topo = parse_topology(None, 1, "512G,512G")
+    pieces = ram_map(X86_64, None, topo, [Path("n0"), Path("n1")])
+    assert [(p.phys, p.file.name, p.offset, p.size) for p in pieces] == [
+        (0, "n0", 0, 3 * g),
+        (1 << 40, "n0", 3 * g, 509 * g),
+        ((1 << 40) + 509 * g, "n1", 0, 512 * g),
+    ]

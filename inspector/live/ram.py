@@ -12,14 +12,13 @@ import bisect
 import contextlib
 import mmap
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.arch import Arch
 from inspector.errors import InspectorError
 from inspector.resource import Resource
-from inspector.vm.qemu import node_ram_file
+from inspector.vm.qemu import above_4g_start, lowmem, node_ram_file
 from inspector.vm.topology import Topology
 
 G = 1 << 30
@@ -40,33 +39,13 @@ def ram_files(ram_file: Path, topo: Topology) -> list[Path]:
     return [node_ram_file(ram_file, n.nodeid) for n in topo.nodes if n.mem]
 
 
-def lowmem(arch: Arch, machine: str | None, mem: int) -> int | None:
-    """x86: how much RAM QEMU keeps below 4 GiB (the rest goes to 4 GiB); None elsewhere.
-    Mirrors QEMU 7.2's pc_init1() and pc_q35_init(), with the machine's
-    ``max-ram-below-4g=`` (``mm-inspector dmesg --boot`` sets it)."""
-    if arch.name != "x86_64":
-        return None
-    spec = machine or arch.machine
-    m = re.search(r"max-ram-below-4g=(\d+)([KMG]?)", spec)
-    user = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": G}[m.group(2)] if m else 0
-    if spec.startswith("q35"):
-        low = 2 * G if mem >= 0xB000_0000 else 0xB000_0000
-        if user and low > user:
-            low = user
-    else:
-        low = user or 0xE000_0000
-        # gigabyte_align, false for the pc-i440fx-1.x machine types (up to 1.7): those keep
-        # up to 3.5 GiB below 4 GiB
-        if mem >= low and not re.match(r"pc-i440fx-1\.", spec):
-            low = min(low, 3 * G)
-    return low if mem >= low else mem
-
-
 def ram_map(arch: Arch, machine: str | None, topo: Topology, files: list[Path]) -> list[RamPiece]:
     """Where each node's backing file (``files``, nodes with memory in order) lies in
-    guest-physical memory."""
+    guest-physical memory: on x86 the RAM below 4 GiB, then the rest from 4 GiB (from 1 TiB
+    where QEMU relocates it: ``above_4g_start``)."""
     sizes = [n.mem for n in topo.nodes if n.mem] if topo.numa else [topo.mem]
     split = lowmem(arch, machine, topo.mem)
+    high = above_4g_start(machine or arch.machine, topo.mem) if split is not None else 0
     pieces: list[RamPiece] = []
     offset = 0  # offset in the concatenation of all nodes' RAM
     for file, size in zip(files, sizes, strict=True):
@@ -78,7 +57,7 @@ def ram_map(arch: Arch, machine: str | None, topo: Topology, files: list[Path]) 
                 pieces.append(RamPiece(lo, file, 0, min(hi, split) - lo))
             if hi > split:
                 start = max(lo, split)
-                pieces.append(RamPiece(4 * G + start - split, file, start - lo, hi - start))
+                pieces.append(RamPiece(high + start - split, file, start - lo, hi - start))
         offset = hi
     return sorted(pieces, key=lambda p: p.phys)
 

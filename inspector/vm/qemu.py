@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,17 +115,68 @@ def machine_args(spec: MachineSpec) -> list[str]:
     return ["-machine", ",".join(opts), "-accel", accel, "-cpu", cpu_model(spec)]
 
 
+G = 1 << 30
 X86_PHYS_BITS = 40  # qemu64's physical address width: RAM may end below 1 TiB
+# hw/i386/pc.c (QEMU 7.1+): an AMD vCPU (qemu64 is one) gets no RAM or PCI window in the
+# HyperTransport range [AMD_HT_START, 1 TiB); RAM above 4 GiB moves to 1 TiB if it would reach it
+AMD_HT_START = 0xFD_0000_0000
+AMD_ABOVE_1TB_START = 1 << 40
+
+
+def lowmem(arch: Arch, machine: str | None, mem: int) -> int | None:
+    """x86: how much RAM QEMU keeps below 4 GiB (the rest goes above it); None elsewhere."""
+    if arch.name != "x86_64":
+        return None
+    return lowmem_x86(machine or arch.machine, mem)
+
+
+def lowmem_x86(machine: str, mem: int) -> int:
+    """The RAM below 4 GiB of an x86 guest of ``mem`` bytes: QEMU 7.2's pc_init1() and
+    pc_q35_init(), with the machine's ``max-ram-below-4g=`` (``mm-inspector dmesg --boot``
+    sets it)."""
+    m = re.search(r"max-ram-below-4g=(\d+)([KMG]?)", machine)
+    user = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": G}[m.group(2)] if m else 0
+    if machine.startswith("q35"):
+        low = 2 * G if mem >= 0xB000_0000 else 0xB000_0000
+        if user and low > user:
+            low = user
+    else:
+        low = user or 0xE000_0000
+        # gigabyte_align, false for the pc-i440fx-1.x machine types (up to 1.7): those keep
+        # up to 3.5 GiB below 4 GiB
+        if mem >= low and not re.match(r"pc-i440fx-1\.", machine):
+            low = min(low, 3 * G)
+    return low if mem >= low else mem
+
+
+def _hole64(machine: str) -> int:
+    # the 64-bit PCI window after the RAM: i440fx 2 GiB, q35 32 GiB (hw/pci-host)
+    return 32 * G if machine.startswith("q35") else 2 * G
+
+
+def above_4g_start(machine: str, mem: int) -> int:
+    """Where QEMU puts the x86 guest's RAM above 4 GiB: 4 GiB, or 1 TiB (pc_memory_init(),
+    QEMU 7.1+, machine types from 7.1 with an AMD vCPU — qemu64 is one) when that RAM and the
+    64-bit PCI window after it would reach the HyperTransport range below 1 TiB: a guest of
+    about 1 TiB."""
+    versioned = re.match(r"(?:pc-i440fx|pc-q35)-(\d+)\.(\d+)", machine)
+    if versioned and (int(versioned.group(1)), int(versioned.group(2))) < (7, 1):
+        return 4 * G
+    low = lowmem_x86(machine, mem)
+    end = -(-(4 * G + mem - low) // G) * G + _hole64(machine) - 1
+    return AMD_ABOVE_1TB_START if end >= AMD_HT_START else 4 * G
 
 
 def cpu_model(spec: MachineSpec) -> str:
-    """The arch's -cpu model; on x86_64 with enough physical address bits for the guest's RAM,
-    which pc lays out past 4 GiB after the PCI hole (up to 2 GiB more than its size): a 1 TiB
+    """The arch's -cpu model; on x86_64 with enough physical address bits for the guest's RAM
+    and the 64-bit PCI window after it (from 4 GiB, or 1 TiB: ``above_4g_start``): a 1 TiB
     guest needs 41 bits, and qemu64 has 40 ("phys-bits too low")."""
     cpu = spec.arch.cpu
     if spec.arch.name != "x86_64":
         return cpu
-    top = spec.topology.mem + (2 << 30)
+    machine = spec.machine or spec.arch.machine
+    mem = spec.topology.mem
+    top = above_4g_start(machine, mem) + mem - lowmem_x86(machine, mem) + _hole64(machine)
     bits = (top - 1).bit_length()
     return f"{cpu},phys-bits={bits}" if bits > X86_PHYS_BITS else cpu
 
