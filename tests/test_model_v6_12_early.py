@@ -253,3 +253,19 @@ def test_alloc_try_nid_falls_back_to_any_node_then_drops_min_addr():
     # exact_nid: node 0's one free page and no fallback
     assert mb.alloc_try_nid(0x1000, 0x1000, 0, 0, 0, "t", exact_nid=True) == 0x1000
     assert mb.alloc_try_nid(0x1000, 0x1000, 0, 0, 0, "t", exact_nid=True, panic=False) == 0
+
+
+def test_many_cpus_reallocate_the_printk_buffer():
+    """setup_log_buf(0) with 64 possible CPUs (synthetic CONFIG_LOG_BUF_SHIFT 18, LOG_CPU_MAX
+    12): the per-cpu extra 63 << 12 = 258048 exceeds half of 256 KiB, so the buffer becomes
+    roundup_pow_of_two(258048 + 262144) = 512 KiB, with 512 KiB >> 5 = 16384 descriptors of 24
+    bytes and as many 88-byte infos, from memblock in that order, each 8-aligned; 32 CPUs (an
+    extra of 126976, not past half) allocate nothing."""
+    m = Linux(x86_inputs("console=ttyS0", cpus=64))
+    m.run()
+    got = [(c.op, c.size) for c in allocs(m, "setup_log_buf")]
+    assert got == [("alloc", 524288), ("alloc", 16384 * 24), ("alloc", 16384 * 88)]
+    assert all(c.base % 8 == 0 for c in allocs(m, "setup_log_buf"))
+    few = Linux(x86_inputs("console=ttyS0", cpus=32))
+    few.run()
+    assert allocs(few, "setup_log_buf") == []

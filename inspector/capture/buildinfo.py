@@ -68,6 +68,8 @@ SIZEOF = (
     "struct io_tlb_slot",  # 6.12's swiotlb_init_remap()
     "struct io_tlb_area",
     "struct cpu_entry_area",  # 6.12 x86's setup_cpu_entry_areas() page tables
+    "struct prb_desc",  # 6.12's setup_log_buf() with many CPUs
+    "struct printk_info",
 )
 
 

@@ -424,6 +424,8 @@ SYNTHETIC_SIZEOF = {
     "struct io_tlb_area": 16,
     "struct cpu_entry_area": 241664,
     "struct pglist_data": 14016,
+    "struct prb_desc": 24,
+    "struct printk_info": 88,
 }
 # The 6.12 boot-parameter table as far as synthetic command lines need it (a unit test's)
 SYNTHETIC_SETUP_PARAMS = [

@@ -38,6 +38,9 @@ from inspector.model.linux.setup_arch import ArchResources612
 from inspector.model.linux.state import BootState
 from inspector.model.linux.swiotlb import Swiotlb612
 
+PRB_AVGBITS = 5  # kernel/printk/printk.c: an average record of 32 bytes per descriptor
+LOG_ALIGN = 8  # __alignof__(unsigned long)
+
 
 class EarlyAllocs612(
     ArchResources612,
@@ -56,17 +59,24 @@ class EarlyAllocs612(
         self.setup_io_tlb_npages()
 
     def setup_log_buf(self) -> None:
-        # setup_log_buf(0) → log_buf_add_cpu() (kernel/printk/printk.c, 6.12): a larger buffer
-        # only when the per-cpu extra exceeds half of __LOG_BUF_LEN, or log_buf_len=
+        """setup_log_buf(0) (kernel/printk/printk.c, 6.12): log_buf_add_cpu() asks for
+        __LOG_BUF_LEN + (possible CPUs - 1) << LOG_CPU_MAX_BUF_SHIFT, rounded up to a power of
+        two (log_buf_len_update()), when that per-cpu extra exceeds half of __LOG_BUF_LEN;
+        the new text buffer, its descriptors (the length >> PRB_AVGBITS of struct prb_desc)
+        and their infos (struct printk_info) come from memblock_alloc(…, LOG_ALIGN), in that
+        order. log_buf_len= (which x86 already acts on in setup_arch()) is not modelled."""
+        if early_param_last(self.mi.cmdline, "log_buf_len"):
+            raise InspectorError("a printk buffer sized by log_buf_len= is not modelled")
         n = self.mi.nr_possible_cpus
+        base = 1 << self.mi.log_buf_shift
         extra = (n - 1) << self.mi.log_cpu_max_buf_shift
-        if (n > 1 and extra > (1 << self.mi.log_buf_shift) // 2) or early_param_last(
-            self.mi.cmdline, "log_buf_len"
-        ):
-            raise InspectorError(
-                "a reallocated printk buffer (log_buf_len=, or too many possible CPUs for "
-                "CONFIG_LOG_BUF_SHIFT) is not modelled"
-            )
+        if n == 1 or extra <= base // 2:
+            return
+        new_len = 1 << (extra + base - 1).bit_length()  # roundup_pow_of_two()
+        descs = new_len >> PRB_AVGBITS
+        self.memblock_alloc(new_len, LOG_ALIGN, "setup_log_buf")
+        self.memblock_alloc(descs * self.sizeof("struct prb_desc"), LOG_ALIGN, "setup_log_buf")
+        self.memblock_alloc(descs * self.sizeof("struct printk_info"), LOG_ALIGN, "setup_log_buf")
 
     # --- the whole stretch ---------------------------------------------------------------------
 
