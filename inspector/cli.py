@@ -231,7 +231,10 @@ def parser() -> argparse.ArgumentParser:
     )
     add_vm_args(i)
     i.add_argument(
-        "--stop-timeout", type=float, default=120.0, help="seconds to wait for each stop"
+        "--stop-timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for each stop (times the guest's RAM over 64 GiB when larger)",
     )
     i.set_defaults(func=cmd_inspect)
 

@@ -594,3 +594,14 @@ def test_guest_file_of_a_command_the_kernel_oopsed_is_kept(tmp_path: Path) -> No
     assert "pagetypeinfo2.txt" in out.guest_failures
     with pytest.raises(InspectorError, match="exited 137"):
         save_guest_file(out, "buddyinfo.txt", "cat /proc/buddyinfo", 137, "Killed\n", "Killed\n")
+
+
+def test_a_stops_timeout_grows_with_a_server_guests_ram():
+    """Under TCG the work between two stops grows with memory: the timeout is the base up to
+    64 GiB, then in proportion (a 256 GiB guest's deferred struct pages took over 150 s)."""
+    from inspector.capture.run import stop_timeout_for
+
+    g = 1 << 30
+    assert stop_timeout_for(120.0, 1 * g) == 120.0 == stop_timeout_for(120.0, 64 * g)
+    assert stop_timeout_for(120.0, 256 * g) == 480.0
+    assert stop_timeout_for(30.0, 1024 * g) == 480.0

@@ -46,6 +46,17 @@ from inspector.vm.machine import Machine, new_run_dir
 from inspector.vm.qemu import MachineSpec, backing_files
 
 DEFAULT_STOP_TIMEOUT = 120.0
+# a stop's timeout grows with the guest past this much RAM: under TCG the kernel's work between
+# two stops (struct pages initialised, deferred or not, free lists filled) grows with memory, and
+# a 256 GiB guest's deferred struct pages took more than 150 s on this 2-core host
+STOP_TIMEOUT_PER_RAM = 64 << 30
+
+
+def stop_timeout_for(base: float, mem: int) -> float:
+    """``base`` seconds per stop, times the guest's RAM over 64 GiB when it has more."""
+    return base * max(1.0, mem / STOP_TIMEOUT_PER_RAM)
+
+
 # a fault in kernel mode, as die() reports it: "Internal error: Oops: 96000006" (arm64),
 # "Oops: 0000 [#1]" after no_context()'s "BUG: unable to handle …" (x86)
 OOPS = re.compile(r"\bOops: ")
@@ -508,7 +519,8 @@ def inspect(
             if capture
             else None
         )
-        walker = Walker(gdb, machine, cap, plan.stops, out, stop_timeout, ses.layout, ses.memory)
+        timeout = stop_timeout_for(stop_timeout, req.topology.mem)
+        walker = Walker(gdb, machine, cap, plan.stops, out, timeout, ses.layout, ses.memory)
         walker.progress = not quiet and sys.stderr.isatty()
         try:
             walker.walk()
