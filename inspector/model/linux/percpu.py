@@ -17,6 +17,8 @@ from inspector.model.linux.start_kernel_v4 import (
     PCPU_SLOT_BASE_SHIFT,
     X86_MAX_DMA_PHYS,
     PercpuLayout,
+    pcpu_group_maps,
+    pcpu_units_per_alloc,
 )
 from inspector.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE
 
@@ -93,30 +95,10 @@ class Percpu612(EarlyState612):
                 ):
                     group_map[tcpu] = group
                     group_cnt[group] += 1
-        last_allocs = 1 << 31
-        best_upa = 0
-        for upa in range(max_upa, 0, -1):
-            if alloc_size % upa or (alloc_size // upa) & page_mask:
-                continue
-            allocs = wasted = 0
-            for cnt in group_cnt:
-                this_allocs = div_round_up(cnt, upa)
-                allocs += this_allocs
-                wasted += this_allocs * upa - cnt
-            if wasted > ncpu // 3:
-                continue
-            if allocs > last_allocs:
-                break
-            last_allocs = allocs
-            best_upa = upa
-        upa = best_upa
+        upa = pcpu_units_per_alloc(alloc_size, max_upa, page_mask, group_cnt, ncpu)
         nr_units = sum(div_round_up(cnt, upa) * upa for cnt in group_cnt)
         ai, ai_size = self.pcpu_alloc_alloc_info(len(group_cnt), nr_units)
-        maps: list[list[int]] = []
-        for group in range(len(group_cnt)):
-            cpus = [c for c in range(ncpu) if group_map[c] == group]
-            width = div_round_up(len(cpus), upa) * upa
-            maps.append(cpus + [-1] * (width - len(cpus)))
+        maps = pcpu_group_maps(group_map, len(group_cnt), upa)
         layout = PercpuLayout(static_size, reserved_size, dyn_size, alloc_size // upa, size_sum)
         return layout, maps, ai, ai_size
 

@@ -83,6 +83,41 @@ class PercpuLayout:
     base: int = 0
 
 
+def pcpu_units_per_alloc(
+    alloc_size: int, max_upa: int, page_mask: int, group_cnt: list[int], ncpu: int
+) -> int:
+    """pcpu_build_alloc_info()'s units per allocation (mm/percpu.c, the same from 4.7 to 6.12):
+    the largest that divides the allocation into page-aligned units, wastes at most a third of
+    the CPUs' units, and needs no more allocations than the larger ones tried before it."""
+    last_allocs = 1 << 31
+    best_upa = 1
+    for upa in range(max_upa, 0, -1):
+        if alloc_size % upa or (alloc_size // upa) & page_mask:
+            continue
+        allocs = wasted = 0
+        for cnt in group_cnt:
+            this_allocs = div_round_up(cnt, upa)
+            allocs += this_allocs
+            wasted += this_allocs * upa - cnt
+        if wasted > ncpu // 3:
+            continue
+        if allocs > last_allocs:
+            break
+        last_allocs = allocs
+        best_upa = upa
+    return best_upa
+
+
+def pcpu_group_maps(group_map: list[int], nr_groups: int, upa: int) -> list[list[int]]:
+    """Each group's cpu_map: its CPUs, padded with -1 to a multiple of ``upa`` units."""
+    maps: list[list[int]] = []
+    for group in range(nr_groups):
+        cpus = [c for c, g in enumerate(group_map) if g == group]
+        width = div_round_up(len(cpus), upa) * upa
+        maps.append(cpus + [-1] * (width - len(cpus)))
+    return maps
+
+
 class EarlyAllocs47:
     """The allocations of one 4.7 boot between stop 1 and free_all_bootmem()."""
 
@@ -231,30 +266,10 @@ class EarlyAllocs47:
                 tcpu += 1
             group_map[cpu] = group
             group_cnt[group] += 1
-        last_allocs = 1 << 31
-        best_upa = 1
-        for upa in range(max_upa, 0, -1):
-            if alloc_size % upa or (alloc_size // upa) & page_mask:
-                continue
-            allocs = wasted = 0
-            for group in range(nr_groups):
-                this_allocs = div_round_up(group_cnt[group], upa)
-                allocs += this_allocs
-                wasted += this_allocs * upa - group_cnt[group]
-            if wasted > ncpu // 3:
-                continue
-            if allocs > last_allocs:
-                break
-            last_allocs = allocs
-            best_upa = upa
-        upa = best_upa
-        nr_units = sum(div_round_up(group_cnt[g], upa) * upa for g in range(nr_groups))
-        ai = self.pcpu_alloc_alloc_info(nr_groups, nr_units)
-        maps: list[list[int]] = []
-        for group in range(nr_groups):
-            cpus = [c for c in range(ncpu) if group_map[c] == group]
-            width = div_round_up(len(cpus), upa) * upa
-            maps.append(cpus + [-1] * (width - len(cpus)))
+        counts = group_cnt[:nr_groups]
+        upa = pcpu_units_per_alloc(alloc_size, max_upa, page_mask, counts, ncpu)
+        ai = self.pcpu_alloc_alloc_info(nr_groups, sum(div_round_up(c, upa) * upa for c in counts))
+        maps = pcpu_group_maps(group_map, nr_groups, upa)
         layout = PercpuLayout(static_size, reserved_size, dyn_size, alloc_size // upa, size_sum, 0)
         return layout, maps, ai
 
